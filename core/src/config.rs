@@ -1,0 +1,77 @@
+//! Capacities and tunables of the core, in one place.
+//!
+//! The constants size the fixed buffers; [`Config`] holds what the daemon may change at run time.
+
+use crate::flood::FloodLimit;
+
+/// Largest client line in bytes, including its `\n` terminator.
+pub const MAX_LINE: usize = 1024;
+/// Largest name in bytes.
+pub const MAX_NAME: usize = 32;
+/// Largest password in bytes.
+pub const MAX_PASSWORD: usize = 128;
+/// Public messages kept for newcomers.
+pub const HISTORY_LEN: usize = 10;
+/// Bytes each connection may have queued for sending before it counts as a slow consumer.
+pub const OUT_QUEUE: usize = 8 * 1024;
+/// Client slots in the daemon's default build.
+pub const DEFAULT_SLOTS: usize = 256;
+/// Largest line the server ever writes: a client's text plus kind, time and two names.
+pub const MAX_SERVER_LINE: usize = MAX_LINE + 2 * MAX_NAME + 64;
+/// How long a connection may take from connect to a valid name, in milliseconds.
+pub const JOIN_TIMEOUT_MS: u64 = 60_000;
+/// Failed passwords from one address before further attempts are refused for a while.
+pub const AUTH_FAILURES_ALLOWED: u8 = 3;
+/// How long an address that failed too often is refused, in milliseconds.
+pub const AUTH_PENALTY_MS: u64 = 30_000;
+/// Addresses whose failed passwords are remembered at once.
+pub const AUTH_TRACKED: usize = 32;
+
+/// Run-time settings of a [`crate::Server`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The password a client must send first, or `None` for an open server.
+    pub password: Option<heapless::Vec<u8, MAX_PASSWORD>>,
+    /// How many clients may be connected at once (at most the compiled slot count).
+    pub max_clients: usize,
+    /// The per-client rate limit, or `None` to turn flood control off (for benchmarks).
+    pub flood: Option<FloodLimit>,
+    /// Milliseconds a connection may take to join before it is dropped.
+    pub join_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            password: None,
+            max_clients: DEFAULT_SLOTS,
+            flood: Some(FloodLimit::default()),
+            join_timeout_ms: JOIN_TIMEOUT_MS,
+        }
+    }
+}
+
+/// Why a password could not be set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordTooLong;
+
+impl core::fmt::Display for PasswordTooLong {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "password is longer than {MAX_PASSWORD} bytes")
+    }
+}
+
+impl core::error::Error for PasswordTooLong {}
+
+impl Config {
+    /// Set the password from raw bytes; an empty slice means no password.
+    pub fn set_password(&mut self, password: &[u8]) -> Result<(), PasswordTooLong> {
+        if password.is_empty() {
+            self.password = None;
+            return Ok(());
+        }
+        let v = heapless::Vec::from_slice(password).map_err(|_| PasswordTooLong)?;
+        self.password = Some(v);
+        Ok(())
+    }
+}

@@ -1,0 +1,171 @@
+//! Time as the caller gives it: the core never reads a clock.
+//!
+//! [`Instant`] is milliseconds since the Unix epoch; it drives timeouts and rate limits.
+//! [`Timestamp`] is whole seconds, the precision stamped on messages, written as ISO 8601 UTC.
+
+use core::fmt;
+
+/// A point in time, in milliseconds since 1970-01-01T00:00:00Z, supplied by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Instant(pub u64);
+
+impl Instant {
+    /// Make an instant from milliseconds since the epoch.
+    pub const fn from_millis(ms: u64) -> Self {
+        Instant(ms)
+    }
+
+    /// Make an instant from whole seconds since the epoch.
+    pub const fn from_secs(s: u64) -> Self {
+        Instant(s.saturating_mul(1000))
+    }
+
+    /// Return milliseconds since the epoch.
+    pub const fn millis(self) -> u64 {
+        self.0
+    }
+
+    /// Return this instant plus `ms` milliseconds, saturating.
+    pub const fn add_millis(self, ms: u64) -> Self {
+        Instant(self.0.saturating_add(ms))
+    }
+
+    /// Return the milliseconds from `earlier` to `self`, or 0 if `earlier` is later.
+    pub const fn since(self, earlier: Instant) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// Return the whole second this instant falls in, for stamping messages.
+    pub const fn timestamp(self) -> Timestamp {
+        Timestamp(self.0 / 1000)
+    }
+}
+
+/// Whole seconds since the Unix epoch, shown as `2026-11-24T14:03:05Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub u64);
+
+/// Why a time stamp could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadTimestamp;
+
+impl fmt::Display for BadTimestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a time stamp of the form 2026-11-24T14:03:05Z")
+    }
+}
+
+impl core::error::Error for BadTimestamp {}
+
+/// Civil date from days since the epoch (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Days since the epoch from a civil date (the inverse of [`civil_from_days`]).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl Timestamp {
+    /// Return (year, month, day, hour, minute, second) in UTC.
+    pub fn civil(self) -> (i64, u32, u32, u32, u32, u32) {
+        let secs = self.0 as i64;
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400) as u32;
+        let (y, m, d) = civil_from_days(days);
+        (y, m, d, rem / 3600, rem / 60 % 60, rem % 60)
+    }
+
+    /// Read a time stamp written by [`Timestamp`]'s `Display`.
+    pub fn parse(s: &str) -> Result<Timestamp, BadTimestamp> {
+        let b = s.as_bytes();
+        if b.len() != 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+            || b[19] != b'Z'
+        {
+            return Err(BadTimestamp);
+        }
+        let num = |r: core::ops::Range<usize>| -> Result<u32, BadTimestamp> {
+            let mut v: u32 = 0;
+            for &c in &b[r] {
+                if !c.is_ascii_digit() {
+                    return Err(BadTimestamp);
+                }
+                v = v * 10 + u32::from(c - b'0');
+            }
+            Ok(v)
+        };
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if y < 1970 || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+            return Err(BadTimestamp);
+        }
+        let days = days_from_civil(i64::from(y), mo, d);
+        let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + se);
+        u64::try_from(secs).map(Timestamp).map_err(|_| BadTimestamp)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, mo, d, h, mi, s) = self.civil();
+        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(Timestamp(951_782_400).to_string(), "2000-02-29T00:00:00Z");
+        assert_eq!(Timestamp(1_795_961_585).to_string(), "2026-11-29T14:13:05Z");
+    }
+
+    #[test]
+    fn parse_is_the_inverse_of_display() {
+        for secs in [0u64, 59, 86_399, 951_782_400, 1_795_961_585, 4_102_444_800] {
+            let s = Timestamp(secs).to_string();
+            assert_eq!(Timestamp::parse(&s), Ok(Timestamp(secs)), "{s}");
+        }
+    }
+
+    #[test]
+    fn parse_refuses_garbage() {
+        for s in ["", "2026-11-24 14:03:05Z", "2026-13-01T00:00:00Z", "2026-11-24T24:00:00Z", "abcd-11-24T14:03:05Z"] {
+            assert_eq!(Timestamp::parse(s), Err(BadTimestamp), "{s}");
+        }
+    }
+
+    #[test]
+    fn instant_arithmetic_saturates() {
+        let t = Instant::from_secs(10);
+        assert_eq!(t.add_millis(500).since(t), 500);
+        assert_eq!(t.since(t.add_millis(1)), 0);
+        assert_eq!(Instant(u64::MAX).add_millis(1), Instant(u64::MAX));
+        assert_eq!(Instant::from_millis(1999).timestamp(), Timestamp(1));
+    }
+}

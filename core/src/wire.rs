@@ -1,0 +1,410 @@
+//! The lines the server sends: writing them, and reading them back for clients.
+//!
+//! Every line starts with its kind word, then fields separated by one space, the last of which
+//! is free text (see `docs/PROTOCOL.md`). [`ServerLine`]'s `Display` writes a line without its
+//! `\n`; [`ServerLine::parse`] reads one, so `chatc` and the tests share the server's own
+//! definition of the protocol.
+
+use core::fmt;
+
+use crate::history::EntryKind;
+use crate::time::Timestamp;
+
+/// The protocol version in the greeting.
+pub const VERSION: &str = "chatd/1";
+
+/// The line sent to a connection refused because every slot is taken.
+pub const FULL_LINE: &[u8] = b"BYE full The server is full; try again later.\n";
+
+/// What an `ASK` line waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ask {
+    /// The password.
+    Password,
+    /// A name.
+    Name,
+}
+
+/// Why a line was refused (`ERR CODE …`); the connection stays up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrCode {
+    /// The line was over the limit.
+    TooLong,
+    /// The line was not UTF-8.
+    BadUtf8,
+    /// The line held a control character.
+    ControlChar,
+    /// The name is not a valid name.
+    NameInvalid,
+    /// The name is in use.
+    NameTaken,
+    /// No such command.
+    UnknownCommand,
+    /// Nobody of that name is online.
+    NoSuchName,
+    /// A command used wrongly.
+    Usage,
+    /// Over the rate limit.
+    Flood,
+}
+
+/// Why the server closes a connection (`BYE CODE …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByeCode {
+    /// The client asked to leave.
+    Quit,
+    /// Wrong password.
+    Password,
+    /// Too many wrong passwords from this address.
+    Throttled,
+    /// No free slot.
+    Full,
+    /// No name given in time.
+    Timeout,
+    /// Kept flooding after a warning.
+    Flood,
+}
+
+macro_rules! code_words {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// Return the code word used on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+            /// Read a code word.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)* _ => None }
+            }
+        }
+    };
+}
+
+code_words!(ErrCode {
+    TooLong => "too-long", BadUtf8 => "bad-utf8", ControlChar => "control-char",
+    NameInvalid => "name-invalid", NameTaken => "name-taken", UnknownCommand => "unknown-command",
+    NoSuchName => "no-such-name", Usage => "usage", Flood => "flood",
+});
+
+code_words!(ByeCode {
+    Quit => "quit", Password => "password", Throttled => "throttled", Full => "full",
+    Timeout => "timeout", Flood => "flood",
+});
+
+/// One line from the server, borrowing its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerLine<'a> {
+    /// `HELLO chatd/1 TEXT`: the greeting.
+    Hello {
+        /// Protocol version word.
+        version: &'a str,
+        /// Free text.
+        text: &'a str,
+    },
+    /// `ASK PASSWORD|NAME TEXT`: the server waits for this.
+    Ask {
+        /// What is asked for.
+        what: Ask,
+        /// Free text.
+        text: &'a str,
+    },
+    /// `WELCOME TIME NAME TEXT`: joined.
+    Welcome {
+        /// When.
+        time: Timestamp,
+        /// The name joined under.
+        name: &'a str,
+        /// Free text.
+        text: &'a str,
+    },
+    /// `WHO TIME COUNT NAMES`: who is online.
+    Who {
+        /// When.
+        time: Timestamp,
+        /// How many are online.
+        count: usize,
+        /// Space-separated names, possibly ending in `+N`.
+        names: &'a str,
+    },
+    /// `HIST KIND TIME NAME TEXT`: a replayed public message.
+    Hist {
+        /// Message or action.
+        kind: EntryKind,
+        /// When it was said.
+        time: Timestamp,
+        /// Who said it.
+        name: &'a str,
+        /// What was said.
+        text: &'a str,
+    },
+    /// `MSG TIME FROM TEXT`: a public message.
+    Msg {
+        /// When.
+        time: Timestamp,
+        /// Sender.
+        from: &'a str,
+        /// Text.
+        text: &'a str,
+    },
+    /// `ME TIME FROM TEXT`: a public action.
+    Me {
+        /// When.
+        time: Timestamp,
+        /// Sender.
+        from: &'a str,
+        /// Text.
+        text: &'a str,
+    },
+    /// `PRIV TIME FROM TO TEXT`: a private message.
+    Priv {
+        /// When.
+        time: Timestamp,
+        /// Sender.
+        from: &'a str,
+        /// Receiver.
+        to: &'a str,
+        /// Text.
+        text: &'a str,
+    },
+    /// `JOIN TIME NAME`.
+    Join {
+        /// When.
+        time: Timestamp,
+        /// Who.
+        name: &'a str,
+    },
+    /// `LEAVE TIME NAME REASON`.
+    Leave {
+        /// When.
+        time: Timestamp,
+        /// Who.
+        name: &'a str,
+        /// Why.
+        reason: &'a str,
+    },
+    /// `NICK TIME OLD NEW`.
+    Nick {
+        /// When.
+        time: Timestamp,
+        /// Old name.
+        old: &'a str,
+        /// New name.
+        new: &'a str,
+    },
+    /// `INFO TEXT`: a notice.
+    Info {
+        /// Free text.
+        text: &'a str,
+    },
+    /// `ERR CODE TEXT`: the last line was refused.
+    Err {
+        /// Code word (see [`ErrCode`]); kept as text so unknown codes still parse.
+        code: &'a str,
+        /// Free text.
+        text: &'a str,
+    },
+    /// `BYE CODE TEXT`: the server closes this connection.
+    Bye {
+        /// Code word (see [`ByeCode`]).
+        code: &'a str,
+        /// Free text.
+        text: &'a str,
+    },
+    /// `SHUTDOWN TIME TEXT`: the server is going down.
+    Shutdown {
+        /// When.
+        time: Timestamp,
+        /// Free text.
+        text: &'a str,
+    },
+    /// A line of a kind this version does not know (clients ignore it).
+    Unknown(&'a str),
+}
+
+/// Why a server line could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    /// A known kind is missing a field.
+    MissingField,
+    /// A time stamp is malformed.
+    BadTime,
+    /// A field that must be a number or a known word is not.
+    BadField,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParseError::MissingField => "a field is missing",
+            ParseError::BadTime => "a time stamp is malformed",
+            ParseError::BadField => "a field has a bad value",
+        })
+    }
+}
+
+impl core::error::Error for ParseError {}
+
+/// Splits off space-separated fields; the rest is the free text.
+struct Fields<'a>(&'a str);
+
+impl<'a> Fields<'a> {
+    fn word(&mut self) -> Result<&'a str, ParseError> {
+        let (w, rest) = self.0.split_once(' ').unwrap_or((self.0, ""));
+        if w.is_empty() {
+            return Err(ParseError::MissingField);
+        }
+        self.0 = rest;
+        Ok(w)
+    }
+    fn time(&mut self) -> Result<Timestamp, ParseError> {
+        Timestamp::parse(self.word()?).map_err(|_| ParseError::BadTime)
+    }
+    fn rest(self) -> &'a str {
+        self.0
+    }
+}
+
+impl<'a> ServerLine<'a> {
+    /// Read one line (without its `\n`; a trailing `\r` is ignored).
+    pub fn parse(line: &'a str) -> Result<ServerLine<'a>, ParseError> {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut f = Fields(line);
+        let kind = f.word()?;
+        Ok(match kind {
+            "HELLO" => ServerLine::Hello { version: f.word()?, text: f.rest() },
+            "ASK" => {
+                let what = match f.word()? {
+                    "PASSWORD" => Ask::Password,
+                    "NAME" => Ask::Name,
+                    _ => return Err(ParseError::BadField),
+                };
+                ServerLine::Ask { what, text: f.rest() }
+            }
+            "WELCOME" => ServerLine::Welcome { time: f.time()?, name: f.word()?, text: f.rest() },
+            "WHO" => {
+                let time = f.time()?;
+                let count = f.word()?.parse().map_err(|_| ParseError::BadField)?;
+                ServerLine::Who { time, count, names: f.rest() }
+            }
+            "HIST" => {
+                let kind = EntryKind::parse(f.word()?).ok_or(ParseError::BadField)?;
+                ServerLine::Hist { kind, time: f.time()?, name: f.word()?, text: f.rest() }
+            }
+            "MSG" => ServerLine::Msg { time: f.time()?, from: f.word()?, text: f.rest() },
+            "ME" => ServerLine::Me { time: f.time()?, from: f.word()?, text: f.rest() },
+            "PRIV" => ServerLine::Priv {
+                time: f.time()?,
+                from: f.word()?,
+                to: f.word()?,
+                text: f.rest(),
+            },
+            "JOIN" => ServerLine::Join { time: f.time()?, name: f.word()? },
+            "LEAVE" => ServerLine::Leave { time: f.time()?, name: f.word()?, reason: f.rest() },
+            "NICK" => ServerLine::Nick { time: f.time()?, old: f.word()?, new: f.word()? },
+            "INFO" => ServerLine::Info { text: f.rest() },
+            "ERR" => ServerLine::Err { code: f.word()?, text: f.rest() },
+            "BYE" => ServerLine::Bye { code: f.word()?, text: f.rest() },
+            "SHUTDOWN" => ServerLine::Shutdown { time: f.time()?, text: f.rest() },
+            _ => ServerLine::Unknown(line),
+        })
+    }
+}
+
+impl fmt::Display for ServerLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ServerLine::Hello { version, text } => write!(f, "HELLO {version} {text}"),
+            ServerLine::Ask { what, text } => {
+                let w = match what {
+                    Ask::Password => "PASSWORD",
+                    Ask::Name => "NAME",
+                };
+                write!(f, "ASK {w} {text}")
+            }
+            ServerLine::Welcome { time, name, text } => write!(f, "WELCOME {time} {name} {text}"),
+            ServerLine::Who { time, count, names } => write!(f, "WHO {time} {count} {names}"),
+            ServerLine::Hist { kind, time, name, text } => {
+                write!(f, "HIST {} {time} {name} {text}", kind.as_str())
+            }
+            ServerLine::Msg { time, from, text } => write!(f, "MSG {time} {from} {text}"),
+            ServerLine::Me { time, from, text } => write!(f, "ME {time} {from} {text}"),
+            ServerLine::Priv { time, from, to, text } => write!(f, "PRIV {time} {from} {to} {text}"),
+            ServerLine::Join { time, name } => write!(f, "JOIN {time} {name}"),
+            ServerLine::Leave { time, name, reason } => write!(f, "LEAVE {time} {name} {reason}"),
+            ServerLine::Nick { time, old, new } => write!(f, "NICK {time} {old} {new}"),
+            ServerLine::Info { text } => write!(f, "INFO {text}"),
+            ServerLine::Err { code, text } => write!(f, "ERR {code} {text}"),
+            ServerLine::Bye { code, text } => write!(f, "BYE {code} {text}"),
+            ServerLine::Shutdown { time, text } => write!(f, "SHUTDOWN {time} {text}"),
+            ServerLine::Unknown(line) => f.write_str(line),
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::string::ToString;
+
+    const T: Timestamp = Timestamp(1_795_961_585);
+
+    fn samples() -> [ServerLine<'static>; 15] {
+        [
+            ServerLine::Hello { version: VERSION, text: "Welcome to chatd." },
+            ServerLine::Ask { what: Ask::Password, text: "Send the password." },
+            ServerLine::Welcome { time: T, name: "Ana", text: "Welcome, Ana!" },
+            ServerLine::Who { time: T, count: 2, names: "Ana Bruno" },
+            ServerLine::Hist { kind: EntryKind::Me, time: T, name: "Ana", text: "dança" },
+            ServerLine::Msg { time: T, from: "Ana", text: "Oi  pessoal " },
+            ServerLine::Me { time: T, from: "Ana", text: "acena" },
+            ServerLine::Priv { time: T, from: "Ana", to: "Bruno", text: "psst" },
+            ServerLine::Join { time: T, name: "Carla" },
+            ServerLine::Leave { time: T, name: "Carla", reason: "quit: até" },
+            ServerLine::Nick { time: T, old: "Carla", new: "Carol" },
+            ServerLine::Info { text: "hello there" },
+            ServerLine::Err { code: "name-taken", text: "Ana is taken." },
+            ServerLine::Bye { code: "quit", text: "Goodbye." },
+            ServerLine::Shutdown { time: T, text: "chatd is shutting down." },
+        ]
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        for line in samples() {
+            let s = line.to_string();
+            assert_eq!(ServerLine::parse(&s), Ok(line), "{s}");
+        }
+    }
+
+    #[test]
+    fn writes_the_documented_shape() {
+        let s = ServerLine::Msg { time: T, from: "Ana", text: "Oi" }.to_string();
+        assert_eq!(s, "MSG 2026-11-29T14:13:05Z Ana Oi");
+        let s = ServerLine::Priv { time: T, from: "Ana", to: "Bruno", text: "x y" }.to_string();
+        assert_eq!(s, "PRIV 2026-11-29T14:13:05Z Ana Bruno x y");
+    }
+
+    #[test]
+    fn unknown_kinds_parse_as_unknown_and_bad_fields_are_errors() {
+        assert_eq!(ServerLine::parse("PING 123"), Ok(ServerLine::Unknown("PING 123")));
+        assert_eq!(ServerLine::parse("MSG yesterday Ana hi"), Err(ParseError::BadTime));
+        assert_eq!(ServerLine::parse("JOIN"), Err(ParseError::MissingField));
+        assert_eq!(ServerLine::parse("ASK COFFEE now"), Err(ParseError::BadField));
+        assert_eq!(ServerLine::parse(""), Err(ParseError::MissingField));
+        assert_eq!(
+            ServerLine::parse("INFO hi\r"),
+            Ok(ServerLine::Info { text: "hi" })
+        );
+    }
+
+    #[test]
+    fn code_words_round_trip() {
+        for c in [ErrCode::TooLong, ErrCode::Flood, ErrCode::NoSuchName] {
+            assert_eq!(ErrCode::parse(c.as_str()), Some(c));
+        }
+        for c in [ByeCode::Quit, ByeCode::Full, ByeCode::Throttled] {
+            assert_eq!(ByeCode::parse(c.as_str()), Some(c));
+        }
+        assert!(FULL_LINE.starts_with(b"BYE full "));
+    }
+}
