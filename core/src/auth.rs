@@ -35,7 +35,9 @@ pub struct Throttle {
 impl Throttle {
     /// Make an empty throttle.
     pub const fn new() -> Self {
-        Throttle { records: heapless::Vec::new() }
+        Throttle {
+            records: heapless::Vec::new(),
+        }
     }
 
     /// Return whether `addr` must wait before trying again, forgetting stale records.
@@ -53,7 +55,11 @@ impl Throttle {
             r.last = now;
             return r.failures;
         }
-        let rec = Record { addr, failures: 1, last: now };
+        let rec = Record {
+            addr,
+            failures: 1,
+            last: now,
+        };
         if self.records.push(rec).is_err() {
             // Full: replace the record seen longest ago.
             if let Some(oldest) = self.records.iter_mut().min_by_key(|r| r.last) {

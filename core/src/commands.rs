@@ -119,7 +119,8 @@ impl<'a> Command<'a> {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 #[cfg(test)]
@@ -138,7 +139,10 @@ mod test {
 
     #[test]
     fn private_messages_in_both_forms() {
-        let want = Command::Msg { to: "Ana", text: "só pra você" };
+        let want = Command::Msg {
+            to: "Ana",
+            text: "só pra você",
+        };
         assert_eq!(Command::parse("/msg Ana só pra você"), want);
         assert_eq!(Command::parse("/MSG Ana  só pra você"), want);
         assert_eq!(Command::parse("@privado:Ana só pra você"), want);
@@ -151,7 +155,10 @@ mod test {
     #[test]
     fn quit_forms() {
         assert_eq!(Command::parse("/quit"), Command::Quit(None));
-        assert_eq!(Command::parse("/quit bye now"), Command::Quit(Some("bye now")));
+        assert_eq!(
+            Command::parse("/quit bye now"),
+            Command::Quit(Some("bye now"))
+        );
         assert_eq!(Command::parse("/sair"), Command::Quit(None));
         assert_eq!(Command::parse("@sair"), Command::Quit(None));
         assert_eq!(Command::parse("@sair tchau"), Command::Quit(Some("tchau")));

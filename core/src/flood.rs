@@ -21,7 +21,10 @@ pub struct FloodLimit {
 
 impl Default for FloodLimit {
     fn default() -> Self {
-        FloodLimit { burst: 20, per_sec: 5 }
+        FloodLimit {
+            burst: 20,
+            per_sec: 5,
+        }
     }
 }
 
@@ -49,13 +52,19 @@ pub struct Bucket {
 impl Bucket {
     /// Make a full bucket at `now`.
     pub fn new(limit: &FloodLimit, now: Instant) -> Self {
-        Bucket { milli_tokens: u64::from(limit.burst) * 1000, last: now, strikes: 0 }
+        Bucket {
+            milli_tokens: u64::from(limit.burst) * 1000,
+            last: now,
+            strikes: 0,
+        }
     }
 
     /// Charge one line at `now` and say what to do with it.
     pub fn take(&mut self, limit: &FloodLimit, now: Instant) -> Verdict {
         let cap = u64::from(limit.burst.max(1)) * 1000;
-        let refill = now.since(self.last).saturating_mul(u64::from(limit.per_sec));
+        let refill = now
+            .since(self.last)
+            .saturating_mul(u64::from(limit.per_sec));
         self.last = self.last.max(now);
         self.milli_tokens = self.milli_tokens.saturating_add(refill).min(cap);
         if self.milli_tokens == cap {
@@ -78,7 +87,10 @@ impl Bucket {
 mod test {
     use super::*;
 
-    const LIMIT: FloodLimit = FloodLimit { burst: 3, per_sec: 2 };
+    const LIMIT: FloodLimit = FloodLimit {
+        burst: 3,
+        per_sec: 2,
+    };
 
     #[test]
     fn burst_then_warn_then_kick() {
@@ -124,7 +136,11 @@ mod test {
         for _ in 0..2 {
             b.take(&LIMIT, later);
         }
-        assert_eq!(b.take(&LIMIT, later), Verdict::Warn, "warned afresh, not kicked");
+        assert_eq!(
+            b.take(&LIMIT, later),
+            Verdict::Warn,
+            "warned afresh, not kicked"
+        );
     }
 
     #[test]

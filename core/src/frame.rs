@@ -35,7 +35,11 @@ fn strip_cr(line: &[u8]) -> &[u8] {
 impl LineDecoder {
     /// Make an empty decoder.
     pub const fn new() -> Self {
-        LineDecoder { buf: heapless::Vec::new(), discarding: false, returned: false }
+        LineDecoder {
+            buf: heapless::Vec::new(),
+            discarding: false,
+            returned: false,
+        }
     }
 
     /// Return how many bytes of a partial line are buffered.
@@ -130,7 +134,10 @@ mod test {
     #[test]
     fn splits_lines_and_drops_cr() {
         let mut d = LineDecoder::new();
-        assert_eq!(feed(&mut d, b"a\nbc\r\n\n"), [line(b"a"), line(b"bc"), line(b"")]);
+        assert_eq!(
+            feed(&mut d, b"a\nbc\r\n\n"),
+            [line(b"a"), line(b"bc"), line(b"")]
+        );
         assert_eq!(d.buffered(), 0);
     }
 

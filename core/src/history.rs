@@ -54,7 +54,12 @@ impl Entry {
     pub fn new(kind: EntryKind, time: Timestamp, name: Name, text: &str) -> Option<Entry> {
         let mut t = heapless::String::new();
         t.push_str(text).ok()?;
-        Some(Entry { kind, time, name, text: t })
+        Some(Entry {
+            kind,
+            time,
+            name,
+            text: t,
+        })
     }
 }
 
@@ -68,7 +73,10 @@ pub struct History {
 impl History {
     /// Make an empty history.
     pub const fn new() -> Self {
-        History { ring: heapless::HistoryBuf::new(), changes: 0 }
+        History {
+            ring: heapless::HistoryBuf::new(),
+            changes: 0,
+        }
     }
 
     /// Add a message, dropping the oldest if the ring is full.

@@ -71,7 +71,9 @@ impl Name {
 
 /// Return whether two names are the same ignoring case (Unicode lower-casing).
 pub fn same_name(a: &str, b: &str) -> bool {
-    a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
 }
 
 impl fmt::Display for Name {
@@ -87,7 +89,11 @@ mod test {
     #[test]
     fn accepts_ordinary_names() {
         for n in ["Ana", "bruno_2", "José", "a", "x-y.z", "日本"] {
-            assert_eq!(Name::new(n).map(|n| n.as_str() == n.as_str()), Ok(true), "{n}");
+            assert_eq!(
+                Name::new(n).map(|n| n.as_str() == n.as_str()),
+                Ok(true),
+                "{n}"
+            );
         }
         assert!(Name::new(&"n".repeat(MAX_NAME)).is_ok());
     }
@@ -95,7 +101,10 @@ mod test {
     #[test]
     fn refuses_bad_names() {
         assert_eq!(Name::new(""), Err(NameError::Empty));
-        assert_eq!(Name::new(&"n".repeat(MAX_NAME + 1)), Err(NameError::TooLong));
+        assert_eq!(
+            Name::new(&"n".repeat(MAX_NAME + 1)),
+            Err(NameError::TooLong)
+        );
         for n in ["a b", "a\tb", "a\u{1b}[2J", "nul\0", "a\u{a0}b", "x\u{7f}"] {
             assert_eq!(Name::new(n), Err(NameError::BadChar), "{n:?}");
         }

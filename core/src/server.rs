@@ -17,16 +17,14 @@ use core::net::SocketAddr;
 
 use log::{info, warn};
 
-use crate::auth::{password_matches, Throttle};
-use crate::commands::{Command, HELP};
+use crate::auth::Throttle;
 use crate::config::{Config, DEFAULT_SLOTS, MAX_LINE, MAX_SERVER_LINE};
-use crate::flood::{FloodLimit, Verdict};
-use crate::history::{Entry, EntryKind, History};
-use crate::names::{same_name, Name};
+use crate::history::{Entry, History};
+use crate::names::Name;
 use crate::slot::{Phase, Slot};
 use crate::time::Instant;
 use crate::transport::{ReadOutcome, Transport};
-use crate::wire::{Ask, ByeCode, ErrCode, ServerLine, VERSION};
+use crate::wire::{ByeCode, ErrCode, ServerLine, VERSION};
 
 /// Names one connection; stale once its slot is reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,7 +86,7 @@ type Line = heapless::String<MAX_SERVER_LINE>;
 /// Render `line` with its terminator; `None` only if it cannot fit (which the limits prevent).
 fn render(line: &ServerLine<'_>) -> Option<Line> {
     let mut s = Line::new();
-    write!(s, "{line}\n").ok()?;
+    writeln!(s, "{line}").ok()?;
     Some(s)
 }
 
@@ -122,7 +120,10 @@ impl<const N: usize> Server<N> {
     }
 
     /// Replace the password (e.g. after SIGHUP); connections already past it are unaffected.
-    pub fn set_password(&mut self, password: Option<heapless::Vec<u8, { crate::config::MAX_PASSWORD }>>) {
+    pub fn set_password(
+        &mut self,
+        password: Option<heapless::Vec<u8, { crate::config::MAX_PASSWORD }>>,
+    ) {
         self.config.password = password;
     }
 
@@ -133,7 +134,10 @@ impl<const N: usize> Server<N> {
 
     /// Return how many clients have joined the chat.
     pub fn joined(&self) -> usize {
-        self.slots.iter().filter(|s| s.phase == Phase::Joined).count()
+        self.slots
+            .iter()
+            .filter(|s| s.phase == Phase::Joined)
+            .count()
     }
 
     /// Return the recent public messages, oldest first.
@@ -168,7 +172,10 @@ impl<const N: usize> Server<N> {
 
     fn id_of(&self, i: usize) -> ConnId {
         // i < N <= u16::MAX by construction in `accept`.
-        ConnId { index: i as u16, generation: self.slots[i].generation }
+        ConnId {
+            index: i as u16,
+            generation: self.slots[i].generation,
+        }
     }
 
     /// Return where a connection is in its life ([`Phase::Free`] for a stale id).
@@ -178,7 +185,9 @@ impl<const N: usize> Server<N> {
 
     /// Return the name a connection joined under, if it has joined.
     pub fn name(&self, id: ConnId) -> Option<&str> {
-        self.slot(id).and_then(|s| s.name.as_ref()).map(Name::as_str)
+        self.slot(id)
+            .and_then(|s| s.name.as_ref())
+            .map(Name::as_str)
     }
 
     /// Return a connection's peer address.
@@ -212,10 +221,20 @@ impl<const N: usize> Server<N> {
         info!(target: "chatd", "connect peer={peer} conn={i}");
         if self.config.password.is_some() && self.throttle.is_blocked(now, peer.ip()) {
             warn!(target: "chatd", "auth-throttled peer={peer}");
-            self.bye(i, ByeCode::Throttled, "Too many wrong passwords from your address; wait and try again.");
+            self.bye(
+                i,
+                ByeCode::Throttled,
+                "Too many wrong passwords from your address; wait and try again.",
+            );
             return Ok(id);
         }
-        self.send(i, &ServerLine::Hello { version: VERSION, text: "Welcome to chatd, a LAN chat." });
+        self.send(
+            i,
+            &ServerLine::Hello {
+                version: VERSION,
+                text: "Welcome to chatd, a LAN chat.",
+            },
+        );
         self.ask(i, phase);
         self.settle(now);
         Ok(id)
@@ -310,7 +329,9 @@ impl<const N: usize> Server<N> {
     ///
     /// `Ok(())` means everything was written; `WouldBlock` means wait for writability.
     pub fn flush<T: Transport>(&mut self, id: ConnId, t: &mut T) -> nb::Result<(), T::Error> {
-        let Some(i) = self.index(id) else { return Ok(()) };
+        let Some(i) = self.index(id) else {
+            return Ok(());
+        };
         loop {
             let (a, b) = self.slots[i].out.as_slices();
             if a.is_empty() && b.is_empty() {
@@ -365,7 +386,9 @@ impl<const N: usize> Server<N> {
         let timeout = self.config.join_timeout_ms;
         for i in 0..self.slots.len() {
             let s = &self.slots[i];
-            if matches!(s.phase, Phase::AwaitPassword | Phase::AwaitName) && now.since(s.connected_at) >= timeout {
+            if matches!(s.phase, Phase::AwaitPassword | Phase::AwaitName)
+                && now.since(s.connected_at) >= timeout
+            {
                 info!(target: "chatd", "disconnect peer={} reason=join-timeout", self.peer_str(i));
                 self.bye(i, ByeCode::Timeout, "No name was given in time.");
             }
@@ -390,7 +413,10 @@ impl<const N: usize> Server<N> {
     pub fn shutdown(&mut self, now: Instant, text: &str) {
         self.shutting_down = true;
         info!(target: "chatd", "shutdown connections={}", self.connections());
-        let line = render(&ServerLine::Shutdown { time: now.timestamp(), text });
+        let line = render(&ServerLine::Shutdown {
+            time: now.timestamp(),
+            text,
+        });
         for i in 0..self.slots.len() {
             if matches!(self.slots[i].phase, Phase::Free | Phase::Closing) {
                 continue;
@@ -418,320 +444,27 @@ impl<const N: usize> Server<N> {
             if a.phase == Phase::Joined && a.name.is_none() {
                 return Err("joined client without a name");
             }
-            let Some(na) = a.name.as_ref().filter(|_| a.phase == Phase::Joined) else { continue };
+            let Some(na) = a.name.as_ref().filter(|_| a.phase == Phase::Joined) else {
+                continue;
+            };
             for b in &self.slots[i + 1..] {
-                if b.phase == Phase::Joined && b.name.as_ref().is_some_and(|nb| na.same_as(nb.as_str())) {
+                if b.phase == Phase::Joined
+                    && b.name.as_ref().is_some_and(|nb| na.same_as(nb.as_str()))
+                {
                     return Err("two joined clients share a name");
                 }
             }
         }
         Ok(())
     }
-
-    // ---- the rules ----
-
-    /// Charge a line to the client's rate limit; return whether to handle it.
-    fn admit(&mut self, now: Instant, i: usize) -> bool {
-        let Some(limit) = self.config.flood else { return true };
-        match self.slots[i].bucket.take(&limit, now) {
-            Verdict::Pass => true,
-            Verdict::Warn => {
-                warn!(target: "chatd", "flood-warning peer={}", self.peer_str(i));
-                self.error(i, ErrCode::Flood, &FloodText(limit).to_line());
-                false
-            }
-            Verdict::Drop => false,
-            Verdict::Kick => {
-                warn!(target: "chatd", "flood peer={} name={}", self.peer_str(i), self.name_str(i));
-                if self.slots[i].phase == Phase::Joined {
-                    self.depart(now, i, "flood");
-                }
-                self.bye(i, ByeCode::Flood, "Disconnected for sending too fast.");
-                false
-            }
-        }
-    }
-
-    fn handle_line(&mut self, now: Instant, i: usize, line: &[u8]) {
-        if self.slots[i].phase == Phase::AwaitPassword {
-            self.check_password(now, i, line);
-            return;
-        }
-        let Ok(text) = core::str::from_utf8(line) else {
-            self.error(i, ErrCode::BadUtf8, "The line is not valid UTF-8; it was discarded.");
-            return;
-        };
-        if text.chars().any(|c| c.is_control() && c != '\t') {
-            self.error(i, ErrCode::ControlChar, "Control characters are not allowed; the line was discarded.");
-            return;
-        }
-        match self.slots[i].phase {
-            Phase::AwaitName => self.try_join(now, i, text),
-            Phase::Joined => self.command(now, i, text),
-            _ => {}
-        }
-    }
-
-    fn check_password(&mut self, now: Instant, i: usize, guess: &[u8]) {
-        let ok = self.config.password.as_ref().is_none_or(|p| password_matches(p, guess));
-        let Some(peer) = self.slots[i].peer else { return };
-        if ok {
-            self.throttle.succeed(peer.ip());
-            self.slots[i].phase = Phase::AwaitName;
-            self.ask(i, Phase::AwaitName);
-        } else {
-            let n = self.throttle.fail(now, peer.ip());
-            warn!(target: "chatd", "auth-failure peer={peer} failures={n}");
-            self.bye(i, ByeCode::Password, "Wrong password.");
-        }
-    }
-
-    fn try_join(&mut self, now: Instant, i: usize, text: &str) {
-        let name = match Name::new(text.trim_matches([' ', '\t'])) {
-            Ok(n) => n,
-            Err(e) => {
-                self.error(i, ErrCode::NameInvalid, &Sentence(e).to_line());
-                self.ask(i, Phase::AwaitName);
-                return;
-            }
-        };
-        if self.find(name.as_str()).is_some() {
-            self.error(i, ErrCode::NameTaken, &Taken(name.as_str()).to_line());
-            self.ask(i, Phase::AwaitName);
-            return;
-        }
-        info!(target: "chatd", "join peer={} name={name}", self.peer_str(i));
-        let time = now.timestamp();
-        self.slots[i].phase = Phase::Joined;
-        self.slots[i].name = Some(name.clone());
-        let mut welcome: heapless::String<96> = heapless::String::new();
-        let _ = write!(welcome, "Welcome, {name}! Type /help for commands.");
-        self.send(i, &ServerLine::Welcome { time, name: name.as_str(), text: &welcome });
-        self.who(now, i);
-        self.replay(i);
-        self.broadcast(Some(i), &ServerLine::Join { time, name: name.as_str() });
-    }
-
-    fn command(&mut self, now: Instant, i: usize, text: &str) {
-        let Some(me) = self.slots[i].name.clone() else { return };
-        let time = now.timestamp();
-        match Command::parse(text) {
-            Command::Empty => {}
-            Command::Say(t) => self.public(now, i, EntryKind::Msg, &me, t),
-            Command::Me(t) => self.public(now, i, EntryKind::Me, &me, t),
-            Command::Msg { to, text } => match self.find(to) {
-                None => {
-                    let mut s: heapless::String<96> = heapless::String::new();
-                    let _ = write!(s, "{} Nobody called {} is online.", Clip(to), Clip(to));
-                    self.error(i, ErrCode::NoSuchName, &s);
-                }
-                Some(j) => {
-                    let Some(them) = self.slots[j].name.clone() else { return };
-                    let line = ServerLine::Priv { time, from: me.as_str(), to: them.as_str(), text };
-                    self.send(j, &line);
-                    if j != i {
-                        self.send(i, &line);
-                    }
-                }
-            },
-            Command::Who => self.who(now, i),
-            Command::Nick(new) => self.rename(now, i, &me, new),
-            Command::Quit(reason) => {
-                let mut why: heapless::String<MAX_LINE> = heapless::String::new();
-                let _ = match reason {
-                    Some(r) => write!(why, "quit: {r}"),
-                    None => why.write_str("quit"),
-                };
-                self.depart(now, i, &why);
-                self.bye(i, ByeCode::Quit, "Goodbye.");
-            }
-            Command::Help => {
-                for h in HELP {
-                    self.send(i, &ServerLine::Info { text: h });
-                }
-            }
-            Command::Unknown(word) => {
-                let mut s: heapless::String<128> = heapless::String::new();
-                let _ = write!(s, "/{} is not a command; try /help.", Clip(word));
-                self.error(i, ErrCode::UnknownCommand, &s);
-            }
-            Command::Usage(u) => {
-                let mut s: heapless::String<64> = heapless::String::new();
-                let _ = write!(s, "Usage: {u}");
-                self.error(i, ErrCode::Usage, &s);
-            }
-        }
-    }
-
-    fn public(&mut self, now: Instant, i: usize, kind: EntryKind, me: &Name, text: &str) {
-        let time = now.timestamp();
-        let line = match kind {
-            EntryKind::Msg => ServerLine::Msg { time, from: me.as_str(), text },
-            EntryKind::Me => ServerLine::Me { time, from: me.as_str(), text },
-        };
-        self.broadcast(Some(i), &line);
-        if let Some(e) = Entry::new(kind, time, me.clone(), text) {
-            self.history.push(e);
-        }
-    }
-
-    fn rename(&mut self, now: Instant, i: usize, old: &Name, new: &str) {
-        let name = match Name::new(new) {
-            Ok(n) => n,
-            Err(e) => return self.error(i, ErrCode::NameInvalid, &Sentence(e).to_line()),
-        };
-        if self.find(name.as_str()).is_some_and(|j| j != i) {
-            return self.error(i, ErrCode::NameTaken, &Taken(name.as_str()).to_line());
-        }
-        info!(target: "chatd", "rename peer={} old={old} new={name}", self.peer_str(i));
-        self.slots[i].name = Some(name.clone());
-        let line = ServerLine::Nick { time: now.timestamp(), old: old.as_str(), new: name.as_str() };
-        self.broadcast(None, &line);
-    }
-
-    fn who(&mut self, now: Instant, i: usize) {
-        let mut names: heapless::String<{ MAX_LINE - 64 }> = heapless::String::new();
-        let (mut count, mut left_out) = (0usize, 0usize);
-        for s in self.slots.iter().filter(|s| s.phase == Phase::Joined) {
-            let Some(n) = &s.name else { continue };
-            count += 1;
-            // Leave room for the "+N" tail.
-            if names.len() + n.as_str().len() + 1 + 8 > names.capacity() {
-                left_out += 1;
-                continue;
-            }
-            if !names.is_empty() {
-                let _ = names.push(' ');
-            }
-            let _ = names.push_str(n.as_str());
-        }
-        if left_out > 0 {
-            let _ = write!(names, " +{left_out}");
-        }
-        self.send(i, &ServerLine::Who { time: now.timestamp(), count, names: &names });
-    }
-
-    /// Replay the history to a newcomer, leaving out the oldest entries if they would crowd
-    /// its outgoing queue (keeping room for one more full line).
-    fn replay(&mut self, i: usize) {
-        let mut budget = self.slots[i].room().saturating_sub(MAX_SERVER_LINE + 128);
-        let mut fit = 0;
-        for e in self.history.iter().rev() {
-            let len = render(&hist_line(e)).map_or(usize::MAX, |l| l.len());
-            if len > budget {
-                break;
-            }
-            budget -= len;
-            fit += 1;
-        }
-        let skip = self.history.len() - fit;
-        if skip > 0 {
-            let mut s: heapless::String<96> = heapless::String::new();
-            let _ = write!(s, "{skip} older messages were left out of the replay.");
-            self.send(i, &ServerLine::Info { text: &s });
-        }
-        for k in skip..self.history.len() {
-            let Some(line) = self.history.iter().nth(k).and_then(|e| render(&hist_line(e))) else { continue };
-            if self.slots[i].push(line.as_bytes()).is_err() {
-                self.slots[i].overflowed = true;
-            }
-        }
-    }
-
-    // ---- delivery ----
-
-    fn find(&self, name: &str) -> Option<usize> {
-        self.slots
-            .iter()
-            .position(|s| s.phase == Phase::Joined && s.name.as_ref().is_some_and(|n| same_name(n.as_str(), name)))
-    }
-
-    fn send(&mut self, i: usize, line: &ServerLine<'_>) {
-        let Some(l) = render(line) else {
-            warn!(target: "chatd", "line too long to render; dropped");
-            return;
-        };
-        if self.slots[i].push(l.as_bytes()).is_err() {
-            self.slots[i].overflowed = true;
-        }
-    }
-
-    /// Send a line to every joined client but `except`; overflowing clients are marked slow.
-    fn broadcast(&mut self, except: Option<usize>, line: &ServerLine<'_>) {
-        let Some(l) = render(line) else { return };
-        for (j, s) in self.slots.iter_mut().enumerate() {
-            if s.phase == Phase::Joined && Some(j) != except && !s.overflowed && s.push(l.as_bytes()).is_err() {
-                s.overflowed = true;
-            }
-        }
-    }
-
-    fn error(&mut self, i: usize, code: ErrCode, text: &str) {
-        self.send(i, &ServerLine::Err { code: code.as_str(), text });
-    }
-
-    fn bye(&mut self, i: usize, code: ByeCode, text: &str) {
-        self.send(i, &ServerLine::Bye { code: code.as_str(), text });
-        self.mark_closing(i);
-    }
-
-    fn ask(&mut self, i: usize, phase: Phase) {
-        let (what, text) = match phase {
-            Phase::AwaitPassword => (Ask::Password, "Send the password."),
-            _ => (Ask::Name, "Send your name (1-32 bytes, no spaces)."),
-        };
-        self.send(i, &ServerLine::Ask { what, text });
-    }
-
-    /// A joined client leaves: everybody else gets `LEAVE`, and the slot is closed.
-    fn depart(&mut self, now: Instant, i: usize, reason: &str) {
-        if self.slots[i].phase != Phase::Joined {
-            return;
-        }
-        let Some(name) = self.slots[i].name.clone() else { return };
-        info!(target: "chatd", "leave peer={} name={name} reason=\"{reason}\"", self.peer_str(i));
-        self.mark_closing(i);
-        self.broadcast(Some(i), &ServerLine::Leave { time: now.timestamp(), name: name.as_str(), reason });
-    }
-
-    fn mark_closing(&mut self, i: usize) {
-        if matches!(self.slots[i].phase, Phase::Closing | Phase::Free) {
-            return;
-        }
-        self.slots[i].phase = Phase::Closing;
-        let id = self.id_of(i);
-        // Holds at most one entry per slot, so there is always room.
-        let _ = self.to_close.push_back(id);
-    }
-
-    /// Drop every client whose queue overflowed, announcing each; repeats while announcing
-    /// makes others overflow (at most once per slot).
-    fn settle(&mut self, now: Instant) {
-        for _ in 0..=N {
-            let Some(i) = self.slots.iter().position(|s| s.overflowed && !matches!(s.phase, Phase::Closing | Phase::Free)) else {
-                return;
-            };
-            warn!(target: "chatd", "slow-consumer peer={} name={}", self.peer_str(i), self.name_str(i));
-            if self.slots[i].phase == Phase::Joined {
-                self.depart(now, i, "slow consumer");
-            } else {
-                self.mark_closing(i);
-            }
-        }
-    }
-
-    fn peer_str(&self, i: usize) -> PeerStr {
-        PeerStr(self.slots[i].peer)
-    }
-
-    fn name_str(&self, i: usize) -> &str {
-        self.slots[i].name.as_ref().map_or("-", Name::as_str)
-    }
 }
 
 impl Slot {
     fn accepts_input(&self) -> bool {
-        matches!(self.phase, Phase::AwaitPassword | Phase::AwaitName | Phase::Joined)
+        matches!(
+            self.phase,
+            Phase::AwaitPassword | Phase::AwaitName | Phase::Joined
+        )
     }
 }
 
@@ -745,83 +478,16 @@ enum Got {
 use crate::frame::Frame;
 
 fn hist_line(e: &Entry) -> ServerLine<'_> {
-    ServerLine::Hist { kind: e.kind, time: e.time, name: e.name.as_str(), text: &e.text }
-}
-
-/// A peer address for logs, `-` if unknown.
-struct PeerStr(Option<SocketAddr>);
-
-impl fmt::Display for PeerStr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(a) => write!(f, "{a}"),
-            None => f.write_str("-"),
-        }
+    ServerLine::Hist {
+        kind: e.kind,
+        time: e.time,
+        name: e.name.as_str(),
+        text: &e.text,
     }
 }
-
-/// At most the first 32 bytes of a client-supplied word, cut on a character boundary.
-struct Clip<'a>(&'a str);
-
-impl fmt::Display for Clip<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut end = self.0.len().min(crate::config::MAX_NAME);
-        while !self.0.is_char_boundary(end) {
-            end -= 1;
-        }
-        f.write_str(&self.0[..end])
-    }
-}
-
-/// Short texts built on the stack.
-trait ToLine: fmt::Display {
-    fn to_line(&self) -> heapless::String<128> {
-        let mut s = heapless::String::new();
-        let _ = write!(s, "{self}");
-        s
-    }
-}
-
-struct Sentence<E>(E);
-impl<E: fmt::Display> fmt::Display for Sentence<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        let mut s: heapless::String<96> = heapless::String::new();
-        let _ = write!(s, "{}", self.0);
-        for c in s.chars() {
-            if first {
-                first = false;
-                for u in c.to_uppercase() {
-                    f.write_char(u)?;
-                }
-            } else {
-                f.write_char(c)?;
-            }
-        }
-        f.write_str(".")
-    }
-}
-impl<E: fmt::Display> ToLine for Sentence<E> {}
-
-struct Taken<'a>(&'a str);
-impl fmt::Display for Taken<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} is taken; try another.", self.0)
-    }
-}
-impl ToLine for Taken<'_> {}
-
-struct FloodText(FloodLimit);
-impl fmt::Display for FloodText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Too fast (limit {} lines at once, then {} a second); lines are being dropped. Slow down or you will be disconnected.",
-            self.0.burst, self.0.per_sec
-        )
-    }
-}
-impl ToLine for FloodText {}
 
 #[cfg(test)]
 mod tests;
+
+mod delivery;
+mod rules;

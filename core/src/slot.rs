@@ -65,7 +65,13 @@ impl Slot {
     }
 
     /// Take the slot for a new connection.
-    pub(crate) fn open(&mut self, now: Instant, peer: SocketAddr, phase: Phase, limit: &FloodLimit) {
+    pub(crate) fn open(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        phase: Phase,
+        limit: &FloodLimit,
+    ) {
         self.phase = phase;
         self.peer = Some(peer);
         self.connected_at = now;

@@ -117,7 +117,13 @@ impl Timestamp {
         };
         let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        if y < 1970 || !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        if y < 1970
+            || !(1..=12).contains(&mo)
+            || !(1..=31).contains(&d)
+            || h > 23
+            || mi > 59
+            || se > 60
+        {
             return Err(BadTimestamp);
         }
         let days = days_from_civil(i64::from(y), mo, d);
@@ -155,7 +161,13 @@ mod test {
 
     #[test]
     fn parse_refuses_garbage() {
-        for s in ["", "2026-11-24 14:03:05Z", "2026-13-01T00:00:00Z", "2026-11-24T24:00:00Z", "abcd-11-24T14:03:05Z"] {
+        for s in [
+            "",
+            "2026-11-24 14:03:05Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-24T24:00:00Z",
+            "abcd-11-24T14:03:05Z",
+        ] {
             assert_eq!(Timestamp::parse(s), Err(BadTimestamp), "{s}");
         }
     }

@@ -271,40 +271,87 @@ impl<'a> ServerLine<'a> {
         let mut f = Fields(line);
         let kind = f.word()?;
         Ok(match kind {
-            "HELLO" => ServerLine::Hello { version: f.word()?, text: f.rest() },
+            "HELLO" => ServerLine::Hello {
+                version: f.word()?,
+                text: f.rest(),
+            },
             "ASK" => {
                 let what = match f.word()? {
                     "PASSWORD" => Ask::Password,
                     "NAME" => Ask::Name,
                     _ => return Err(ParseError::BadField),
                 };
-                ServerLine::Ask { what, text: f.rest() }
+                ServerLine::Ask {
+                    what,
+                    text: f.rest(),
+                }
             }
-            "WELCOME" => ServerLine::Welcome { time: f.time()?, name: f.word()?, text: f.rest() },
+            "WELCOME" => ServerLine::Welcome {
+                time: f.time()?,
+                name: f.word()?,
+                text: f.rest(),
+            },
             "WHO" => {
                 let time = f.time()?;
                 let count = f.word()?.parse().map_err(|_| ParseError::BadField)?;
-                ServerLine::Who { time, count, names: f.rest() }
+                ServerLine::Who {
+                    time,
+                    count,
+                    names: f.rest(),
+                }
             }
             "HIST" => {
                 let kind = EntryKind::parse(f.word()?).ok_or(ParseError::BadField)?;
-                ServerLine::Hist { kind, time: f.time()?, name: f.word()?, text: f.rest() }
+                ServerLine::Hist {
+                    kind,
+                    time: f.time()?,
+                    name: f.word()?,
+                    text: f.rest(),
+                }
             }
-            "MSG" => ServerLine::Msg { time: f.time()?, from: f.word()?, text: f.rest() },
-            "ME" => ServerLine::Me { time: f.time()?, from: f.word()?, text: f.rest() },
+            "MSG" => ServerLine::Msg {
+                time: f.time()?,
+                from: f.word()?,
+                text: f.rest(),
+            },
+            "ME" => ServerLine::Me {
+                time: f.time()?,
+                from: f.word()?,
+                text: f.rest(),
+            },
             "PRIV" => ServerLine::Priv {
                 time: f.time()?,
                 from: f.word()?,
                 to: f.word()?,
                 text: f.rest(),
             },
-            "JOIN" => ServerLine::Join { time: f.time()?, name: f.word()? },
-            "LEAVE" => ServerLine::Leave { time: f.time()?, name: f.word()?, reason: f.rest() },
-            "NICK" => ServerLine::Nick { time: f.time()?, old: f.word()?, new: f.word()? },
+            "JOIN" => ServerLine::Join {
+                time: f.time()?,
+                name: f.word()?,
+            },
+            "LEAVE" => ServerLine::Leave {
+                time: f.time()?,
+                name: f.word()?,
+                reason: f.rest(),
+            },
+            "NICK" => ServerLine::Nick {
+                time: f.time()?,
+                old: f.word()?,
+                new: f.word()?,
+            },
             "INFO" => ServerLine::Info { text: f.rest() },
-            "ERR" => ServerLine::Err { code: f.word()?, text: f.rest() },
-            "BYE" => ServerLine::Bye { code: f.word()?, text: f.rest() },
-            "SHUTDOWN" => ServerLine::Shutdown { time: f.time()?, text: f.rest() },
+            "ERR" => ServerLine::Err {
+                code: f.word()?,
+                text: f.rest(),
+            },
+            "BYE" => ServerLine::Bye {
+                code: f.word()?,
+                text: f.rest(),
+            },
+            "SHUTDOWN" => ServerLine::Shutdown {
+                time: f.time()?,
+                text: f.rest(),
+            },
             _ => ServerLine::Unknown(line),
         })
     }
@@ -323,12 +370,22 @@ impl fmt::Display for ServerLine<'_> {
             }
             ServerLine::Welcome { time, name, text } => write!(f, "WELCOME {time} {name} {text}"),
             ServerLine::Who { time, count, names } => write!(f, "WHO {time} {count} {names}"),
-            ServerLine::Hist { kind, time, name, text } => {
+            ServerLine::Hist {
+                kind,
+                time,
+                name,
+                text,
+            } => {
                 write!(f, "HIST {} {time} {name} {text}", kind.as_str())
             }
             ServerLine::Msg { time, from, text } => write!(f, "MSG {time} {from} {text}"),
             ServerLine::Me { time, from, text } => write!(f, "ME {time} {from} {text}"),
-            ServerLine::Priv { time, from, to, text } => write!(f, "PRIV {time} {from} {to} {text}"),
+            ServerLine::Priv {
+                time,
+                from,
+                to,
+                text,
+            } => write!(f, "PRIV {time} {from} {to} {text}"),
             ServerLine::Join { time, name } => write!(f, "JOIN {time} {name}"),
             ServerLine::Leave { time, name, reason } => write!(f, "LEAVE {time} {name} {reason}"),
             ServerLine::Nick { time, old, new } => write!(f, "NICK {time} {old} {new}"),
@@ -350,21 +407,75 @@ mod test {
 
     fn samples() -> [ServerLine<'static>; 15] {
         [
-            ServerLine::Hello { version: VERSION, text: "Welcome to chatd." },
-            ServerLine::Ask { what: Ask::Password, text: "Send the password." },
-            ServerLine::Welcome { time: T, name: "Ana", text: "Welcome, Ana!" },
-            ServerLine::Who { time: T, count: 2, names: "Ana Bruno" },
-            ServerLine::Hist { kind: EntryKind::Me, time: T, name: "Ana", text: "dança" },
-            ServerLine::Msg { time: T, from: "Ana", text: "Oi  pessoal " },
-            ServerLine::Me { time: T, from: "Ana", text: "acena" },
-            ServerLine::Priv { time: T, from: "Ana", to: "Bruno", text: "psst" },
-            ServerLine::Join { time: T, name: "Carla" },
-            ServerLine::Leave { time: T, name: "Carla", reason: "quit: até" },
-            ServerLine::Nick { time: T, old: "Carla", new: "Carol" },
-            ServerLine::Info { text: "hello there" },
-            ServerLine::Err { code: "name-taken", text: "Ana is taken." },
-            ServerLine::Bye { code: "quit", text: "Goodbye." },
-            ServerLine::Shutdown { time: T, text: "chatd is shutting down." },
+            ServerLine::Hello {
+                version: VERSION,
+                text: "Welcome to chatd.",
+            },
+            ServerLine::Ask {
+                what: Ask::Password,
+                text: "Send the password.",
+            },
+            ServerLine::Welcome {
+                time: T,
+                name: "Ana",
+                text: "Welcome, Ana!",
+            },
+            ServerLine::Who {
+                time: T,
+                count: 2,
+                names: "Ana Bruno",
+            },
+            ServerLine::Hist {
+                kind: EntryKind::Me,
+                time: T,
+                name: "Ana",
+                text: "dança",
+            },
+            ServerLine::Msg {
+                time: T,
+                from: "Ana",
+                text: "Oi  pessoal ",
+            },
+            ServerLine::Me {
+                time: T,
+                from: "Ana",
+                text: "acena",
+            },
+            ServerLine::Priv {
+                time: T,
+                from: "Ana",
+                to: "Bruno",
+                text: "psst",
+            },
+            ServerLine::Join {
+                time: T,
+                name: "Carla",
+            },
+            ServerLine::Leave {
+                time: T,
+                name: "Carla",
+                reason: "quit: até",
+            },
+            ServerLine::Nick {
+                time: T,
+                old: "Carla",
+                new: "Carol",
+            },
+            ServerLine::Info {
+                text: "hello there",
+            },
+            ServerLine::Err {
+                code: "name-taken",
+                text: "Ana is taken.",
+            },
+            ServerLine::Bye {
+                code: "quit",
+                text: "Goodbye.",
+            },
+            ServerLine::Shutdown {
+                time: T,
+                text: "chatd is shutting down.",
+            },
         ]
     }
 
@@ -378,18 +489,38 @@ mod test {
 
     #[test]
     fn writes_the_documented_shape() {
-        let s = ServerLine::Msg { time: T, from: "Ana", text: "Oi" }.to_string();
+        let s = ServerLine::Msg {
+            time: T,
+            from: "Ana",
+            text: "Oi",
+        }
+        .to_string();
         assert_eq!(s, "MSG 2026-11-29T14:13:05Z Ana Oi");
-        let s = ServerLine::Priv { time: T, from: "Ana", to: "Bruno", text: "x y" }.to_string();
+        let s = ServerLine::Priv {
+            time: T,
+            from: "Ana",
+            to: "Bruno",
+            text: "x y",
+        }
+        .to_string();
         assert_eq!(s, "PRIV 2026-11-29T14:13:05Z Ana Bruno x y");
     }
 
     #[test]
     fn unknown_kinds_parse_as_unknown_and_bad_fields_are_errors() {
-        assert_eq!(ServerLine::parse("PING 123"), Ok(ServerLine::Unknown("PING 123")));
-        assert_eq!(ServerLine::parse("MSG yesterday Ana hi"), Err(ParseError::BadTime));
+        assert_eq!(
+            ServerLine::parse("PING 123"),
+            Ok(ServerLine::Unknown("PING 123"))
+        );
+        assert_eq!(
+            ServerLine::parse("MSG yesterday Ana hi"),
+            Err(ParseError::BadTime)
+        );
         assert_eq!(ServerLine::parse("JOIN"), Err(ParseError::MissingField));
-        assert_eq!(ServerLine::parse("ASK COFFEE now"), Err(ParseError::BadField));
+        assert_eq!(
+            ServerLine::parse("ASK COFFEE now"),
+            Err(ParseError::BadField)
+        );
         assert_eq!(ServerLine::parse(""), Err(ParseError::MissingField));
         assert_eq!(
             ServerLine::parse("INFO hi\r"),
