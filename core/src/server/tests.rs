@@ -656,3 +656,13 @@ fn read_from_feeds_lines_and_reports_eof() {
     );
     assert_eq!(h.s.phase(a), Phase::Free);
 }
+
+#[test]
+fn fixed_state_stays_within_the_documented_budget() {
+    // README.md ("Memory") states these numbers; keep them true.
+    let slot = core::mem::size_of::<Slot>();
+    let server = core::mem::size_of::<Server<{ crate::config::DEFAULT_SLOTS }>>();
+    std::println!("slot = {slot} B, Server<256> = {server} B");
+    assert!(slot <= 9_600, "one slot takes {slot} bytes");
+    assert!(server <= 2_500_000, "the default server takes {server} bytes");
+}
