@@ -1,0 +1,639 @@
+//! Property tests of the core under hostile input: random sequences of connects, bytes (valid
+//! and hostile, split at random points), closes, partial drains and clock ticks, with the
+//! server's invariants checked after every step, plus a model of public message delivery.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use chat_core::config::{HISTORY_LEN, OUT_QUEUE};
+use chat_core::flood::FloodLimit;
+use chat_core::names::same_name;
+use chat_core::slot::Phase;
+use chat_core::{CloseReason, Config, ConnId, Instant, Server, ServerLine};
+use proptest::prelude::*;
+
+/// Slots in the servers under test: small, so that `Full` and name clashes happen often.
+const SLOTS: usize = 8;
+/// The clock starts at a plausible wall time (2026-11-24).
+const T0: u64 = 1_795_961_585_000;
+
+// ---------------------------------------------------------------- input generators
+
+/// Names, valid and not, from a small pool so that clashes and `/msg` hits are common.
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => prop::sample::select(vec!["ana", "Ana", "ANA", "bruno", "carla", "José", "JOSÉ", "日本", "x"])
+            .prop_map(String::from),
+        2 => "[A-Za-z][A-Za-z0-9_]{0,6}",
+        1 => prop::sample::select(vec![
+            "a b", "/quit", "@sair", "", "\u{1b}[2Jevil", "nul\u{0}", "tab\tname", "\u{a0}x",
+            "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn",
+        ])
+        .prop_map(String::from),
+    ]
+}
+
+/// Free text for messages: printable ASCII, some Unicode, a tab.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![4 => "[ -~]{0,40}", 1 => "[a-zà-ü \t日本]{0,20}"]
+}
+
+/// One line a client might send, without its terminator: names, chat, commands, hostile bytes.
+fn line() -> impl Strategy<Value = Vec<u8>> {
+    let command = (0..14u8, name(), text()).prop_map(|(k, n, t)| match k {
+        0 => format!("/msg {n} {t}"),
+        1 => format!("@privado:{n} {t}"),
+        2 => format!("/nick {n}"),
+        3 => format!("/quit {t}"),
+        4 => "/quit".to_string(),
+        5 => "@sair".to_string(),
+        6 => format!("/sair {t}"),
+        7 => "/who".to_string(),
+        8 => "/help".to_string(),
+        9 => format!("/me {t}"),
+        10 => format!("//{t}"),
+        11 => format!("/{n} {t}"),
+        12 => "/MSG".to_string(),
+        _ => format!("/NiCk {n}"),
+    });
+    prop_oneof![
+        3 => name().prop_map(String::into_bytes),
+        4 => text().prop_map(String::into_bytes),
+        4 => command.prop_map(String::into_bytes),
+        1 => prop::collection::vec(any::<u8>(), 0..80),
+        1 => (1000..2600usize, any::<u8>()).prop_map(|(n, b)| vec![if b == b'\n' { b'x' } else { b }; n]),
+        1 => (text(), prop::sample::select(vec![&[0xffu8][..], &[0xc3, 0x28], &[0xe2, 0x82], &[0xed, 0xa0, 0x80]]))
+            .prop_map(|(t, bad)| [t.as_bytes(), bad].concat()),
+        1 => (text(), prop::sample::select(vec!["\u{0}", "\u{1b}[31m", "\u{1b}]0;pwned\u{7}", "\u{7f}", "\r", "\u{85}"]))
+            .prop_map(|(t, c)| format!("{t}{c}{t}").into_bytes()),
+    ]
+}
+
+/// A burst of lines joined with `\n` or `\r\n` (the last maybe unterminated), cut into chunks.
+fn burst() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    (
+        prop::collection::vec((line(), 0..4u8), 1..5),
+        prop::collection::vec(1..400usize, 0..6),
+    )
+        .prop_map(|(lines, cuts)| {
+            let n = lines.len();
+            let mut all = Vec::new();
+            for (k, (l, term)) in lines.into_iter().enumerate() {
+                all.extend_from_slice(&l);
+                match term {
+                    0 if k + 1 == n => {}
+                    1 => all.extend_from_slice(b"\r\n"),
+                    _ => all.push(b'\n'),
+                }
+            }
+            let mut chunks = Vec::new();
+            let mut rest = &all[..];
+            for c in cuts {
+                let (a, b) = rest.split_at(c.min(rest.len()));
+                chunks.push(a.to_vec());
+                rest = b;
+            }
+            chunks.push(rest.to_vec());
+            chunks
+        })
+}
+
+fn close_reason() -> impl Strategy<Value = CloseReason> {
+    prop::sample::select(vec![
+        CloseReason::Eof,
+        CloseReason::Reset,
+        CloseReason::Timeout,
+        CloseReason::Error,
+        CloseReason::Closed,
+    ])
+}
+
+/// One thing that happens to the server.
+#[derive(Debug, Clone)]
+enum Op {
+    Accept {
+        ip: u8,
+        port: u16,
+    },
+    Bytes {
+        who: usize,
+        chunks: Vec<Vec<u8>>,
+    },
+    Close {
+        who: usize,
+        reason: CloseReason,
+    },
+    Drain {
+        who: usize,
+        amount: Option<usize>,
+    },
+    DrainAll,
+    Join {
+        who: usize,
+        name: String,
+    },
+    Spam {
+        who: usize,
+        count: usize,
+        len: usize,
+    },
+    PollClose {
+        flush: bool,
+    },
+    Tick {
+        ms: u64,
+    },
+    Shutdown,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..4u8, any::<u16>()).prop_map(|(ip, port)| Op::Accept { ip, port }),
+        10 => (any::<usize>(), burst()).prop_map(|(who, chunks)| Op::Bytes { who, chunks }),
+        1 => (any::<usize>(), close_reason()).prop_map(|(who, reason)| Op::Close { who, reason }),
+        3 => (any::<usize>(), prop::option::of(0..3000usize)).prop_map(|(who, amount)| Op::Drain { who, amount }),
+        2 => Just(Op::DrainAll),
+        4 => (any::<usize>(), name()).prop_map(|(who, name)| Op::Join { who, name }),
+        1 => (any::<usize>(), 1..60usize, 1..1000usize).prop_map(|(who, count, len)| Op::Spam { who, count, len }),
+        3 => any::<bool>().prop_map(|flush| Op::PollClose { flush }),
+        2 => prop_oneof![0..50u64, 0..3_000u64, 50_000..70_000u64].prop_map(|ms| Op::Tick { ms }),
+        1 => Just(Op::Shutdown),
+    ]
+}
+
+fn config() -> impl Strategy<Value = Config> {
+    (
+        1..=SLOTS + 2,
+        prop::option::of(
+            (1..25u32, 0..6u32).prop_map(|(burst, per_sec)| FloodLimit { burst, per_sec }),
+        ),
+        prop::sample::select(vec!["", "", "", "sesame", "x", "ana"]),
+        prop::sample::select(vec![1_000u64, 60_000]),
+    )
+        .prop_map(|(max_clients, flood, password, join_timeout_ms)| {
+            let mut c = Config {
+                max_clients,
+                flood,
+                join_timeout_ms,
+                ..Config::default()
+            };
+            c.set_password(password.as_bytes()).unwrap();
+            c
+        })
+}
+
+// ---------------------------------------------------------------- the harness
+
+/// Drives a server and keeps what each connection received, checking every line on the way.
+struct Harness {
+    server: Server<SLOTS>,
+    now: Instant,
+    live: Vec<ConnId>,
+    dead: Vec<ConnId>,
+    /// Bytes received per connection that do not yet form a whole line.
+    partial: HashMap<ConnId, Vec<u8>>,
+    /// Whole lines received per connection.
+    lines: HashMap<ConnId, Vec<String>>,
+    /// Connections that got `BYE` or `SHUTDOWN`: nothing may follow.
+    ended: HashSet<ConnId>,
+}
+
+impl Harness {
+    fn new(config: Config) -> Self {
+        Harness {
+            server: Server::new(config),
+            now: Instant::from_millis(T0),
+            live: Vec::new(),
+            dead: Vec::new(),
+            partial: HashMap::new(),
+            lines: HashMap::new(),
+            ended: HashSet::new(),
+        }
+    }
+
+    /// Pick a live connection, or now and then a stale one.
+    fn pick(&self, who: usize) -> Option<ConnId> {
+        if !self.dead.is_empty() && (self.live.is_empty() || who % 16 == 0) {
+            return Some(self.dead[who / 16 % self.dead.len()]);
+        }
+        (!self.live.is_empty()).then(|| self.live[who % self.live.len()])
+    }
+
+    fn accept(&mut self, peer: SocketAddr) -> Option<ConnId> {
+        let before = self.server.connections();
+        match self.server.accept(self.now, peer) {
+            Ok(id) => {
+                assert!(!self.live.contains(&id), "a live id was handed out twice");
+                self.live.push(id);
+                Some(id)
+            }
+            Err(chat_core::Full) => {
+                assert!(
+                    before >= self.server.config().max_clients || self.server.is_shutting_down(),
+                    "Full with {before} of {} connections",
+                    self.server.config().max_clients
+                );
+                None
+            }
+        }
+    }
+
+    /// Take up to `amount` (all if `None`) of a connection's outgoing bytes, as a socket would.
+    fn drain(&mut self, id: ConnId, amount: Option<usize>) {
+        let (a, b) = self.server.outgoing(id);
+        let mut bytes = [a, b].concat();
+        assert!(bytes.len() <= OUT_QUEUE, "queue over its bound");
+        assert_eq!(self.server.wants_write(id), !bytes.is_empty());
+        bytes.truncate(amount.unwrap_or(usize::MAX));
+        self.server.consume(id, bytes.len());
+        let buf = self.partial.entry(id).or_default();
+        buf.extend_from_slice(&bytes);
+        while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+            let raw: Vec<u8> = buf.drain(..=nl).collect();
+            let text = std::str::from_utf8(&raw[..nl])
+                .expect("server lines are UTF-8")
+                .to_string();
+            check_server_line(&text);
+            assert!(
+                !self.ended.contains(&id),
+                "a line after BYE/SHUTDOWN: {text:?}"
+            );
+            if text.starts_with("BYE ") || text.starts_with("SHUTDOWN ") {
+                self.ended.insert(id);
+            }
+            self.lines.entry(id).or_default().push(text);
+        }
+    }
+
+    fn drain_all(&mut self) {
+        for id in self.live.clone() {
+            self.drain(id, None);
+        }
+    }
+
+    fn forget(&mut self, id: ConnId) {
+        self.live.retain(|&l| l != id);
+        self.dead.push(id);
+        assert_eq!(
+            self.server.phase(id),
+            Phase::Free,
+            "a closed connection keeps its slot"
+        );
+        assert_eq!(self.server.name(id), None);
+        assert_eq!(self.server.outgoing(id), (&[][..], &[][..]));
+    }
+
+    /// Close what the server asked to close, as the daemon does.
+    fn poll_close(&mut self, flush: bool) {
+        for _ in 0..=SLOTS {
+            let Some(id) = self.server.poll_close() else {
+                return;
+            };
+            assert!(
+                self.live.contains(&id),
+                "poll_close named a dead connection"
+            );
+            assert_eq!(self.server.phase(id), Phase::Closing);
+            if flush {
+                self.drain(id, None);
+            }
+            self.server.closed(self.now, id, CloseReason::Closed);
+            self.forget(id);
+        }
+        panic!("poll_close handed out more ids than there are slots");
+    }
+
+    fn step(&mut self, op: Op) {
+        match op {
+            Op::Accept { ip, port } => {
+                let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + ip)), port);
+                self.accept(peer);
+            }
+            Op::Bytes { who, chunks } => {
+                if let Some(id) = self.pick(who) {
+                    for c in chunks {
+                        self.server.receive(self.now, id, &c);
+                        self.check();
+                    }
+                }
+            }
+            Op::Close { who, reason } => {
+                if let Some(id) = self.pick(who) {
+                    let was_live = self.live.contains(&id);
+                    self.server.closed(self.now, id, reason);
+                    if was_live {
+                        self.forget(id);
+                    }
+                }
+            }
+            Op::Drain { who, amount } => {
+                if let Some(id) = self.pick(who) {
+                    self.drain(id, amount);
+                }
+            }
+            Op::DrainAll => self.drain_all(),
+            Op::Join { who, name } => {
+                if let Some(id) = self.pick(who) {
+                    let mut bytes = Vec::new();
+                    if self.server.phase(id) == Phase::AwaitPassword {
+                        bytes.extend(self.server.config().password.iter().flatten());
+                        bytes.push(b'\n');
+                    }
+                    bytes.extend_from_slice(name.as_bytes());
+                    bytes.push(b'\n');
+                    self.server.receive(self.now, id, &bytes);
+                }
+            }
+            Op::Spam { who, count, len } => {
+                if let Some(id) = self.pick(who) {
+                    let mut bytes = Vec::new();
+                    for k in 0..count {
+                        bytes.extend_from_slice(
+                            format!("spam {k} {}\n", "z".repeat(len)).as_bytes(),
+                        );
+                    }
+                    self.server.receive(self.now, id, &bytes);
+                }
+            }
+            Op::PollClose { flush } => self.poll_close(flush),
+            Op::Tick { ms } => {
+                self.now = self.now.add_millis(ms);
+                self.server.tick(self.now);
+                if let Some(at) = self.server.poll_at() {
+                    // poll_at never asks for a time the last tick already handled.
+                    assert!(
+                        at > self.now,
+                        "poll_at {at:?} is not after the tick at {:?}",
+                        self.now
+                    );
+                }
+            }
+            Op::Shutdown => {
+                self.server.shutdown(self.now, "chatd is shutting down.");
+                for &id in &self.live {
+                    assert_eq!(
+                        self.server.phase(id),
+                        Phase::Closing,
+                        "shutdown left a connection open"
+                    );
+                }
+            }
+        }
+        self.check();
+    }
+
+    /// Everything that must hold between any two steps.
+    fn check(&self) {
+        let s = &self.server;
+        s.check_invariants().unwrap();
+        assert_eq!(
+            s.connections(),
+            self.live.len(),
+            "the server and the caller disagree on who is connected"
+        );
+        assert!(s.connections() <= s.config().max_clients);
+        let names: Vec<&str> = self
+            .live
+            .iter()
+            .filter(|&&id| s.phase(id) == Phase::Joined)
+            .filter_map(|&id| s.name(id))
+            .collect();
+        assert_eq!(
+            names.len(),
+            s.joined(),
+            "a joined client without a name, or a name without joining"
+        );
+        for (k, a) in names.iter().enumerate() {
+            for b in &names[k + 1..] {
+                assert!(!same_name(a, b), "two clients named {a} and {b}");
+            }
+        }
+        let hist: Vec<_> = s.history().collect();
+        assert!(hist.len() <= HISTORY_LEN);
+        assert!(
+            hist.windows(2).all(|w| w[0].time <= w[1].time),
+            "history out of time order"
+        );
+        for e in &hist {
+            assert!(
+                !e.text.chars().any(|c| c.is_control() && c != '\t'),
+                "control character in history"
+            );
+        }
+        for &id in &self.live {
+            let (a, b) = s.outgoing(id);
+            assert!(a.len() + b.len() <= OUT_QUEUE);
+        }
+        for &id in &self.dead {
+            assert!(!self.live.contains(&id) || s.phase(id) != Phase::Free);
+        }
+    }
+}
+
+/// A line from the server must parse, be of a known kind and carry no control characters.
+fn check_server_line(text: &str) {
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\t'),
+        "control character sent to a client: {text:?}"
+    );
+    match ServerLine::parse(text) {
+        Ok(ServerLine::Unknown(_)) | Err(_) => {
+            panic!("the server sent a line it cannot parse: {text:?}")
+        }
+        Ok(_) => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, max_shrink_iters: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Any sequence of events leaves the server consistent, and every byte it sends is a well
+    /// formed line with no control characters.
+    #[test]
+    fn invariants_hold_under_random_events(config in config(), ops in prop::collection::vec(op(), 1..120)) {
+        let mut h = Harness::new(config);
+        for op in ops {
+            h.step(op);
+        }
+        // Wind down: everything must close cleanly.
+        h.server.shutdown(h.now, "bye");
+        h.poll_close(true);
+        prop_assert_eq!(h.server.connections(), 0);
+        h.check();
+    }
+}
+
+// ---------------------------------------------------------------- the delivery model
+
+/// What a client in the model sends.
+#[derive(Debug, Clone)]
+enum Act {
+    Name(String),
+    Say(String),
+    Me(String),
+    Nick(String),
+    Private(String, String),
+    Quit,
+    Who,
+    Hostile(Vec<u8>, u8),
+}
+
+/// One step of the model.
+#[derive(Debug, Clone)]
+enum ModelOp {
+    Accept,
+    Send { who: usize, act: Act },
+    Close { who: usize, reason: CloseReason },
+    Tick { ms: u64 },
+}
+
+fn act() -> impl Strategy<Value = Act> {
+    let word = "[a-z][a-z ]{0,15}";
+    prop_oneof![
+        3 => name().prop_map(Act::Name),
+        8 => word.prop_map(Act::Say),
+        2 => word.prop_map(Act::Me),
+        1 => name().prop_map(Act::Nick),
+        1 => (name(), word).prop_map(|(n, t)| Act::Private(n, t)),
+        1 => Just(Act::Quit),
+        1 => Just(Act::Who),
+        2 => (line(), 0..4u8).prop_map(|(b, p)| Act::Hostile(b, p)),
+    ]
+}
+
+fn model_op() -> impl Strategy<Value = ModelOp> {
+    prop_oneof![
+        3 => Just(ModelOp::Accept),
+        12 => (any::<usize>(), act()).prop_map(|(who, act)| ModelOp::Send { who, act }),
+        1 => (any::<usize>(), close_reason()).prop_map(|(who, reason)| ModelOp::Close { who, reason }),
+        1 => (0..5_000u64).prop_map(|ms| ModelOp::Tick { ms }),
+    ]
+}
+
+/// A public message as the model knows it.
+struct Said {
+    from: String,
+    kind: &'static str,
+}
+
+/// Read the tag `#k` that ends every public message the model sends.
+fn tag_of(text: &str) -> usize {
+    let k = text
+        .rsplit_once('#')
+        .map(|(_, k)| k)
+        .unwrap_or_else(|| panic!("untagged public text {text:?}"));
+    k.parse().unwrap_or_else(|_| panic!("bad tag in {text:?}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, max_shrink_iters: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// With flood control off and every client reading everything, each public message reaches
+    /// every other joined client exactly once, stamped with the sender's name, in one global
+    /// order; the sender never gets its own.
+    #[test]
+    fn public_messages_reach_every_other_joined_client_once_in_order(
+        ops in prop::collection::vec(model_op(), 1..150),
+    ) {
+        let config = Config { flood: None, max_clients: SLOTS, ..Config::default() };
+        let mut h = Harness::new(config);
+        let mut said: Vec<Said> = Vec::new();
+        // Tags each connection should receive, in order.
+        let mut expected: HashMap<ConnId, Vec<usize>> = HashMap::new();
+        let mut port = 1000u16;
+        for op in ops {
+            match op {
+                ModelOp::Accept => {
+                    port += 1;
+                    h.accept(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+                }
+                ModelOp::Send { who, act } => {
+                    if h.live.is_empty() {
+                        continue;
+                    }
+                    let id = h.live[who % h.live.len()];
+                    let joined: Vec<ConnId> =
+                        h.live.iter().copied().filter(|&c| h.server.phase(c) == Phase::Joined).collect();
+                    let sender_joined = joined.contains(&id);
+                    let public = match &act {
+                        Act::Say(_) => Some("MSG"),
+                        Act::Me(_) => Some("ME"),
+                        _ => None,
+                    };
+                    let line = match act {
+                        Act::Say(t) | Act::Me(t) if sender_joined => {
+                            let kind = public.unwrap();
+                            let k = said.len();
+                            said.push(Said { from: h.server.name(id).unwrap().to_string(), kind });
+                            for &r in joined.iter().filter(|&&r| r != id) {
+                                expected.entry(r).or_default().push(k);
+                            }
+                            let prefix = if kind == "ME" { "/me " } else { "" };
+                            format!("{prefix}{t} #{k}").into_bytes()
+                        }
+                        // Not joined yet: try a plausible name instead.
+                        Act::Say(_) | Act::Me(_) => format!("u{}", port % 7).into_bytes(),
+                        // A joined client's bare name would be a message: rename instead.
+                        Act::Name(n) if sender_joined => format!("/nick {n}").into_bytes(),
+                        Act::Name(n) => n.into_bytes(),
+                        Act::Nick(n) => format!("/nick {n}").into_bytes(),
+                        Act::Private(n, t) => format!("/msg {n} {t}").into_bytes(),
+                        Act::Quit => b"/quit".to_vec(),
+                        Act::Who => b"/who".to_vec(),
+                        // A line the server must refuse whole: nothing of it may be relayed.
+                        Act::Hostile(mut b, poison) => {
+                            b.retain(|&c| c != b'\n' && c != b'#');
+                            let at = b.len() / 2;
+                            let bad: &[u8] = match poison {
+                                0 => b"\x1b[2J",
+                                1 => b"\0",
+                                2 => &[0xff],
+                                _ => &[b'y'; 1100],
+                            };
+                            b.splice(at..at, bad.iter().copied());
+                            b
+                        }
+                    };
+                    let mut bytes = line;
+                    bytes.push(b'\n');
+                    h.server.receive(h.now, id, &bytes);
+                }
+                ModelOp::Close { who, reason } => {
+                    if let Some(&id) = h.live.get(who % h.live.len().max(1)) {
+                        h.server.closed(h.now, id, reason);
+                        h.forget(id);
+                    }
+                }
+                ModelOp::Tick { ms } => {
+                    h.now = h.now.add_millis(ms);
+                    h.server.tick(h.now);
+                }
+            }
+            h.drain_all();
+            h.poll_close(true);
+            h.check();
+        }
+        // Compare what each connection got with what it should have got.
+        for (&id, lines) in &h.lines {
+            let mut got = Vec::new();
+            for l in lines {
+                let (kind, from, text) = match ServerLine::parse(l) {
+                    Ok(ServerLine::Msg { from, text, .. }) => ("MSG", from, text),
+                    Ok(ServerLine::Me { from, text, .. }) => ("ME", from, text),
+                    _ => continue,
+                };
+                let k = tag_of(text);
+                prop_assert!(k < said.len(), "a message nobody sent: {}", l);
+                prop_assert_eq!(from, said[k].from.as_str(), "message stamped with the wrong name: {}", l);
+                prop_assert_eq!(kind, said[k].kind);
+                got.push(k);
+            }
+            let want = expected.get(&id).cloned().unwrap_or_default();
+            prop_assert_eq!(got, want, "connection {:?} got the wrong public messages", id);
+        }
+        for (id, want) in &expected {
+            prop_assert!(want.is_empty() || h.lines.contains_key(id), "{:?} got nothing", id);
+        }
+    }
+}
