@@ -265,9 +265,10 @@ impl<'a> Fields<'a> {
 }
 
 impl<'a> ServerLine<'a> {
-    /// Read one line (without its `\n`; a trailing `\r` is ignored).
+    /// Read one line (without its `\n`; trailing `\r`s are ignored).
     pub fn parse(line: &'a str) -> Result<ServerLine<'a>, ParseError> {
-        let line = line.strip_suffix('\r').unwrap_or(line);
+        // All of them, not just one: a text ending in `\r` would not read back as written.
+        let line = line.trim_end_matches('\r');
         let mut f = Fields(line);
         let kind = f.word()?;
         Ok(match kind {
@@ -526,6 +527,16 @@ mod test {
             ServerLine::parse("INFO hi\r"),
             Ok(ServerLine::Info { text: "hi" })
         );
+    }
+
+    #[test]
+    fn trailing_carriage_returns_do_not_break_the_round_trip() {
+        // Found by the server_line_parse fuzz target.
+        for s in ["INFO hi\r\r", "PING\r\r\r", "PRIV 2026-11-24T14:03:20Z Bruno Ana x\r\r"] {
+            let line = ServerLine::parse(s).unwrap();
+            assert_eq!(ServerLine::parse(&line.to_string()), Ok(line), "{s:?}");
+        }
+        assert_eq!(ServerLine::parse("INFO hi\r\r"), Ok(ServerLine::Info { text: "hi" }));
     }
 
     #[test]
