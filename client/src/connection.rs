@@ -1,0 +1,366 @@
+//! The TCP connection to chatd: connecting, reading lines, sending lines, and joining.
+//!
+//! Lines are parsed only by [`chat_core::ServerLine::parse`]; this module knows the joining
+//! steps of `docs/PROTOCOL.md` (password, name, `WELCOME`) and nothing else of the protocol.
+
+use std::fmt;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+use chat_core::wire::{Ask, ByeCode, ErrCode};
+use chat_core::ServerLine;
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+
+use crate::error::Error;
+
+/// How long one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the server may stay silent while we join.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a write may block before the connection counts as lost.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A line longer than this (a broken server) is cut here.
+const MAX_IN_LINE: usize = 64 * 1024;
+
+/// Where to connect: a host name or address and a port.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Host name, IPv4 or IPv6 address (brackets allowed around IPv6).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+}
+
+impl Target {
+    /// Make a target, dropping brackets around an IPv6 address.
+    pub fn new(host: &str, port: u16) -> Target {
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        Target {
+            host: host.to_string(),
+            port,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// An open connection and the bytes received but not yet cut into lines.
+pub struct Connection {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    target: String,
+}
+
+impl Connection {
+    /// Connect to the first address of `target` that answers.
+    pub fn open(target: &Target) -> Result<Connection, Error> {
+        let name = target.to_string();
+        let addrs = (target.host.as_str(), target.port)
+            .to_socket_addrs()
+            .map_err(|err| Error::Resolve {
+                target: name.clone(),
+                err,
+            })?;
+        let mut last = io::Error::new(ErrorKind::NotFound, "no address found");
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+                Ok(stream) => {
+                    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+                    let _ = stream.set_nodelay(true);
+                    return Ok(Connection {
+                        stream,
+                        buf: Vec::new(),
+                        target: name,
+                    });
+                }
+                Err(err) => last = err,
+            }
+        }
+        Err(Error::Connect {
+            target: name,
+            err: last,
+        })
+    }
+
+    /// Return the socket, for `poll`.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.stream.as_fd()
+    }
+
+    /// Return the error for a broken connection.
+    pub fn lost(&self) -> Error {
+        Error::Lost {
+            target: self.target.clone(),
+        }
+    }
+
+    /// Send one line (a `\n` is added).
+    pub fn send(&mut self, line: &str) -> Result<(), Error> {
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        self.stream.write_all(&bytes).map_err(|_| self.lost())
+    }
+
+    /// Read what has arrived (call when `poll` says the socket is readable).
+    ///
+    /// Return false when the server has closed the connection or it broke.
+    pub fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 8192];
+        for _ in 0..16 {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return true;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Cut the next complete line off the buffer (without its `\n`), as UTF-8.
+    pub fn next_line(&mut self) -> Option<String> {
+        let end = match self.buf.iter().position(|&b| b == b'\n') {
+            Some(i) => i,
+            None if self.buf.len() >= MAX_IN_LINE => MAX_IN_LINE,
+            None => return None,
+        };
+        let line: Vec<u8> = self.buf.drain(..end).collect();
+        if self.buf.first() == Some(&b'\n') {
+            self.buf.remove(0);
+        }
+        Some(String::from_utf8_lossy(&line).into_owned())
+    }
+
+    /// Wait for the next line until `deadline`.
+    ///
+    /// Return `Ok(None)` if the connection closed, an error on timeout.
+    pub fn read_line(&mut self, deadline: Instant) -> Result<Option<String>, Error> {
+        for _ in 0..100_000 {
+            if let Some(line) = self.next_line() {
+                return Ok(Some(line));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout {
+                    target: self.target.clone(),
+                });
+            }
+            let ms = u16::try_from(left.as_millis().min(10_000)).unwrap_or(10_000);
+            let mut fds = [PollFd::new(self.fd(), PollFlags::POLLIN)];
+            match nix::poll::poll(&mut fds, PollTimeout::from(ms)) {
+                Ok(0) | Err(Errno::EINTR) => continue,
+                Ok(_) => {}
+                Err(e) => return Err(Error::Io(e.into())),
+            }
+            if !self.fill() {
+                return Ok(self.next_line_at_eof());
+            }
+        }
+        Err(Error::Timeout {
+            target: self.target.clone(),
+        })
+    }
+
+    /// Return a last unterminated line left when the connection closed, if any.
+    fn next_line_at_eof(&mut self) -> Option<String> {
+        if self.buf.is_empty() {
+            return None;
+        }
+        let line = String::from_utf8_lossy(&self.buf).into_owned();
+        self.buf.clear();
+        Some(line)
+    }
+}
+
+/// Who to join as.
+#[derive(Debug, Clone)]
+pub struct Login {
+    /// The name to ask for; updated to the name actually joined under.
+    pub name: String,
+    /// The password, once known (from a file, the environment or a prompt).
+    pub password: Option<String>,
+}
+
+/// How to get what the server asks for when chatc does not have it.
+pub trait Asker {
+    /// Get a password, or fail (e.g. with [`Error::NeedPassword`]).
+    fn password(&mut self) -> Result<String, Error>;
+    /// Get another name after `name` was refused for `why`, or fail.
+    fn rename(&mut self, name: &str, code: ErrCode, why: &str) -> Result<String, Error>;
+}
+
+/// How many times the server may refuse a name before joining gives up.
+const MAX_NAME_TRIES: u32 = 10;
+
+/// Join: answer `ASK PASSWORD` and `ASK NAME` until `WELCOME`.
+///
+/// Return the lines worth showing that the handshake consumed (`HELLO`, `WELCOME`); the lines
+/// after `WELCOME` stay buffered in `conn`.
+pub fn join(
+    conn: &mut Connection,
+    login: &mut Login,
+    asker: &mut dyn Asker,
+) -> Result<Vec<String>, Error> {
+    let mut shown = Vec::new();
+    let mut refusals = 0;
+    let mut deadline = Instant::now() + JOIN_TIMEOUT;
+    for _ in 0..1000 {
+        let Some(raw) = conn.read_line(deadline)? else {
+            return Err(conn.lost());
+        };
+        let Ok(line) = ServerLine::parse(&raw) else {
+            continue;
+        };
+        match line {
+            ServerLine::Hello { .. } => shown.push(raw.clone()),
+            ServerLine::Ask {
+                what: Ask::Password,
+                ..
+            } => {
+                let pw = match &login.password {
+                    Some(p) => p.clone(),
+                    None => asker.password()?,
+                };
+                login.password = Some(pw.clone());
+                conn.send(&pw)?;
+                deadline = Instant::now() + JOIN_TIMEOUT;
+            }
+            ServerLine::Ask {
+                what: Ask::Name, ..
+            } => {
+                conn.send(&login.name)?;
+                deadline = Instant::now() + JOIN_TIMEOUT;
+            }
+            ServerLine::Err { code, text } => {
+                let Some(code) = ErrCode::parse(code) else {
+                    continue;
+                };
+                if !matches!(code, ErrCode::NameTaken | ErrCode::NameInvalid) {
+                    continue;
+                }
+                refusals += 1;
+                if refusals > MAX_NAME_TRIES {
+                    return Err(Error::NameTaken(login.name.clone()));
+                }
+                login.name = asker.rename(&login.name, code, text)?;
+                deadline = Instant::now() + JOIN_TIMEOUT;
+            }
+            ServerLine::Welcome { name, .. } => {
+                login.name = name.to_string();
+                shown.push(raw.clone());
+                return Ok(shown);
+            }
+            ServerLine::Bye { code, text } => {
+                return Err(match ByeCode::parse(code) {
+                    Some(ByeCode::Password) => {
+                        login.password = None;
+                        Error::WrongPassword(crate::sanitize::clean(text))
+                    }
+                    _ => Error::Bye {
+                        code: crate::sanitize::clean(code),
+                        text: crate::sanitize::clean(text),
+                    },
+                });
+            }
+            ServerLine::Shutdown { text, .. } => {
+                return Err(Error::Shutdown(crate::sanitize::clean(text)))
+            }
+            _ => {}
+        }
+    }
+    Err(Error::Timeout {
+        target: conn.target.clone(),
+    })
+}
+
+/// An [`Asker`] for when nobody can be asked: no password, no second name.
+pub struct NoAsker;
+
+impl Asker for NoAsker {
+    fn password(&mut self) -> Result<String, Error> {
+        Err(Error::NeedPassword)
+    }
+    fn rename(&mut self, name: &str, code: ErrCode, why: &str) -> Result<String, Error> {
+        Err(match code {
+            ErrCode::NameTaken => Error::NameTaken(name.to_string()),
+            _ => Error::NameInvalid {
+                name: name.to_string(),
+                text: crate::sanitize::clean(why),
+            },
+        })
+    }
+}
+
+/// The waits between reconnection attempts: 1, 2, 4, 8, 16, then 30 seconds, a bounded number
+/// of times.
+#[derive(Debug, Clone, Default)]
+pub struct Backoff {
+    attempts: u32,
+}
+
+/// Reconnection attempts before giving up (about 20 minutes).
+pub const MAX_ATTEMPTS: u32 = 45;
+
+impl Backoff {
+    /// Return the wait before the next attempt, or `None` once the attempts are used up.
+    pub fn next_delay(&mut self) -> Option<Duration> {
+        if self.attempts >= MAX_ATTEMPTS {
+            return None;
+        }
+        let secs = 1u64.checked_shl(self.attempts).unwrap_or(u64::MAX).min(30);
+        self.attempts += 1;
+        Some(Duration::from_secs(secs))
+    }
+
+    /// Return how many attempts were made.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_thirty_seconds_and_ends() {
+        let mut b = Backoff::default();
+        let first: Vec<u64> = (0..7)
+            .filter_map(|_| b.next_delay())
+            .map(|d| d.as_secs())
+            .collect();
+        assert_eq!(first, [1, 2, 4, 8, 16, 30, 30]);
+        let rest = (0..100).filter_map(|_| b.next_delay()).count();
+        assert_eq!(rest as u32 + 7, MAX_ATTEMPTS);
+        assert_eq!(b.attempts(), MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn targets_print_ipv6_in_brackets() {
+        assert_eq!(
+            Target::new("192.168.1.10", 5000).to_string(),
+            "192.168.1.10:5000"
+        );
+        assert_eq!(Target::new("::1", 5000).to_string(), "[::1]:5000");
+        assert_eq!(Target::new("[::1]", 7).host, "::1");
+        assert_eq!(Target::new("chat.lan", 5000).to_string(), "chat.lan:5000");
+    }
+}

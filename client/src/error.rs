@@ -1,0 +1,177 @@
+//! Everything that can make chatc stop, with the message the user sees.
+
+use std::fmt;
+use std::io;
+
+use chat_core::names::NameError;
+
+/// Why chatc stopped (or why one attempt to join failed).
+#[derive(Debug)]
+pub enum Error {
+    /// The host name did not resolve.
+    Resolve {
+        /// `host:port` as given.
+        target: String,
+        /// What the resolver said.
+        err: io::Error,
+    },
+    /// No connection could be made.
+    Connect {
+        /// `host:port` as given.
+        target: String,
+        /// What the last attempt said.
+        err: io::Error,
+    },
+    /// The connection broke or the server closed it without a word.
+    Lost {
+        /// `host:port` as given.
+        target: String,
+    },
+    /// The server did not answer in time while joining.
+    Timeout {
+        /// `host:port` as given.
+        target: String,
+    },
+    /// The server wants a password and none was given (and there is no terminal to ask on).
+    NeedPassword,
+    /// The password file could not be read.
+    PasswordFile {
+        /// The path given.
+        path: String,
+        /// Why it failed.
+        err: io::Error,
+    },
+    /// The server refused the password.
+    WrongPassword(String),
+    /// The server closed the connection with `BYE CODE TEXT` (other than `quit` and `password`).
+    Bye {
+        /// The code word.
+        code: String,
+        /// The server's explanation.
+        text: String,
+    },
+    /// The name is in use (and there is no terminal to ask for another).
+    NameTaken(String),
+    /// The server refused the name.
+    NameInvalid {
+        /// The name tried.
+        name: String,
+        /// The server's explanation.
+        text: String,
+    },
+    /// The name is not a valid chatd name (checked before connecting).
+    BadName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        err: NameError,
+    },
+    /// No name was given and the login name could not be found.
+    NoName,
+    /// The server shut down.
+    Shutdown(String),
+    /// Reconnecting failed too many times.
+    GaveUp {
+        /// `host:port` as given.
+        target: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The user cancelled at a prompt.
+    Cancelled,
+    /// Some lines of a script were refused by the server.
+    Refused(usize),
+    /// The terminal or standard input/output failed.
+    Io(io::Error),
+}
+
+impl Error {
+    /// Return true if trying again later may work (used when reconnecting).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Resolve { .. }
+            | Error::Connect { .. }
+            | Error::Lost { .. }
+            | Error::Timeout { .. }
+            | Error::NameTaken(_)
+            | Error::Shutdown(_) => true,
+            Error::Bye { code, .. } => matches!(code.as_str(), "full" | "throttled" | "timeout"),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Resolve { target, err } => {
+                write!(
+                    f,
+                    "cannot find host {target}: {err} (is the name or address right?)"
+                )
+            }
+            Error::Connect { target, err } => write!(
+                f,
+                "cannot connect to {target}: {err} (is chatd running there, is the address right, \
+                 is the port blocked by a firewall?)"
+            ),
+            Error::Lost { target } => write!(f, "lost the connection to {target}"),
+            Error::Timeout { target } => {
+                write!(f, "{target} did not answer in time (is it chatd?)")
+            }
+            Error::NeedPassword => f.write_str(
+                "the server wants a password: use --password-file FILE or set CHATC_PASSWORD",
+            ),
+            Error::PasswordFile { path, err } => {
+                write!(f, "cannot read password file {path}: {err}")
+            }
+            Error::WrongPassword(text) => write!(f, "wrong password: {text}"),
+            Error::Bye { code, text } => {
+                write!(f, "the server closed the connection ({code}): {text}")
+            }
+            Error::NameTaken(name) => {
+                write!(f, "the name {name} is taken; choose another with -n NAME")
+            }
+            Error::NameInvalid { name, text } => {
+                write!(f, "the server refused the name {name}: {text}")
+            }
+            Error::BadName { name, err } => write!(f, "{name:?} is not a valid name: {err}"),
+            Error::NoName => f.write_str("cannot tell your login name; give one with -n NAME"),
+            Error::Shutdown(text) => write!(f, "the server shut down: {text}"),
+            Error::GaveUp { target, attempts } => {
+                write!(
+                    f,
+                    "gave up reconnecting to {target} after {attempts} attempts"
+                )
+            }
+            Error::Cancelled => f.write_str("cancelled"),
+            Error::Refused(n) => {
+                write!(f, "the server refused {n} line(s); see the messages above")
+            }
+            Error::Io(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<io::Error> for Error {
+    fn from(err: io::Error) -> Self {
+        Error::Io(err)
+    }
+}
+
+impl From<nix::Error> for Error {
+    fn from(err: nix::Error) -> Self {
+        Error::Io(io::Error::from(err))
+    }
+}
+
+impl From<crate::terminal::PromptError> for Error {
+    fn from(e: crate::terminal::PromptError) -> Self {
+        match e {
+            crate::terminal::PromptError::Cancelled => Error::Cancelled,
+            crate::terminal::PromptError::Io(err) => Error::Io(err),
+        }
+    }
+}
