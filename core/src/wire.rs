@@ -532,11 +532,18 @@ mod test {
     #[test]
     fn trailing_carriage_returns_do_not_break_the_round_trip() {
         // Found by the server_line_parse fuzz target.
-        for s in ["INFO hi\r\r", "PING\r\r\r", "PRIV 2026-11-24T14:03:20Z Bruno Ana x\r\r"] {
+        for s in [
+            "INFO hi\r\r",
+            "PING\r\r\r",
+            "PRIV 2026-11-24T14:03:20Z Bruno Ana x\r\r",
+        ] {
             let line = ServerLine::parse(s).unwrap();
             assert_eq!(ServerLine::parse(&line.to_string()), Ok(line), "{s:?}");
         }
-        assert_eq!(ServerLine::parse("INFO hi\r\r"), Ok(ServerLine::Info { text: "hi" }));
+        assert_eq!(
+            ServerLine::parse("INFO hi\r\r"),
+            Ok(ServerLine::Info { text: "hi" })
+        );
     }
 
     #[test]
