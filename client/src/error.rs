@@ -101,19 +101,42 @@ impl Error {
     }
 }
 
+/// Return an I/O error's message without the "(os error N)" tail.
+fn describe(err: &io::Error) -> String {
+    let s = err.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+impl Error {
+    /// Return a short form of the message, for repeated notices while reconnecting.
+    pub fn brief(&self) -> String {
+        match self {
+            Error::Connect { target, err } => {
+                format!("cannot connect to {target}: {}", describe(err))
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Resolve { target, err } => {
                 write!(
                     f,
-                    "cannot find host {target}: {err} (is the name or address right?)"
+                    "cannot find host {target}: {} (is the name or address right?)",
+                    describe(err)
                 )
             }
             Error::Connect { target, err } => write!(
                 f,
-                "cannot connect to {target}: {err} (is chatd running there, is the address right, \
-                 is the port blocked by a firewall?)"
+                "cannot connect to {target}: {} (is chatd running there, is the address right, \
+                 is the port blocked by a firewall?)",
+                describe(err)
             ),
             Error::Lost { target } => write!(f, "lost the connection to {target}"),
             Error::Timeout { target } => {

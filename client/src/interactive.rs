@@ -268,21 +268,32 @@ impl Session<'_> {
         let Ok(line) = ServerLine::parse(raw) else {
             return Ok(Next::Continue);
         };
+        if let ServerLine::Hist {
+            time, name, text, ..
+        } = line
+        {
+            if self.seen.contains(time, name, text) {
+                return Ok(Next::Continue);
+            }
+        }
+        // Draw first: a NICK line is worded from the old name's point of view.
+        if let Some(s) = self.screen.style.server_line(&line, &self.screen.me) {
+            self.screen.show(&s)?;
+        }
         let mut next = Next::Continue;
         match line {
-            ServerLine::Welcome { name, .. } => self.screen.me = name.to_string(),
+            ServerLine::Welcome { name, .. } => {
+                self.screen.me = name.to_string();
+                self.screen.redraw()?;
+            }
             ServerLine::Nick { old, new, .. } if same_name(old, &self.screen.me) => {
                 self.screen.me = new.to_string();
                 self.login.name = new.to_string();
+                self.screen.redraw()?;
             }
             ServerLine::Hist {
                 time, name, text, ..
-            } => {
-                if self.seen.contains(time, name, text) {
-                    return Ok(Next::Continue);
-                }
-                self.seen.note(time, name, text);
-            }
+            } => self.seen.note(time, name, text),
             ServerLine::Msg { time, from, text } | ServerLine::Me { time, from, text } => {
                 self.seen.note(time, from, text);
             }
@@ -294,9 +305,6 @@ impl Session<'_> {
                 }));
             }
             _ => {}
-        }
-        if let Some(s) = self.screen.style.server_line(&line, &self.screen.me) {
-            self.screen.show(&s)?;
         }
         Ok(next)
     }
@@ -417,7 +425,7 @@ impl Session<'_> {
                 }
                 Ok(())
             }
-            Err(e) if e.is_retryable() => self.schedule(&e.to_string()),
+            Err(e) if e.is_retryable() => self.schedule(&e.brief()),
             Err(e) => Err(e),
         }
     }

@@ -1,0 +1,252 @@
+//! chatc on a real terminal: driven through tmux against the real chatd.
+//!
+//! Each test runs chatc in its own detached tmux server (a unique `-L` socket) with a fixed
+//! window size, types with `send-keys`, reads the screen with `capture-pane`, and kills only
+//! its own session. tmux is required: without it these tests fail and say so.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::{wait_for, Chatd, Raw};
+
+/// One tmux server and session of our own.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Start `shell_command` in a new 100x30 session.
+    fn start(tag: &str, shell_command: &str) -> Tmux {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "tmux is needed for the interactive tests: install it (apt-get install tmux)"
+        );
+        let t = Tmux {
+            socket: format!("chatc-test-{}-{tag}", std::process::id()),
+        };
+        let out = t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "chatc",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            shell_command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    /// Run a tmux command against our server.
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("run tmux")
+    }
+
+    /// Type text literally.
+    fn type_text(&self, text: &str) {
+        assert!(self
+            .run(&["send-keys", "-t", "chatc", "-l", text])
+            .status
+            .success());
+    }
+
+    /// Press a named key (Enter, C-c, Left…).
+    fn key(&self, key: &str) {
+        assert!(self
+            .run(&["send-keys", "-t", "chatc", key])
+            .status
+            .success());
+    }
+
+    /// Return the screen's lines, trailing blanks removed.
+    fn screen(&self) -> Vec<String> {
+        let out = self.run(&["capture-pane", "-p", "-t", "chatc"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
+        while lines.last().is_some_and(String::is_empty) {
+            lines.pop();
+        }
+        lines
+    }
+
+    /// Wait until some screen line satisfies `pred`; return the screen.
+    fn wait_screen(&self, what: &str, pred: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let mut last = Vec::new();
+        let mut ok = false;
+        let deadline = std::time::Instant::now() + support::WAIT;
+        while std::time::Instant::now() < deadline {
+            last = self.screen();
+            if pred(&last) {
+                ok = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(ok, "screen never showed {what}:\n{}", last.join("\n"));
+        last
+    }
+
+    /// Return a `#{format}` value for the pane.
+    fn display(&self, format: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", "chatc", format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Return true while our session exists.
+    fn alive(&self) -> bool {
+        self.run(&["has-session", "-t", "chatc"]).status.success()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-session", "-t", "chatc"]);
+    }
+}
+
+/// Return the shell command that runs chatc and then records the terminal settings.
+fn chatc_then_stty(port: u16, name: &str, stty_file: &Path) -> String {
+    format!(
+        "env -u CHATC_PASSWORD -u NO_COLOR {} -H 127.0.0.1 -p {port} -n {name}; stty -a > {}; sleep 30",
+        support::chatc_bin().display(),
+        stty_file.display()
+    )
+}
+
+/// Assert the terminal was put back into its normal (cooked, echoing) mode.
+fn assert_terminal_restored(stty_file: &Path) {
+    wait_for("stty output", || {
+        std::fs::metadata(stty_file).is_ok_and(|m| m.len() > 0)
+    });
+    let stty = std::fs::read_to_string(stty_file).unwrap();
+    let words: Vec<&str> = stty.split_whitespace().collect();
+    for flag in ["icanon", "echo", "isig", "icrnl", "opost"] {
+        assert!(words.contains(&flag), "{flag} not restored:\n{stty}");
+    }
+}
+
+#[test]
+fn incoming_lines_appear_above_the_half_typed_line() {
+    let d = Chatd::start("tmux", None);
+    let mut ana = Raw::join(d.port, "Ana", None);
+    let dir = support::temp_dir("tmux");
+    let stty = dir.join("stty");
+    let tmux = Tmux::start("main", &chatc_then_stty(d.port, "ana", &stty));
+
+    // The name is taken: chatc asks for another on the terminal.
+    tmux.wait_screen("the name prompt", |s| {
+        s.iter()
+            .any(|l| l.contains("The name ana is taken. Another name:"))
+    });
+    tmux.type_text("Bruno");
+    tmux.key("Enter");
+    assert!(ana.expect("JOIN ").ends_with(" Bruno"));
+    tmux.wait_screen("the prompt", |s| s.last().is_some_and(|l| l == "Bruno>"));
+
+    // Half a line, then a message arrives.
+    tmux.type_text("half typed olá");
+    tmux.wait_screen("the typed text", |s| {
+        s.last().is_some_and(|l| l == "Bruno> half typed olá")
+    });
+    ana.send("Oi Bruno, tudo bem?");
+    let screen = tmux.wait_screen("Ana's message", |s| {
+        s.iter().any(|l| l.ends_with("<Ana> Oi Bruno, tudo bem?"))
+    });
+    let msg = screen
+        .iter()
+        .position(|l| l.ends_with("<Ana> Oi Bruno, tudo bem?"))
+        .unwrap();
+    assert_eq!(
+        screen.last().unwrap(),
+        "Bruno> half typed olá",
+        "input line intact:\n{}",
+        screen.join("\n")
+    );
+    assert_eq!(
+        msg,
+        screen.len() - 2,
+        "the message is right above the input line"
+    );
+    assert!(
+        screen[msg].starts_with('[') && screen[msg].as_bytes()[6] == b']',
+        "[HH:MM] {}",
+        screen[msg]
+    );
+    assert_eq!(
+        tmux.display("#{cursor_x}"),
+        "21",
+        "cursor after the typed text"
+    );
+
+    // Edit in the middle, finish the line and send it.
+    tmux.key("Home");
+    tmux.type_text(">");
+    tmux.key("End");
+    tmux.type_text(" e você?");
+    tmux.key("Enter");
+    let got = ana.expect("MSG ");
+    assert!(got.ends_with(" Bruno >half typed olá e você?"), "{got}");
+    tmux.wait_screen("the own message", |s| {
+        s.iter()
+            .any(|l| l.ends_with("<Bruno> >half typed olá e você?"))
+            && s.last().is_some_and(|l| l == "Bruno>")
+    });
+
+    // A private message in the original programs' form.
+    tmux.type_text("@privado:Ana só pra você");
+    tmux.key("Enter");
+    assert!(ana.expect("PRIV ").ends_with(" Bruno Ana só pra você"));
+    tmux.wait_screen("the private message", |s| {
+        s.iter().any(|l| l.ends_with("you → *Ana*: só pra você"))
+    });
+
+    // Ctrl-C leaves cleanly and the terminal is restored.
+    tmux.key("C-c");
+    assert!(ana.expect("LEAVE ").contains(" Bruno quit"));
+    assert_terminal_restored(&stty);
+    drop(tmux);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_signal_restores_the_terminal_too() {
+    let d = Chatd::start("tmux-signal", None);
+    let mut ana = Raw::join(d.port, "Ana", None);
+    let dir = support::temp_dir("tmux-signal");
+    let stty = dir.join("stty");
+    let tmux = Tmux::start("signal", &chatc_then_stty(d.port, "Bruno", &stty));
+    tmux.wait_screen("the prompt", |s| s.last().is_some_and(|l| l == "Bruno>"));
+    tmux.type_text("abc");
+    tmux.wait_screen("the typed text", |s| {
+        s.last().is_some_and(|l| l == "Bruno> abc")
+    });
+    ana.expect("JOIN ");
+    // The pane runs `sh -c`; chatc is its child.
+    let sh = tmux.display("#{pane_pid}");
+    let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
+    let chatc: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    support::signal(chatc, "TERM");
+    assert_terminal_restored(&stty);
+    assert!(ana.expect("LEAVE ").contains(" Bruno "));
+    assert!(tmux.alive());
+    drop(tmux);
+    std::fs::remove_dir_all(dir).unwrap();
+}
