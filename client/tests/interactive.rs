@@ -250,3 +250,95 @@ fn a_signal_restores_the_terminal_too() {
     drop(tmux);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn the_password_prompt_does_not_echo_and_a_wrong_one_is_reported() {
+    let d = Chatd::start("tmux-password", Some("sesame"));
+    let mut ana = Raw::join(d.port, "Ana", Some("sesame"));
+    let dir = support::temp_dir("tmux-password");
+    let stty = dir.join("stty");
+    let once = format!(
+        "env -u CHATC_PASSWORD {} -H 127.0.0.1 -p {} -n Bruno",
+        support::chatc_bin().display(),
+        d.port
+    );
+    let cmd = format!(
+        "{once}; echo exit=$?; {once}; stty -a > {}; sleep 30",
+        stty.display()
+    );
+    let tmux = Tmux::start("password", &cmd);
+
+    tmux.wait_screen("the password prompt", |s| {
+        s.last().is_some_and(|l| l == "Password:")
+    });
+    tmux.type_text("open-sesame");
+    tmux.key("Enter");
+    let screen = tmux.wait_screen("the error", |s| s.iter().any(|l| l == "exit=1"));
+    let text = screen.join("\n");
+    assert!(text.contains("chatc: wrong password"), "{text}");
+    assert!(
+        !text.contains("open-sesame"),
+        "the password was echoed:\n{text}"
+    );
+
+    tmux.wait_screen("the second prompt", |s| {
+        s.last().is_some_and(|l| l == "Password:")
+    });
+    tmux.type_text("sesame");
+    tmux.key("Enter");
+    tmux.wait_screen("the input line", |s| {
+        s.last().is_some_and(|l| l == "Bruno>")
+    });
+    assert!(ana.expect("JOIN ").ends_with(" Bruno"));
+    assert!(!tmux.screen().join("\n").contains("sesame"));
+    tmux.type_text("/quit até logo");
+    tmux.key("Enter");
+    assert!(ana.expect("LEAVE ").ends_with(" Bruno quit: até logo"));
+    assert_terminal_restored(&stty);
+    drop(tmux);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_restarted_server_is_rejoined_and_the_typed_line_survives() {
+    let mut d = Chatd::start("tmux-restart", None);
+    let port = d.port;
+    let dir = support::temp_dir("tmux-restart");
+    let stty = dir.join("stty");
+    let tmux = Tmux::start("restart", &chatc_then_stty(port, "Bruno", &stty));
+    tmux.wait_screen("the prompt", |s| s.last().is_some_and(|l| l == "Bruno>"));
+    tmux.type_text("typed before");
+    d.terminate();
+    tmux.wait_screen("the shutdown notice", |s| {
+        s.iter().any(|l| l.contains("server shutting down"))
+    });
+    tmux.wait_screen("the lost-connection notice", |s| {
+        s.iter().any(|l| {
+            l.contains("lost the connection to 127.0.0.1:") && l.contains("reconnecting in 1 s")
+        })
+    });
+    tmux.wait_screen("the offline prompt", |s| {
+        s.last()
+            .is_some_and(|l| l == "(offline) Bruno> typed before")
+    });
+
+    let d2 = Chatd::start_on("tmux-restart2", port, None);
+    tmux.wait_screen("the rejoin", |s| {
+        s.iter().any(|l| l.contains("reconnected to 127.0.0.1:"))
+    });
+    tmux.wait_screen("the prompt again", |s| {
+        s.last().is_some_and(|l| l == "Bruno> typed before")
+    });
+    let mut ana = Raw::join(d2.port, "Ana", None);
+    assert!(
+        ana.expect("WHO ").contains(" Bruno"),
+        "rejoined under the same name"
+    );
+    tmux.key("Enter");
+    assert!(ana.expect("MSG ").ends_with(" Bruno typed before"));
+    tmux.key("C-d");
+    assert!(ana.expect("LEAVE ").contains(" Bruno quit"));
+    assert_terminal_restored(&stty);
+    drop(tmux);
+    std::fs::remove_dir_all(dir).unwrap();
+}
