@@ -26,6 +26,9 @@ fail() { echo "test-install: FAIL: $*" >&2; exit 1; }
 note() { echo "test-install: $*"; }
 
 [ "$(id -u)" -eq 0 ] || fail "must run as root (it installs packages)"
+for tool in dpkg man socat timeout; do
+    command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install man-db socat)"
+done
 chatd_deb=$(ls -t "$debdir"/chatd_*.deb 2>/dev/null | head -n 1) || true
 chatc_deb=$(ls -t "$debdir"/chatc_*.deb 2>/dev/null | head -n 1) || true
 [ -n "$chatd_deb" ] && [ -n "$chatc_deb" ] ||
