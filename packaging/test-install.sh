@@ -164,10 +164,14 @@ timeout "$wait_secs" chatc -p "$port" -n listener --listen --no-color \
 listen_pid=$!
 pids+=("$listen_pid")
 
+# Send only once the listener has joined, so that the line reaches it live
+# (as MSG), not as history replayed on joining.
+wait_for grep -q '^[^ ]* WELCOME listener ' "$tmp/listen.out" ||
+    fail "chatc --listen did not join (no WELCOME line)"
 marker="hello-from-test-install-$$"
 echo "$marker" | timeout "$wait_secs" chatc -H 127.0.0.1 -p "$port" -n sender \
     2>"$tmp/send.err" || fail "chatc in script mode exits with $?"
-wait_for grep -qF "$marker" "$tmp/listen.out" ||
+wait_for grep -q "^[^ ]* MSG <sender> $marker\$" "$tmp/listen.out" ||
     fail "chatc --listen did not print the line sent by the other chatc"
 note "chatc --listen saw: $(grep -F "$marker" "$tmp/listen.out")"
 
