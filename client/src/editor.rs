@@ -91,6 +91,7 @@ fn parse(b: &[u8]) -> Parsed {
         0x04 => key(Key::Eof),
         0x05 => key(Key::End),
         0x06 => key(Key::Right),
+        b'\t' => key(Key::Char(' ')),
         0x0b => key(Key::KillToEnd),
         0x0c => key(Key::Redraw),
         0x15 => key(Key::KillToStart),
@@ -311,12 +312,14 @@ mod test {
     #[test]
     fn decodes_text_arrows_and_control_keys() {
         let mut d = Decoder::default();
-        let keys =
-            d.feed(b"a\xc3\xa9\x1b[D\x1b[C\x1bOH\x1b[F\x1b[3~\x1b[1~\x1b[4~\x7f\x15\x17\x03\x04\r");
+        let keys = d.feed(
+            b"\ta\xc3\xa9\x1b[D\x1b[C\x1bOH\x1b[F\x1b[3~\x1b[1~\x1b[4~\x7f\x15\x17\x03\x04\r",
+        );
         use Key::*;
         assert_eq!(
             keys,
             [
+                Char(' '),
                 Char('a'),
                 Char('é'),
                 Left,

@@ -200,6 +200,9 @@ impl Session<'_> {
             if self.signals.stop_requested() {
                 return Ok(());
             }
+            if self.signals.take_resize() {
+                self.screen.redraw()?;
+            }
             if stdin_ready {
                 let mut buf = [0u8; 1024];
                 let n = match nix::unistd::read(io::stdin().as_fd(), &mut buf) {

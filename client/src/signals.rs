@@ -1,5 +1,6 @@
 //! Signals as events: SIGINT, SIGTERM, SIGHUP and SIGQUIT set a flag and wake the poll loop
-//! through a self-pipe, so chatc leaves through its normal path and restores the terminal.
+//! through a self-pipe, so chatc leaves through its normal path and restores the terminal;
+//! SIGWINCH (the window was resized) sets another, so the input line is drawn again.
 
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -9,14 +10,16 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
 
 /// The signals that ask chatc to stop.
 const STOP: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
 
-/// A flag raised by a stop signal, and the read end of the pipe that wakes `poll`.
+/// Flags raised by a stop signal and by a resize, and the read end of the pipe that wakes
+/// `poll`.
 pub struct Signals {
     stop: Arc<AtomicBool>,
+    resized: Arc<AtomicBool>,
     wake: UnixStream,
 }
 
@@ -31,7 +34,14 @@ impl Signals {
             signal_hook::flag::register(sig, Arc::clone(&stop))?;
             signal_hook::low_level::pipe::register(sig, write.try_clone()?)?;
         }
-        Ok(Signals { stop, wake })
+        let resized = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(SIGWINCH, Arc::clone(&resized))?;
+        signal_hook::low_level::pipe::register(SIGWINCH, write)?;
+        Ok(Signals {
+            stop,
+            resized,
+            wake,
+        })
     }
 
     /// Return the descriptor to poll for readability.
@@ -49,6 +59,13 @@ impl Signals {
             }
         }
         self.stop.load(Ordering::SeqCst)
+    }
+}
+
+impl Signals {
+    /// Say whether the window was resized since the last call.
+    pub fn take_resize(&self) -> bool {
+        self.resized.swap(false, Ordering::SeqCst)
     }
 }
 

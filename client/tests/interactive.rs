@@ -234,9 +234,18 @@ fn a_signal_restores_the_terminal_too() {
     let stty = dir.join("stty");
     let tmux = Tmux::start("signal", &chatc_then_stty(d.port, "Bruno", &stty));
     tmux.wait_screen("the prompt", |s| s.last().is_some_and(|l| l == "Bruno>"));
-    tmux.type_text("abc");
-    tmux.wait_screen("the typed text", |s| {
-        s.last().is_some_and(|l| l == "Bruno> abc")
+    // A line wider than the window scrolls sideways, and a resize redraws it.
+    let long: String = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
+    tmux.type_text(&long);
+    let full = format!("Bruno> {long}");
+    tmux.wait_screen("the typed text", |s| s.last().is_some_and(|l| *l == full));
+    assert!(tmux
+        .run(&["resize-window", "-t", "chatc", "-x", "40", "-y", "30"])
+        .status
+        .success());
+    let tail = format!("Bruno> {}", &long[long.len() - 31..]);
+    tmux.wait_screen("the scrolled line", |s| {
+        s.last().is_some_and(|l| *l == tail)
     });
     ana.expect("JOIN ");
     // The pane runs `sh -c`; chatc is its child.

@@ -196,3 +196,31 @@ fn hostile_text_from_a_server_never_reaches_the_output() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_long_script_is_paced_under_the_default_flood_limit() {
+    let d = Chatd::start_with("paced", "127.0.0.1:0", None, "20/5");
+    let mut ana = Raw::join(d.port, "Ana", None);
+    let mut c = Chatc::start(d.port, &["-n", "ci"], &[]);
+    let lines: String = (1..=30).map(|i| format!("line {i}\n")).collect();
+    c.write(&lines);
+    assert_eq!(c.wait(), Some(0), "stderr: {:?}", c.err.drain());
+    for i in 1..=30 {
+        assert!(
+            ana.expect("MSG ").ends_with(&format!(" ci line {i}")),
+            "line {i}"
+        );
+    }
+}
+
+#[test]
+fn ipv6_hosts_work_with_and_without_brackets() {
+    let d = Chatd::start_with("ipv6", "[::1]:0", None, "off");
+    let mut ana = Raw::join_at("::1", d.port, "Ana");
+    for host in ["::1", "[::1]"] {
+        let mut c = Chatc::start_at(host, d.port, &["-n", "v6"], &[]);
+        c.write(&format!("via {host}\n"));
+        assert_eq!(c.wait(), Some(0), "stderr: {:?}", c.err.drain());
+        assert!(ana.expect("MSG ").ends_with(&format!(" v6 via {host}")));
+    }
+}

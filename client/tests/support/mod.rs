@@ -145,13 +145,15 @@ impl Chatd {
 
     /// Start chatd on `port` (0: any free one).
     pub fn start_on(tag: &str, port: u16, password: Option<&str>) -> Chatd {
-        let dir = temp_dir(&format!("chatd-{tag}-{port}"));
+        Chatd::start_with(tag, &format!("127.0.0.1:{port}"), password, "off")
+    }
+
+    /// Start chatd on `addr` with a flood limit (`off` or `BURST/PER_SEC`).
+    pub fn start_with(tag: &str, addr: &str, password: Option<&str>, flood: &str) -> Chatd {
+        let dir = temp_dir(&format!("chatd-{tag}"));
         let mut cmd = Command::new(chatd_bin());
-        cmd.arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--state-dir")
-            .arg(&dir);
-        cmd.args(["--flood", "off", "--log", "stderr"]);
+        cmd.arg("--listen").arg(addr).arg("--state-dir").arg(&dir);
+        cmd.args(["--flood", flood, "--log", "stderr"]);
         if let Some(pw) = password {
             let f = dir.join("password");
             std::fs::write(&f, format!("{pw}\n")).expect("write password");
@@ -241,9 +243,19 @@ pub struct Raw {
 }
 
 impl Raw {
-    /// Connect and join as `name` (answering a password if asked).
+    /// Connect to 127.0.0.1 and join as `name` (answering a password if asked).
     pub fn join(port: u16, name: &str, password: Option<&str>) -> Raw {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Raw::join_with("127.0.0.1", port, name, password)
+    }
+
+    /// Connect to `host` and join as `name`.
+    pub fn join_at(host: &str, port: u16, name: &str) -> Raw {
+        Raw::join_with(host, port, name, None)
+    }
+
+    /// Connect to `host` and join as `name`, answering a password if asked.
+    fn join_with(host: &str, port: u16, name: &str, password: Option<&str>) -> Raw {
+        let stream = TcpStream::connect((host, port)).expect("connect");
         let lines = Lines::spawn(stream.try_clone().expect("clone"));
         let mut raw = Raw { stream, lines };
         if let Some(pw) = password {
@@ -282,11 +294,15 @@ pub struct Chatc {
 }
 
 impl Chatc {
-    /// Start chatc against `port` with extra arguments and environment.
+    /// Start chatc against `port` on 127.0.0.1 with extra arguments and environment.
     pub fn start(port: u16, args: &[&str], env: &[(&str, &str)]) -> Chatc {
+        Chatc::start_at("127.0.0.1", port, args, env)
+    }
+
+    /// Start chatc against `host`:`port` with extra arguments and environment.
+    pub fn start_at(host: &str, port: u16, args: &[&str], env: &[(&str, &str)]) -> Chatc {
         let mut cmd = Command::new(chatc_bin());
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .args(args);
+        cmd.args(["-H", host, "-p", &port.to_string()]).args(args);
         cmd.env_remove("CHATC_PASSWORD")
             .env_remove("CHATC_HOST")
             .env_remove("CHATC_PORT");
