@@ -253,6 +253,11 @@ impl<'a> Fields<'a> {
         if w.is_empty() {
             return Err(ParseError::MissingField);
         }
+        // Names, codes and counts never hold control characters; one that does (say a `\r`
+        // ending the last word) would not read back as written.
+        if w.chars().any(char::is_control) {
+            return Err(ParseError::BadField);
+        }
         self.0 = rest;
         Ok(w)
     }
@@ -543,6 +548,24 @@ mod test {
         assert_eq!(
             ServerLine::parse("INFO hi\r\r"),
             Ok(ServerLine::Info { text: "hi" })
+        );
+    }
+
+    #[test]
+    fn control_characters_in_a_word_field_are_refused() {
+        // Found by the server_line_parse fuzz target: the name `x\r` wrote back as `x`.
+        assert_eq!(
+            ServerLine::parse("JOIN 2026-11-24T14:03:00Z x\r \r20"),
+            Err(ParseError::BadField)
+        );
+        assert_eq!(
+            ServerLine::parse("NICK 2026-11-24T14:03:00Z a b\u{1b}"),
+            Err(ParseError::BadField)
+        );
+        // Free text may hold anything but a trailing CR.
+        assert_eq!(
+            ServerLine::parse("INFO a\u{1b}b"),
+            Ok(ServerLine::Info { text: "a\u{1b}b" })
         );
     }
 
