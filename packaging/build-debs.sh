@@ -17,6 +17,13 @@
 # root:root without fakeroot.
 set -eu
 
+for tool in cargo dpkg-deb dpkg-shlibdeps objcopy gzip md5sum; do
+    command -v "$tool" >/dev/null || {
+        echo "build-debs: $tool is missing (apt-get install dpkg-dev binutils)" >&2
+        exit 1
+    }
+done
+
 here=$(cd "$(dirname "$0")/.." && pwd)
 src=$here/packaging
 out=${1:-$here/target/debian}
