@@ -458,6 +458,7 @@ fn kill_minus_nine_then_restart_comes_back_with_recent_history() {
         thread::sleep(Duration::from_millis(20));
     }
     let lag = sent.elapsed();
+    eprintln!("history saved {lag:?} after the last change");
     assert!(
         lag < Duration::from_millis(2500),
         "history saved {lag:?} after the change"
