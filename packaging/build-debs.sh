@@ -5,9 +5,10 @@
 #
 # Writes OUTDIR/chatd_VERSION-1_ARCH.deb and OUTDIR/chatc_VERSION-1_ARCH.deb
 # (OUTDIR defaults to target/debian) and prints their paths. Needs cargo,
-# dpkg-dev (dpkg-shlibdeps) and gzip; honours CARGO_TARGET_DIR and
-# SOURCE_DATE_EPOCH (default: the time of the last git commit), so that two
-# builds of the same commit give the same packages.
+# dpkg-dev (dpkg-shlibdeps) and binutils (objcopy); honours CARGO_TARGET_DIR
+# and SOURCE_DATE_EPOCH (default: the date of the top entry of
+# packaging/debian/changelog, as dpkg-buildpackage does), so that two builds
+# of the same source give byte-identical packages.
 #
 # Why dpkg-deb --root-owner-group --build and not cargo-deb or debhelper:
 # dpkg-deb comes with every Debian system, so no extra tool is needed; the
@@ -17,7 +18,7 @@
 # root:root without fakeroot.
 set -eu
 
-for tool in cargo dpkg-deb dpkg-shlibdeps objcopy gzip md5sum; do
+for tool in cargo dpkg-deb dpkg-shlibdeps dpkg-parsechangelog objcopy gzip md5sum; do
     command -v "$tool" >/dev/null || {
         echo "build-debs: $tool is missing (apt-get install dpkg-dev binutils)" >&2
         exit 1
@@ -34,7 +35,7 @@ target=${CARGO_TARGET_DIR:-$here/target}
 umask 022
 export LC_ALL=C.UTF-8
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-    SOURCE_DATE_EPOCH=$(git -C "$here" log -1 --format=%ct 2>/dev/null || date +%s)
+    SOURCE_DATE_EPOCH=$(dpkg-parsechangelog -l "$src/debian/changelog" -S Timestamp)
 fi
 export SOURCE_DATE_EPOCH
 
