@@ -24,7 +24,7 @@ const INBUF: usize = 64 * 1024;
 const READS_PER_EVENT: usize = 4;
 /// Connect time-out per client.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// How many sample lines of each unusual kind to keep for the report.
+/// How many sample lines of each unusual kind (left, refused, closing, garbled) to keep.
 const SAMPLES: usize = 3;
 
 /// Why the run could not be carried out at all.
@@ -153,7 +153,14 @@ impl<'a> Bench<'a> {
     }
 
     fn sample(&mut self, what: &str, line: &[u8]) {
-        if self.samples.len() < SAMPLES * 4 {
+        let prefix = format!("{what}: ");
+        if self
+            .samples
+            .iter()
+            .filter(|s| s.starts_with(&prefix))
+            .count()
+            < SAMPLES
+        {
             self.samples
                 .push(format!("{what}: {}", String::from_utf8_lossy(line)));
         }

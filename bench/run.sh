@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# The benchmark matrix of docs/BENCHMARKS.md: chatd and ngircd side by side, same machine, same run.
+#
+#   bash bench/run.sh            # whole matrix, ~8-12 minutes, stops by itself
+#   SIZES="64" REPS=3 bash bench/run.sh   # just the N=64 points
+#
+# For N = 2, 16, 64, 256, paced (10 msg/s per client), fast (window of 16 unseen messages per
+# sender) and fast1 (window of 1: every sender waits until everybody saw its last message):
+# a fresh server per run, pinned to one core, the generator to the other, three runs per
+# point; then chatd's idle RSS, start-up time to listening and stripped binary sizes. Raw results
+# (one key=value file per run) and summary.md land in $OUT (default target/bench-results/DATE).
+# Needs: ngircd (Debian package), taskset (util-linux), a Rust toolchain. Loopback only.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+: "${CARGO_TARGET_DIR:=$root/target}"
+export CARGO_TARGET_DIR
+SIZES=${SIZES:-"2 16 64 256"}
+MODES=${MODES:-"paced fast fast1"}
+SERVERS=${SERVERS:-"chatd ngircd"}
+REPS=${REPS:-3}
+RATE=${RATE:-10}
+PACED_M=${PACED_M:-100}
+WINDOW=${WINDOW:-16}
+SERVER_CPU=${SERVER_CPU:-0}
+GEN_CPU=${GEN_CPU:-1}
+BASE_PORT=${BASE_PORT:-24000}
+TOTAL_LIMIT=${TOTAL_LIMIT:-1080} # seconds for the whole script; runs past it are skipped
+RUN_TIMEOUT=${RUN_TIMEOUT:-60}   # seconds for one chat-bench run (it stops by itself)
+OUT=${OUT:-$root/target/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
+
+# Messages per client in fast modes: up to ~2 million deliveries per point, a few seconds each
+# (window 1 is slow on ngircd, whose replies wait for delayed ACKs: fewer messages there).
+fast_m() {
+  case $1:$2 in
+    fast:2) echo 20000 ;;
+    fast:16) echo 1000 ;;
+    fast:64) echo 300 ;;
+    fast:256) echo 30 ;;
+    fast1:2) echo 5000 ;;
+    fast1:16) echo 300 ;;
+    fast1:64) echo 200 ;;
+    fast1:256) echo 30 ;;
+    *) echo 100 ;;
+  esac
+}
+
+deadline=$((SECONDS + TOTAL_LIMIT))
+work=$(mktemp -d)
+server_pid=""
+mkdir -p "$OUT/raw"
+
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  kill "$server_pid" 2>/dev/null || true
+  for _ in $(seq 1 300); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.01
+  done
+  kill -9 "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+cleanup() {
+  stop_server
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+
+port_counter=0
+next_port() {
+  local p
+  while :; do
+    p=$((BASE_PORT + port_counter))
+    port_counter=$((port_counter + 1))
+    # A port something already answers on is not free.
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+}
+
+# Wait until FILE exists (or contains PATTERN), at most SECS seconds.
+wait_for() {
+  local file=$1 secs=$2 pattern=${3:-}
+  local i
+  for i in $(seq 1 $((secs * 200))); do
+    if [ -n "$pattern" ]; then
+      grep -q "$pattern" "$file" 2>/dev/null && return 0
+    else
+      [ -s "$file" ] && return 0
+    fi
+    kill -0 "$server_pid" 2>/dev/null || return 1
+    sleep 0.005
+  done
+  return 1
+}
+
+# Copy a server's log to FILE and write the time (ns) the `listening` line came into READY.
+log_reader() {
+  local file=$1 ready=$2 line
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$file"
+    case $line in
+      *listening*) [ -e "$ready" ] || date +%s%N >"$ready" ;;
+    esac
+  done
+}
+
+# Start chatd on PORT; sets server_pid, and startup_us to its time from exec to `listening`.
+start_chatd() {
+  local port=$1 state="$work/state-$1" t0
+  mkdir -p "$state"
+  rm -f "$work/ready-$port"
+  t0=$(date +%s%N)
+  taskset -c "$SERVER_CPU" "$CARGO_TARGET_DIR/release/chatd" --listen "127.0.0.1:$port" \
+    --state-dir "$state" --flood off --max-clients 256 \
+    2> >(log_reader "$work/chatd-$port.log" "$work/ready-$port") &
+  server_pid=$!
+  if ! wait_for "$work/ready-$port" 5; then
+    log "chatd did not start listening on $port; its log:"
+    cat "$work/chatd-$port.log" >&2 || true
+    stop_server
+    return 1
+  fi
+  startup_us=$((($(cat "$work/ready-$port") - t0) / 1000))
+}
+
+# Start ngircd on PORT from a config of ours; flood protection off; sets server_pid.
+start_ngircd() {
+  local port=$1 conf="$work/ngircd-$1.conf"
+  cat >"$conf" <<EOF
+[Global]
+Name = bench.local
+Info = chat-bench peer
+Listen = 127.0.0.1
+Ports = $port
+MotdPhrase = bench
+[Limits]
+MaxConnections = 0
+MaxConnectionsIP = 0
+MaxJoins = 0
+MaxNickLength = 16
+MaxPenaltyTime = 0
+PingTimeout = 600
+PongTimeout = 600
+[Options]
+DNS = no
+Ident = no
+PAM = no
+EOF
+  taskset -c "$SERVER_CPU" ngircd -n -f "$conf" >"$work/ngircd-$port.log" 2>&1 &
+  server_pid=$!
+  if ! wait_for "$work/ngircd-$port.log" 5 'ready'; then
+    log "ngircd did not become ready on $port; its log:"
+    cat "$work/ngircd-$port.log" >&2 || true
+    stop_server
+    return 1
+  fi
+}
+
+log "building (release) into $CARGO_TARGET_DIR"
+(cd "$root" && cargo build --release -q -p chat-bench)
+if [[ " $SERVERS " == *" chatd "* ]] && ! (cd "$root" && cargo build --release -q -p chatd -p chatc); then
+  log "chatd/chatc do not build: benchmarking ngircd only"
+  SERVERS=${SERVERS//chatd/}
+fi
+if ! command -v ngircd >/dev/null; then
+  log "ngircd is not installed (apt-get install ngircd): benchmarking chatd only"
+  SERVERS=${SERVERS//ngircd/}
+fi
+bench="$CARGO_TARGET_DIR/release/chat-bench"
+
+{
+  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "kernel=$(uname -r)"
+  echo "cpus=$(nproc) model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//; s/ /_/g')"
+  echo "ngircd=$(ngircd --version 2>/dev/null | head -1 | tr ' ' '_')"
+  echo "rustc=$(rustc --version | tr ' ' '_')"
+  echo "commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "loadavg_at_start=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
+} >"$OUT/environment.txt"
+
+# One point of the matrix, REPS times per server.
+for n in $SIZES; do
+  for mode in $MODES; do
+    if [ "$mode" = paced ]; then
+      m=$PACED_M
+      mode_args=(--rate "$RATE")
+    elif [ "$mode" = fast1 ]; then
+      m=$(fast_m "$mode" "$n")
+      mode_args=(--window 1)
+    else
+      m=$(fast_m "$mode" "$n")
+      mode_args=(--window "$WINDOW")
+    fi
+    for rep in $(seq 1 "$REPS"); do
+      for server in $SERVERS; do
+        out="$OUT/raw/$server-$mode-n$n-r$rep.kv"
+        if [ "$SECONDS" -ge "$deadline" ]; then
+          log "time limit reached: skipping $server $mode N=$n run $rep"
+          continue
+        fi
+        port=$(next_port)
+        case $server in
+          chatd) start_chatd "$port" || continue; proto=chatd ;;
+          ngircd) start_ngircd "$port" || continue; proto=irc ;;
+        esac
+        left=$((deadline - SECONDS))
+        limit=$((left < RUN_TIMEOUT ? (left > 5 ? left : 5) : RUN_TIMEOUT))
+        rc=0
+        taskset -c "$GEN_CPU" "$bench" --proto "$proto" --addr "127.0.0.1:$port" -n "$n" -m "$m" \
+          "${mode_args[@]}" --server-pid "$server_pid" --timeout "$limit" --format kv \
+          --label "$server" >"$out" || rc=$?
+        echo "exit=$rc" >>"$out"
+        echo "loadavg_after=$(cut -d' ' -f1 /proc/loadavg)" >>"$out"
+        stop_server
+        log "$server $mode N=$n run $rep: $(grep -E '^(end|deliveries_per_s|latency_p99_ms|server_ns_per_delivery|lost)=' "$out" | tr '\n' ' ')"
+      done
+    done
+  done
+done
+
+# chatd alone: idle RSS, start-up time, binary sizes.
+if [[ " $SERVERS " == *" chatd "* ]]; then
+  : >"$OUT/chatd-extra.kv"
+  for i in 1 2 3 4 5; do
+    port=$(next_port)
+    start_chatd "$port" || continue
+    echo "startup_us=$startup_us" >>"$OUT/chatd-extra.kv"
+    if [ "$i" = 1 ]; then
+      sleep 0.3
+      echo "idle_rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")" >>"$OUT/chatd-extra.kv"
+      echo "idle_peak_rss_kib=$(awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status")" >>"$OUT/chatd-extra.kv"
+    fi
+    stop_server
+  done
+  for b in chatd chatc; do
+    echo "size_${b}_bytes=$(stat -c %s "$CARGO_TARGET_DIR/release/$b")" >>"$OUT/chatd-extra.kv"
+  done
+fi
+if [[ " $SERVERS " == *" ngircd "* ]]; then
+  port=$(next_port)
+  if start_ngircd "$port"; then
+    sleep 0.3
+    echo "ngircd_idle_rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")" >>"$OUT/chatd-extra.kv"
+    stop_server
+  fi
+fi
+
+bash "$here/summarize.sh" "$OUT" >"$OUT/summary.md"
+cat "$OUT/summary.md"
+log "results in $OUT (total ${SECONDS}s)"
