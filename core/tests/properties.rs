@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use chat_core::config::{HISTORY_LEN, OUT_QUEUE};
+use chat_core::config::{HISTORY_LEN, MAX_SERVER_LINE, OUT_QUEUE};
 use chat_core::flood::FloodLimit;
 use chat_core::names::same_name;
 use chat_core::slot::Phase;
@@ -634,6 +634,57 @@ proptest! {
         }
         for (id, want) in &expected {
             prop_assert!(want.is_empty() || h.lines.contains_key(id), "{:?} got nothing", id);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- output per input byte
+
+/// The most bytes one byte from a client can add to another client's queue: a 2-byte line `x\n`
+/// from a sender with a 32-byte name becomes a 59-byte `MSG` line for each receiver. On top
+/// of that, the first line of a chunk may complete a line buffered earlier, which adds at most
+/// one `MAX_SERVER_LINE`. So a caller that feeds a client's input in slices of at most
+/// `(room - MAX_SERVER_LINE) / 32` bytes, writing out between slices, never overflows the
+/// queue of a client that keeps reading.
+const MAX_EXPANSION: usize = 32;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Whatever a client sends, the bytes queued for any *other* client grow by at most
+    /// `MAX_EXPANSION` per byte received, plus one line it may complete.
+    #[test]
+    fn output_to_others_is_bounded_per_input_byte(
+        names in prop::collection::vec("[a-z]{1,32}", 2..5),
+        lines in prop::collection::vec((line(), any::<bool>()), 1..40),
+        sender in any::<usize>(),
+    ) {
+        let mut h = Harness::new(Config { flood: None, ..Config::default() });
+        let mut ids = Vec::new();
+        for (k, n) in names.iter().enumerate() {
+            let id = h.accept(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2000 + k as u16)).unwrap();
+            h.server.receive(h.now, id, format!("{n}{k}\n").as_bytes());
+            ids.push(id);
+        }
+        let from = ids[sender % ids.len()];
+        for (l, newline) in lines {
+            h.drain_all();
+            let mut bytes = l;
+            if newline {
+                bytes.push(b'\n');
+            }
+            h.server.receive(h.now, from, &bytes);
+            for &other in ids.iter().filter(|&&o| o != from) {
+                let (a, b) = h.server.outgoing(other);
+                prop_assert!(
+                    a.len() + b.len() <= MAX_EXPANSION * bytes.len() + MAX_SERVER_LINE,
+                    "{} bytes in gave {} bytes out", bytes.len(), a.len() + b.len()
+                );
+            }
+            h.poll_close(true);
+            if h.server.phase(from) == Phase::Free {
+                break;
+            }
         }
     }
 }
