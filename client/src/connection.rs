@@ -190,6 +190,14 @@ impl Connection {
     }
 }
 
+/// The line chatc sends to leave.
+pub const QUIT_LINE: &str = "/quit";
+
+/// Return true if a `BYE` code says the server closed because we asked to leave.
+pub fn is_quit(code: &str) -> bool {
+    ByeCode::parse(code) == Some(ByeCode::Quit)
+}
+
 /// Who to join as.
 #[derive(Debug, Clone)]
 pub struct Login {
@@ -351,6 +359,14 @@ mod test {
         let rest = (0..100).filter_map(|_| b.next_delay()).count();
         assert_eq!(rest as u32 + 7, MAX_ATTEMPTS);
         assert_eq!(b.attempts(), MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn the_quit_line_is_the_cores_quit_command() {
+        use chat_core::commands::Command;
+        assert_eq!(Command::parse(QUIT_LINE), Command::Quit(None));
+        assert!(is_quit(ByeCode::Quit.as_str()));
+        assert!(!is_quit(ByeCode::Flood.as_str()));
     }
 
     #[test]

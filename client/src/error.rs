@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 
 use chat_core::names::NameError;
+use chat_core::wire::ByeCode;
 
 /// Why chatc stopped (or why one attempt to join failed).
 #[derive(Debug)]
@@ -95,7 +96,10 @@ impl Error {
             | Error::Timeout { .. }
             | Error::NameTaken(_)
             | Error::Shutdown(_) => true,
-            Error::Bye { code, .. } => matches!(code.as_str(), "full" | "throttled" | "timeout"),
+            Error::Bye { code, .. } => matches!(
+                ByeCode::parse(code),
+                Some(ByeCode::Full | ByeCode::Throttled | ByeCode::Timeout)
+            ),
             _ => false,
         }
     }

@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use crate::clock;
-use crate::connection::{join, Asker, Backoff, Connection, Login, Target};
+use crate::connection::{is_quit, join, Asker, Backoff, Connection, Login, Target, QUIT_LINE};
 use crate::editor::{str_width, Action, Decoder, Editor};
 use crate::error::Error;
 use crate::render::Style;
@@ -211,12 +211,12 @@ impl Session<'_> {
                     Err(e) => return Err(Error::Io(e.into())),
                 };
                 if n == 0 {
-                    return self.quit("/quit");
+                    return self.quit(QUIT_LINE);
                 }
                 for key in self.screen.decoder.feed(&buf[..n]) {
                     match self.screen.editor.key(key) {
                         Action::Redraw => self.screen.redraw()?,
-                        Action::Quit => return self.quit("/quit"),
+                        Action::Quit => return self.quit(QUIT_LINE),
                         Action::Submit(text) => {
                             if let Some(r) = self.submit(&text)? {
                                 return r;
@@ -300,7 +300,7 @@ impl Session<'_> {
             ServerLine::Msg { time, from, text } | ServerLine::Me { time, from, text } => {
                 self.seen.note(time, from, text);
             }
-            ServerLine::Bye { code: "quit", .. } => next = Next::Leave(Ok(())),
+            ServerLine::Bye { code, .. } if is_quit(code) => next = Next::Leave(Ok(())),
             ServerLine::Bye { code, text } => {
                 next = Next::Leave(Err(Error::Bye {
                     code: clean(code),

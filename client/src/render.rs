@@ -146,7 +146,7 @@ impl Style {
             }
             ServerLine::Err { text, .. } => self.error(text),
             ServerLine::Bye { code, text } => {
-                if code == "quit" {
+                if crate::connection::is_quit(code) {
                     self.notice(text)
                 } else {
                     self.error(&format!("disconnected ({code}): {text}"))
@@ -278,7 +278,7 @@ mod test {
 
     #[test]
     fn hostile_text_is_cleaned_and_colour_adds_only_colour() {
-        let line = "MSG 2026-11-29T14:13:05Z Ev\x1b[2Jil \x1b]0;pwned\x07hi\x07\x1b[1A there";
+        let line = "MSG 2026-11-29T14:13:05Z Evil \x1b[2J\x1b]0;pwned\x07hi\x07\x1b[1A there";
         let plain = show(line).expect("shown");
         assert_eq!(plain, format!("{} <Evil> hi there", hm()));
         let colored = COLOR.server_line(&ServerLine::parse(line).expect("parses"), "Bruno");

@@ -21,7 +21,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use crate::clock;
-use crate::connection::{join, Connection, Login, NoAsker, Target};
+use crate::connection::{is_quit, join, Connection, Login, NoAsker, Target, QUIT_LINE};
 use crate::error::Error;
 use crate::sanitize::clean;
 
@@ -122,7 +122,7 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
                         clean(text)
                     );
                 }
-                Ok(ServerLine::Bye { code: "quit", .. }) => {
+                Ok(ServerLine::Bye { code, .. }) if is_quit(code) => {
                     return if refused == 0 {
                         Ok(())
                     } else {
@@ -155,7 +155,7 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
             queue.pop_front();
         }
         if input.eof && queue.is_empty() && quit_by.is_none() {
-            conn.send("/quit")?;
+            conn.send(QUIT_LINE)?;
             quit_by = Some(Instant::now() + QUIT_TIMEOUT);
         }
         if let Some(by) = quit_by {

@@ -176,11 +176,13 @@ fn hostile_text_from_a_server_never_reaches_the_output() {
             .unwrap();
         let mut name = String::new();
         r.read_line(&mut name).unwrap();
-        let evil =
-            "MSG 2026-11-24T14:03:05Z Ev\x1b[2Jil a\x1b[H\x07b\u{9b}31mc\x1bPdcs\x1b\\d\x7f\r\n";
+        let evil = "MSG 2026-11-24T14:03:05Z Evil a\x1b[H\x07b\u{9b}31mc\x1bPdcs\x1b\\d\x7f\r\n";
         w.write_all(b"WELCOME 2026-11-24T14:03:00Z logger hi\n")
             .unwrap();
         w.write_all(evil.as_bytes()).unwrap();
+        // A name with a control character does not parse: the line is skipped.
+        w.write_all(b"JOIN 2026-11-24T14:03:05Z Ev\x1b[2Jil\n")
+            .unwrap();
         w.write_all(b"SHUTDOWN 2026-11-24T14:03:06Z bye\n").unwrap();
     });
     let mut c = Chatc::start(port, &["-n", "logger", "--listen"], &[]);
@@ -191,6 +193,8 @@ fn hostile_text_from_a_server_never_reaches_the_output() {
         out.contains(&"2026-11-24T14:03:05Z MSG <Evil> abcd".to_string()),
         "{out:?}"
     );
+    assert!(out[0].ends_with("Z HELLO chatd/1 hi"), "{out:?}");
+    assert!(!out.iter().any(|l| l.contains("JOIN")), "{out:?}");
     assert!(
         out.iter().all(|l| !l.chars().any(char::is_control)),
         "{out:?}"
