@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use abuse_support::{msg_from, raw_connect, reset, temp_dir, Client, Daemon, XorShift, WAIT};
+use abuse_support::{msg_from, raw_connect, reset, Client, Daemon, TempDir, XorShift, WAIT};
 use chat_core::ServerLine;
 use nix::sys::signal::Signal;
 
@@ -33,7 +33,7 @@ fn assert_chat_works(d: &Daemon, tag: &str) {
 
 #[test]
 fn one_connection_over_capacity_gets_bye_full() {
-    let d = Daemon::start(&temp_dir("full"), &["--max-clients", "3"]);
+    let d = Daemon::fresh("full", &["--max-clients", "3"]);
     let mut a = d.joined("a");
     let mut others: Vec<Client> = (0..2).map(|_| d.client()).collect();
     for c in &mut others {
@@ -60,7 +60,7 @@ fn one_connection_over_capacity_gets_bye_full() {
 
 #[test]
 fn silent_connections_neither_block_chat_nor_stay() {
-    let d = Daemon::start(&temp_dir("silent"), &["--join-timeout", "1"]);
+    let d = Daemon::fresh("silent", &["--join-timeout", "1"]);
     let mut a = d.joined("talker");
     let mut b = d.joined("listener");
     let mut silent: Vec<Client> = (0..200).map(|_| d.client()).collect();
@@ -90,7 +90,7 @@ fn silent_connections_neither_block_chat_nor_stay() {
 
 #[test]
 fn connect_disconnect_churn_leaves_the_server_working() {
-    let mut d = Daemon::start(&temp_dir("churn"), &[]);
+    let mut d = Daemon::fresh("churn", &[]);
     let mut watcher = d.joined("watcher");
     let end = Instant::now() + Duration::from_secs(8);
     let mut n = 0;
@@ -122,7 +122,7 @@ fn connect_disconnect_churn_leaves_the_server_working() {
 
 #[test]
 fn a_reset_in_the_middle_of_a_line_is_a_clean_leave() {
-    let d = Daemon::start(&temp_dir("reset"), &[]);
+    let d = Daemon::fresh("reset", &[]);
     let mut a = d.joined("resetter");
     let mut b = d.joined("bystander");
     a.sync();
@@ -140,7 +140,7 @@ fn a_reset_in_the_middle_of_a_line_is_a_clean_leave() {
 
 #[test]
 fn a_one_megabyte_line_is_refused_and_the_next_line_works() {
-    let d = Daemon::start(&temp_dir("huge"), &[]);
+    let d = Daemon::fresh("huge", &[]);
     let mut a = d.joined("big");
     let mut b = d.joined("small");
     let mut huge = vec![b'x'; 1 << 20];
@@ -158,7 +158,7 @@ fn a_one_megabyte_line_is_refused_and_the_next_line_works() {
 
 #[test]
 fn random_bytes_and_bad_utf8_reach_nobody() {
-    let d = Daemon::start(&temp_dir("random"), &["--flood", "off"]);
+    let d = Daemon::fresh("random", &["--flood", "off"]);
     let mut a = d.joined("noise");
     let mut b = d.joined("ear");
     a.sync();
@@ -194,7 +194,7 @@ fn random_bytes_and_bad_utf8_reach_nobody() {
 
 #[test]
 fn terminal_escapes_are_refused_in_messages_and_names() {
-    let d = Daemon::start(&temp_dir("escape"), &[]);
+    let d = Daemon::fresh("escape", &[]);
     let mut victim = d.joined("victim");
     let mut c = d.client();
     c.expect("ASK NAME");
@@ -236,7 +236,7 @@ fn terminal_escapes_are_refused_in_messages_and_names() {
 
 #[test]
 fn a_client_that_never_reads_is_dropped_and_nobody_else_waits() {
-    let d = Daemon::start(&temp_dir("slow"), &["--flood", "off"]);
+    let d = Daemon::fresh("slow", &["--flood", "off"]);
     let mut sleeper = Client::from_stream(raw_connect(d.addr, None, Some(2048)));
     sleeper.join("sleeper");
     let mut reader = d.joined("reader");
@@ -289,7 +289,7 @@ fn a_client_that_never_reads_is_dropped_and_nobody_else_waits() {
 
 #[test]
 fn a_flooder_is_warned_then_dropped_and_others_are_unaffected() {
-    let d = Daemon::start(&temp_dir("flood"), &[]);
+    let d = Daemon::fresh("flood", &[]);
     let mut flooder = d.joined("flooder");
     let mut b = d.joined("calm");
     flooder.sync();
@@ -362,8 +362,8 @@ fn read_until_shutdown(
 
 #[test]
 fn sigterm_mid_burst_says_shutdown_exits_zero_and_loses_no_accepted_message() {
-    let dir = temp_dir("term");
-    let mut d = Daemon::start(&dir, &["--flood", "off"]);
+    let dir = TempDir::new("term");
+    let mut d = Daemon::start(dir.path(), &["--flood", "off"]);
     let mut a = d.joined("sender");
     let readers: Vec<Client> = ["r1", "r2"].iter().map(|n| d.joined(n)).collect();
     a.sync();
@@ -409,7 +409,7 @@ fn sigterm_mid_burst_says_shutdown_exits_zero_and_loses_no_accepted_message() {
         d.log()
     );
     // Every message accepted before the signal was delivered or saved.
-    let d2 = Daemon::start(&dir, &[]);
+    let d2 = Daemon::start(dir.path(), &[]);
     let hist: Vec<usize> = replayed(&d2, "late")
         .iter()
         .map(|t| t[1..].parse().unwrap())
@@ -443,8 +443,8 @@ fn sigterm_mid_burst_says_shutdown_exits_zero_and_loses_no_accepted_message() {
 
 #[test]
 fn kill_minus_nine_then_restart_comes_back_with_recent_history() {
-    let dir = temp_dir("kill");
-    let mut d = Daemon::start(&dir, &[]);
+    let dir = TempDir::new("kill");
+    let mut d = Daemon::start(dir.path(), &[]);
     let mut a = d.joined("keeper");
     for k in 1..=3 {
         a.send(format!("kept {k}\n").as_bytes());
@@ -466,17 +466,17 @@ fn kill_minus_nine_then_restart_comes_back_with_recent_history() {
     d.signal(Signal::SIGKILL);
     let status = d.wait_exit();
     assert!(!status.success());
-    let d2 = Daemon::start(&dir, &[]);
+    let d2 = Daemon::start(dir.path(), &[]);
     assert_eq!(replayed(&d2, "after"), ["kept 1", "kept 2", "kept 3"]);
     assert_chat_works(&d2, "k9");
 }
 
 #[test]
 fn repeated_wrong_passwords_are_throttled_per_address() {
-    let dir = temp_dir("auth");
-    let pw = dir.join("password");
+    let dir = TempDir::new("auth");
+    let pw = dir.path().join("password");
     std::fs::write(&pw, "sesame\n").unwrap();
-    let d = Daemon::start(&dir, &["--password-file", pw.to_str().unwrap()]);
+    let d = Daemon::start(dir.path(), &["--password-file", pw.to_str().unwrap()]);
     let from = Some(Ipv4Addr::new(127, 0, 0, 1));
     for k in 1..=3 {
         let mut c = Client::from_stream(raw_connect(d.addr, from, None));
@@ -499,7 +499,7 @@ fn repeated_wrong_passwords_are_throttled_per_address() {
 
 #[test]
 fn a_client_cannot_forge_lines_or_names() {
-    let d = Daemon::start(&temp_dir("spoof"), &[]);
+    let d = Daemon::fresh("spoof", &[]);
     let mut eve = d.joined("eve");
     let mut bob = d.joined("bob");
     eve.sync();
@@ -541,7 +541,7 @@ fn a_client_cannot_forge_lines_or_names() {
 
 #[test]
 fn logs_carry_no_message_text() {
-    let mut d = Daemon::start(&temp_dir("logs"), &["--log-level", "debug"]);
+    let mut d = Daemon::fresh("logs", &["--log-level", "debug"]);
     let mut a = d.joined("loud");
     let mut b = d.joined("quiet");
     a.sync();
@@ -579,7 +579,7 @@ fn logs_carry_no_message_text() {
 /// the others as slow consumers when they read everything.
 #[test]
 fn long_lines_within_the_flood_limit_reach_everyone() {
-    let d = Daemon::start(&temp_dir("longburst"), &[]);
+    let d = Daemon::fresh("longburst", &[]);
     let mut a = d.joined("longA");
     let mut b = d.joined("longB");
     a.sync();

@@ -19,14 +19,31 @@ use nix::unistd::Pid;
 /// How long any single wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A fresh, empty directory for one daemon's state.
-pub fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("chatd-abuse-{}-{tag}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("make a temp dir");
-    dir
+/// A fresh, empty directory for daemon state, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Make the directory.
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("chatd-abuse-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("make a temp dir");
+        TempDir(dir)
+    }
+
+    /// Return its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A running `chatd`, killed when dropped.
@@ -38,6 +55,8 @@ pub struct Daemon {
     pub state_dir: PathBuf,
     log: Arc<Mutex<String>>,
     log_reader: Option<thread::JoinHandle<()>>,
+    /// A state directory of its own, if it has one; removed after the daemon is killed.
+    _own_dir: Option<TempDir>,
 }
 
 impl Daemon {
@@ -77,6 +96,7 @@ impl Daemon {
             state_dir: state_dir.to_path_buf(),
             log,
             log_reader: Some(log_reader),
+            _own_dir: None,
         };
         match rx.recv_timeout(WAIT) {
             Ok(a) => {
@@ -86,6 +106,14 @@ impl Daemon {
             }
             Err(_) => panic!("chatd did not say it was listening; its log:\n{}", d.log()),
         }
+        d
+    }
+
+    /// Start `chatd` with `args` and a state directory of its own.
+    pub fn fresh(tag: &str, args: &[&str]) -> Daemon {
+        let dir = TempDir::new(tag);
+        let mut d = Daemon::start(dir.path(), args);
+        d._own_dir = Some(dir);
         d
     }
 
