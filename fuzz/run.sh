@@ -17,6 +17,11 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
     exit 2
 fi
 
+if ! command -v c++ >/dev/null 2>&1; then
+    echo "run.sh: libfuzzer-sys needs a C++ compiler; install one with: apt-get install g++" >&2
+    exit 2
+fi
+
 targets="line_decoder server_events server_line_parse"
 cargo fuzz build
 failed=""
