@@ -9,9 +9,12 @@
 # 2. check chatd --version, chatc --version, man -w for the three pages, the
 #    conffile and the enabled-unit symlink that postinst made;
 # 3. run the installed /usr/sbin/chatd on 127.0.0.1 (not through systemd:
-#    PID 1 may not be systemd), wait for its READY=1 notification, send a line
-#    with `chatc` in script mode and see it arrive at a `chatc --listen`,
-#    check the log, stop chatd with SIGTERM and check the saved history;
+#    PID 1 may not be systemd) with a credentials directory as the service
+#    gets it, and wait for its READY=1 notification each time: check that a
+#    password credential is enforced, then that the unit's fallback
+#    credential means no password, send a line with `chatc` in script mode
+#    and see it arrive at a `chatc --listen`, check the log, stop chatd with
+#    SIGTERM and check the saved history;
 # 4. dpkg --purge both and check that nothing is left behind.
 #
 # Every wait is bounded; only processes this script started are killed, by
@@ -133,31 +136,71 @@ dpkg-query -W -f='${Conffiles}\n' chatd | grep -q '^ /etc/default/chatd ' ||
     fail "postinst enabled chatd.socket, which should stay optional"
 
 ### 3. chat through the installed binaries
-state=$tmp/state
-mkdir -m 0700 "$state"
+# chatd runs the way the service runs it: with a credentials directory
+# ($CREDENTIALS_DIRECTORY, as LoadCredential=/SetCredential= make it) and a
+# notification socket ($NOTIFY_SOCKET) that must receive READY=1.
 socat -u "UNIX-RECV:$tmp/notify" "OPEN:$tmp/notified,creat,append" &
 pids+=($!)
 wait_for test -S "$tmp/notify" || fail "socat did not create the notify socket"
 
-port=
-for attempt in 1 2 3 4 5; do
-    try=$((20000 + (RANDOM % 20000)))
-    : >"$tmp/notified"
-    NOTIFY_SOCKET=$tmp/notify /usr/sbin/chatd --foreground --listen "127.0.0.1:$try" \
-        --state-dir "$state" --log stderr --log-level info 2>"$tmp/chatd.log" &
-    chatd_pid=$!
-    pids+=("$chatd_pid")
-    if wait_for ready_or_dead "$chatd_pid" &&
-        alive "$chatd_pid"; then
-        port=$try
-        break
-    fi
-    alive "$chatd_pid" && fail "chatd runs but sent no READY=1 within ${wait_secs}s"
-    reap "$chatd_pid" || true
-    note "chatd could not start on port $try (attempt $attempt), trying another"
-done
-[ -n "$port" ] || fail "chatd did not start on any of 5 ports"
-note "chatd is ready on 127.0.0.1:$port (pid $chatd_pid)"
+# Start the installed chatd on a free loopback port with credentials from
+# directory $1 and state in $2; set $port and $chatd_pid. The port is picked
+# at random and another is tried when chatd cannot bind it.
+start_chatd() {
+    local creds=$1 state=$2 attempt try
+    port=
+    for attempt in 1 2 3 4 5; do
+        try=$((20000 + (RANDOM % 20000)))
+        : >"$tmp/notified"
+        CREDENTIALS_DIRECTORY=$creds NOTIFY_SOCKET=$tmp/notify \
+            /usr/sbin/chatd --foreground --listen "127.0.0.1:$try" \
+            --state-dir "$state" --log stderr --log-level info 2>"$tmp/chatd.log" &
+        chatd_pid=$!
+        pids+=("$chatd_pid")
+        if wait_for ready_or_dead "$chatd_pid" && alive "$chatd_pid"; then
+            port=$try
+            note "chatd is ready on 127.0.0.1:$port (pid $chatd_pid)"
+            return 0
+        fi
+        alive "$chatd_pid" && fail "chatd runs but sent no READY=1 within ${wait_secs}s"
+        reap "$chatd_pid" || true
+        note "chatd could not start on port $try (attempt $attempt), trying another"
+    done
+    fail "chatd did not start on any of 5 ports"
+}
+
+# Stop chatd with SIGTERM; it must exit 0 and log its shutdown.
+stop_chatd() {
+    kill -TERM "$chatd_pid"
+    reap "$chatd_pid" || fail "chatd did not exit within ${wait_secs}s of SIGTERM"
+    [ "$reaped" -eq 0 ] || fail "chatd exited with $reaped after SIGTERM, not 0"
+    grep -q 'shutdown connections=' "$tmp/chatd.log" || fail "chatd did not log its shutdown"
+}
+
+# With a real password credential, the right password gets in, a wrong
+# one is refused (exit status 1) and logged.
+mkdir -m 0700 "$tmp/creds-pw" "$tmp/state-pw"
+printf 'sesame\n' >"$tmp/creds-pw/password"
+start_chatd "$tmp/creds-pw" "$tmp/state-pw"
+echo "with the password" | CHATC_PASSWORD=sesame timeout "$wait_secs" \
+    chatc -p "$port" -n right 2>"$tmp/send.err" ||
+    fail "chatc with the right password exits with $?"
+rc=0
+echo "without it" | CHATC_PASSWORD=wrong timeout "$wait_secs" \
+    chatc -p "$port" -n wrong 2>"$tmp/send.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "chatc with a wrong password exits with $rc, not 1"
+wait_for grep -q 'auth-failure peer=127\.0\.0\.1:[0-9]* failures=1' "$tmp/chatd.log" ||
+    fail "chatd did not log the wrong password"
+stop_chatd
+note "the password credential is enforced"
+
+# The service's fallback credential (SetCredential=password:\n, when there
+# is no /etc/chatd/password) must mean an open server: the chat below joins
+# without a password.
+mkdir -m 0700 "$tmp/creds" "$tmp/state"
+printf '\n' >"$tmp/creds/password"
+state=$tmp/state
+start_chatd "$tmp/creds" "$state"
 
 timeout "$wait_secs" chatc -p "$port" -n listener --listen --no-color \
     >"$tmp/listen.out" 2>"$tmp/listen.err" </dev/null &
@@ -181,10 +224,7 @@ if grep -qF "$marker" "$tmp/chatd.log"; then
     fail "chatd logged a message's text"
 fi
 
-kill -TERM "$chatd_pid"
-reap "$chatd_pid" || fail "chatd did not exit within ${wait_secs}s of SIGTERM"
-[ "$reaped" -eq 0 ] || fail "chatd exited with $reaped after SIGTERM, not 0"
-grep -q 'shutdown connections=' "$tmp/chatd.log" || fail "chatd did not log its shutdown"
+stop_chatd
 reap "$listen_pid" || fail "chatc --listen did not end when chatd shut down"
 [ "$reaped" -eq 0 ] || fail "chatc --listen exited with $reaped when the server closed, not 0"
 [ -f "$state/history" ] || fail "chatd saved no history in its --state-dir"
