@@ -1,0 +1,184 @@
+//! The command line, with an environment variable for every option (for systemd units).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chat_core::flood::FloodLimit;
+use clap::{Parser, ValueEnum};
+
+use crate::settings::{Settings, DEFAULT_STATE_DIR, SLOTS};
+
+/// chatd: a LAN chat daemon speaking a plain line protocol over TCP (default port 5000).
+#[derive(Debug, Parser)]
+#[command(name = "chatd", version, about, long_about = None)]
+pub struct Cli {
+    /// Listen on ADDR:PORT (repeatable; default [::]:5000 and 0.0.0.0:5000).
+    #[arg(short, long, value_name = "ADDR:PORT", env = "CHATD_LISTEN", value_delimiter = ',')]
+    pub listen: Vec<SocketAddr>,
+
+    /// Accept at most N clients at once (1-256).
+    #[arg(short, long, value_name = "N", env = "CHATD_MAX_CLIENTS", default_value_t = 256,
+          value_parser = clap::value_parser!(u16).range(1..=SLOTS as i64))]
+    pub max_clients: u16,
+
+    /// Read the password from FILE (trailing newline stripped; re-read on SIGHUP).
+    #[arg(long, value_name = "FILE", env = "CHATD_PASSWORD_FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Keep the message history in DIR (default $STATE_DIRECTORY, else /var/lib/chatd).
+    #[arg(long, value_name = "DIR", env = "CHATD_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Stay in the foreground (the default).
+    #[arg(short, long, overrides_with = "daemon")]
+    pub foreground: bool,
+
+    /// Detach from the terminal and run in the background.
+    #[arg(short, long, env = "CHATD_DAEMON", overrides_with = "foreground",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub daemon: bool,
+
+    /// Write the daemon's process id to FILE (removed on exit).
+    #[arg(long, value_name = "FILE", env = "CHATD_PIDFILE")]
+    pub pidfile: Option<PathBuf>,
+
+    /// Where logs go (default stderr in the foreground, syslog with --daemon).
+    #[arg(long, value_name = "WHERE", env = "CHATD_LOG")]
+    pub log: Option<LogTarget>,
+
+    /// Least severe log level to record.
+    #[arg(long, value_name = "LEVEL", env = "CHATD_LOG_LEVEL", default_value = "info")]
+    pub log_level: LogLevel,
+
+    /// The syslog socket to log to.
+    #[arg(long, value_name = "PATH", env = "CHATD_SYSLOG_SOCKET", default_value = "/dev/log")]
+    pub syslog_socket: PathBuf,
+
+    /// Per-client rate limit: BURST lines at once then PER_SEC a second, or off.
+    #[arg(long, value_name = "BURST/PER_SEC|off", env = "CHATD_FLOOD", default_value = "20/5",
+          value_parser = parse_flood)]
+    pub flood: Flood,
+
+    /// Seconds a connection may take to send a valid name.
+    #[arg(long, value_name = "SECS", env = "CHATD_JOIN_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub join_timeout: u64,
+}
+
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogTarget {
+    /// Standard error, one line per event.
+    Stderr,
+    /// The system log (facility daemon).
+    Syslog,
+}
+
+/// The least severe level logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warn,
+    /// Connections, joins, leaves and daemon events.
+    Info,
+    /// Everything, including each history save.
+    Debug,
+}
+
+impl LogLevel {
+    /// Return the matching `log` filter.
+    pub fn filter(self) -> log::LevelFilter {
+        match self {
+            LogLevel::Error => log::LevelFilter::Error,
+            LogLevel::Warn => log::LevelFilter::Warn,
+            LogLevel::Info => log::LevelFilter::Info,
+            LogLevel::Debug => log::LevelFilter::Debug,
+        }
+    }
+}
+
+/// A parsed `--flood` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flood(pub Option<FloodLimit>);
+
+/// Read `BURST/PER_SEC` (both 1..=10000) or `off`.
+pub fn parse_flood(s: &str) -> Result<Flood, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(Flood(None));
+    }
+    let bad = || format!("expected BURST/PER_SEC (e.g. 20/5, each 1-10000) or off, got {s:?}");
+    let (b, p) = s.split_once('/').ok_or_else(bad)?;
+    let burst: u32 = b.trim().parse().map_err(|_| bad())?;
+    let per_sec: u32 = p.trim().parse().map_err(|_| bad())?;
+    if !(1..=10_000).contains(&burst) || !(1..=10_000).contains(&per_sec) {
+        return Err(bad());
+    }
+    Ok(Flood(Some(FloodLimit { burst, per_sec })))
+}
+
+impl Cli {
+    /// Return where logs go: `--log` if given, else syslog when daemonizing, stderr otherwise.
+    pub fn log_target(&self) -> LogTarget {
+        self.log.unwrap_or(if self.daemon { LogTarget::Syslog } else { LogTarget::Stderr })
+    }
+
+    /// Turn the command line into settings, resolving defaults that come from the environment.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            listen: self.listen.clone(),
+            socket_activation: true,
+            max_clients: usize::from(self.max_clients),
+            password_file: self.password_file.clone().or_else(credentials_password),
+            state_dir: Some(self.state_dir.clone().unwrap_or_else(default_state_dir)),
+            flood: self.flood.0,
+            join_timeout_ms: self.join_timeout.saturating_mul(1000),
+        }
+    }
+}
+
+/// Return `$CREDENTIALS_DIRECTORY/password` if systemd passed such a credential.
+fn credentials_password() -> Option<PathBuf> {
+    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+    let p = Path::new(&dir).join("password");
+    p.exists().then_some(p)
+}
+
+/// Return the first of `$STATE_DIRECTORY` (systemd may list several, colon-separated), else
+/// [`DEFAULT_STATE_DIR`].
+fn default_state_dir() -> PathBuf {
+    std::env::var("STATE_DIRECTORY")
+        .ok()
+        .and_then(|v| v.split(':').next().filter(|s| !s.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn flood_values() {
+        assert_eq!(parse_flood("off"), Ok(Flood(None)));
+        assert_eq!(parse_flood("20/5"), Ok(Flood(Some(FloodLimit { burst: 20, per_sec: 5 }))));
+        assert!(parse_flood("20").is_err());
+        assert!(parse_flood("0/5").is_err());
+        assert!(parse_flood("a/b").is_err());
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = Cli::try_parse_from(["chatd"]).expect("parse");
+        assert_eq!(cli.max_clients, 256);
+        assert!(!cli.daemon);
+        assert_eq!(cli.log_target(), LogTarget::Stderr);
+        let cli = Cli::try_parse_from(["chatd", "-d", "-f"]).expect("parse");
+        assert!(!cli.daemon);
+        let cli = Cli::try_parse_from(["chatd", "-f", "--daemon"]).expect("parse");
+        assert_eq!(cli.log_target(), LogTarget::Syslog);
+        assert!(Cli::try_parse_from(["chatd", "-m", "0"]).is_err());
+        assert!(Cli::try_parse_from(["chatd", "-m", "257"]).is_err());
+    }
+}

@@ -1,0 +1,577 @@
+//! The daemon proper: one thread, non-blocking sockets, an epoll readiness loop that feeds the
+//! core ([`chat_core::Server`]) and writes what it says.
+//!
+//! Everything is allocated in [`Daemon::bind`]: the core (in a `Box`, built on a helper thread
+//! with a big stack since it is a few megabytes), the connection table, the read buffer. The
+//! loop itself allocates nothing while relaying messages (see `tests/no_alloc.rs`).
+
+use std::fmt;
+use std::io::{self, IoSlice, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chat_core::transport::ReadOutcome;
+use chat_core::{CloseReason, Config, ConnId, Instant, Server, Transport as _};
+use log::{info, warn, Level};
+use nix::errno::Errno;
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
+
+use crate::listen::{self, BindError};
+use crate::password::{self, PasswordError};
+use crate::settings::{Settings, SLOTS};
+use crate::socket::{self, Sock};
+use crate::state::HistoryStore;
+use crate::{clock, notify};
+
+/// The core as the daemon runs it.
+pub type Core = Server<SLOTS>;
+
+/// What every client is told when the daemon stops.
+pub const SHUTDOWN_TEXT: &str = "chatd is shutting down.";
+
+/// Token of the wake-up socket in the epoll set.
+const WAKER: u64 = u64::MAX;
+/// Tokens of listeners start here; connection tokens are slot indexes below [`SLOTS`].
+const LISTENER_BASE: u64 = 1 << 32;
+/// Bytes read from one connection per wake-up, so one busy client cannot starve the others.
+const READ_BUDGET: usize = 16 * 1024;
+/// Size of the read buffer.
+const SCRATCH: usize = 4096;
+/// Connections accepted from one listener per wake-up.
+const ACCEPTS_PER_WAKE: usize = 64;
+/// How long a connection the server closes may take to receive its last lines.
+const LINGER_MS: u64 = 2000;
+/// How long shutdown may spend flushing `SHUTDOWN` lines.
+const SHUTDOWN_MS: u64 = 2000;
+/// How long to stop accepting after running out of file descriptors.
+const ACCEPT_PAUSE_MS: u64 = 100;
+/// Readiness events taken per `epoll_wait`.
+const EVENTS: usize = 64;
+/// Stack for building the core, which is a few megabytes and must not land on a small stack.
+const INIT_STACK: usize = 32 << 20;
+
+/// Why the daemon could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// A listening socket could not be made.
+    Bind(BindError),
+    /// The password file is unusable.
+    Password(PasswordError),
+    /// Setting up the loop itself failed.
+    Setup(&'static str, io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Bind(e) => write!(f, "{e}"),
+            StartError::Password(e) => write!(f, "{e}"),
+            StartError::Setup(what, e) => write!(f, "cannot {what}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<BindError> for StartError {
+    fn from(e: BindError) -> Self {
+        StartError::Bind(e)
+    }
+}
+
+impl From<PasswordError> for StartError {
+    fn from(e: PasswordError) -> Self {
+        StartError::Password(e)
+    }
+}
+
+/// Why the loop stopped other than by request.
+#[derive(Debug)]
+pub struct RunError(pub io::Error);
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "event loop failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Asks a running [`Daemon`] to stop or reload, from another thread or a signal handler.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    stop: Arc<AtomicBool>,
+    reload: Arc<AtomicBool>,
+    waker: Arc<UnixStream>,
+}
+
+impl Handle {
+    /// Ask the daemon to shut down gracefully (as SIGTERM does).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// Ask the daemon to re-read its password file (as SIGHUP does).
+    pub fn reload(&self) {
+        self.reload.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    fn wake(&self) {
+        let _ = (&*self.waker).write(&[1]);
+    }
+
+    /// Return the flag that asks for shutdown, for signal handlers.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
+    }
+
+    /// Return the flag that asks for a reload, for signal handlers.
+    pub fn reload_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.reload)
+    }
+
+    /// Return a new descriptor for the wake-up socket, for signal handlers to write to.
+    pub fn waker(&self) -> io::Result<UnixStream> {
+        self.waker.try_clone()
+    }
+}
+
+/// One open client connection.
+#[derive(Debug)]
+struct Conn {
+    stream: TcpStream,
+    id: ConnId,
+    interest: EpollFlags,
+    /// Set once the core asked to close it: only its last bytes are written until then.
+    closing_until: Option<Instant>,
+}
+
+/// The chat daemon: listeners, connections and the core, driven by [`Daemon::run`].
+pub struct Daemon {
+    server: Box<Core>,
+    epoll: Epoll,
+    listeners: Vec<TcpListener>,
+    local: Vec<SocketAddr>,
+    conns: Vec<Option<Conn>>,
+    wake_rx: UnixStream,
+    handle: Handle,
+    password_file: Option<PathBuf>,
+    store: Option<HistoryStore>,
+    notes: Vec<(Level, String)>,
+    scratch: Vec<u8>,
+    accept_paused_until: Option<Instant>,
+    shutdown_deadline: Option<Instant>,
+}
+
+impl fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Daemon").field("local", &self.local).finish_non_exhaustive()
+    }
+}
+
+/// Make `p` absolute so it still names the same file after `chdir /`.
+fn absolute(p: &PathBuf) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.clone())
+}
+
+/// Build the core on a thread with a big stack and return it boxed.
+fn make_core(config: Config) -> Result<Box<Core>, StartError> {
+    std::thread::Builder::new()
+        .name("chatd-init".into())
+        .stack_size(INIT_STACK)
+        .spawn(move || Box::new(Core::new(config)))
+        .map_err(|e| StartError::Setup("start the setup thread", e))?
+        .join()
+        .map_err(|_| StartError::Setup("build the server", io::Error::other("setup thread failed")))
+}
+
+impl Daemon {
+    /// Read the password, bind the listeners, load the history and build the core.
+    ///
+    /// Nothing is logged yet (logging may start only after daemonizing): call
+    /// [`Daemon::announce`] once logging is set up.
+    pub fn bind(settings: &Settings) -> Result<Daemon, StartError> {
+        let mut notes = Vec::new();
+        let mut config = Config {
+            max_clients: settings.max_clients.clamp(1, SLOTS),
+            flood: settings.flood,
+            join_timeout_ms: settings.join_timeout_ms,
+            ..Config::default()
+        };
+        let password_file = settings.password_file.as_ref().map(absolute);
+        if let Some(p) = &password_file {
+            config.password = password::load(p)?;
+            let state = if config.password.is_some() { "on" } else { "off (the file is empty)" };
+            notes.push((Level::Info, format!("password file={} password={state}", p.display())));
+        }
+        let bound = listen::bind_all(&settings.listen, settings.socket_activation)?;
+        notes.extend(bound.notes.into_iter().map(|n| (Level::Warn, n)));
+        let mut server = make_core(config)?;
+
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(|e| StartError::Setup("create epoll", e.into()))?;
+        let (wake_rx, wake_tx) = UnixStream::pair().map_err(|e| StartError::Setup("create the wake-up socket", e))?;
+        for s in [&wake_rx, &wake_tx] {
+            s.set_nonblocking(true).map_err(|e| StartError::Setup("set up the wake-up socket", e))?;
+        }
+        epoll
+            .add(&wake_rx, EpollEvent::new(EpollFlags::EPOLLIN, WAKER))
+            .map_err(|e| StartError::Setup("watch the wake-up socket", e.into()))?;
+        let mut local = Vec::new();
+        for (i, l) in bound.listeners.iter().enumerate() {
+            let addr = l.local_addr().map_err(|e| StartError::Setup("read a listening address", e))?;
+            local.push(addr);
+            epoll
+                .add(l, EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64))
+                .map_err(|e| StartError::Setup("watch a listener", e.into()))?;
+        }
+
+        let store = settings.state_dir.as_ref().map(|dir| {
+            let dir = absolute(dir);
+            let mut store = HistoryStore::new(&dir);
+            match store.load(&mut server) {
+                Ok(l) if l.bad_lines > 0 => notes.push((
+                    Level::Warn,
+                    format!("history-loaded entries={} skipped-bad-lines={} file={}", l.entries, l.bad_lines, store.path().display()),
+                )),
+                Ok(l) => notes.push((Level::Info, format!("history-loaded entries={} file={}", l.entries, store.path().display()))),
+                Err(e) => notes.push((Level::Warn, format!("history-load-failed file={} error=\"{e}\"; starting empty", store.path().display()))),
+            }
+            store
+        });
+
+        let handle = Handle {
+            stop: Arc::new(AtomicBool::new(false)),
+            reload: Arc::new(AtomicBool::new(false)),
+            waker: Arc::new(wake_tx),
+        };
+        let mut conns = Vec::with_capacity(SLOTS);
+        conns.resize_with(SLOTS, || None);
+        Ok(Daemon {
+            server,
+            epoll,
+            listeners: bound.listeners,
+            local,
+            conns,
+            wake_rx,
+            handle,
+            password_file,
+            store,
+            notes,
+            scratch: vec![0; SCRATCH],
+            accept_paused_until: None,
+            shutdown_deadline: None,
+        })
+    }
+
+    /// Return the addresses the daemon listens on (with real ports when bound to port 0).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local
+    }
+
+    /// Return a handle to stop or reload the daemon from elsewhere.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Log what happened while starting, and one `listening` line per address.
+    pub fn announce(&mut self) {
+        for (level, note) in self.notes.drain(..) {
+            log::log!(target: "chatd", level, "{note}");
+        }
+        let max = self.server.config().max_clients;
+        for a in &self.local {
+            info!(target: "chatd", "listening addr={a} max-clients={max}");
+        }
+    }
+
+    /// Run until stopped by [`Handle::stop`] (or a signal wired to it), then shut down
+    /// gracefully: every client gets `SHUTDOWN`, queues are flushed for a short while, the
+    /// history is saved.
+    pub fn run(&mut self) -> Result<(), RunError> {
+        let mut events = [EpollEvent::empty(); EVENTS];
+        loop {
+            let timeout = self.timeout(clock::now());
+            let n = match self.epoll.wait(&mut events, timeout) {
+                Ok(n) => n,
+                Err(Errno::EINTR) => 0,
+                Err(e) => {
+                    self.finish(clock::now());
+                    return Err(RunError(e.into()));
+                }
+            };
+            let now = clock::now();
+            for ev in &events[..n.min(EVENTS)] {
+                self.dispatch(now, ev.data(), ev.events());
+            }
+            self.check_flags(now);
+            if self.server.poll_at().is_some_and(|t| t <= now) {
+                self.server.tick(now);
+            }
+            self.resume_accepting(now);
+            self.take_closes(now);
+            self.service_writes(now);
+            if let Some(store) = &mut self.store {
+                store.save_if_due(now, &self.server);
+            }
+            if let Some(deadline) = self.shutdown_deadline {
+                if self.conns.iter().all(Option::is_none) || now >= deadline {
+                    self.finish(now);
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Return how long to wait for readiness: until the next timer of the core, the history
+    /// saver, a lingering close or the shutdown.
+    fn timeout(&self, now: Instant) -> EpollTimeout {
+        let mut next = self.server.poll_at();
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        if let Some(store) = &self.store {
+            if store.dirty(&self.server) {
+                consider(store.due_at());
+            }
+        }
+        if let Some(t) = self.accept_paused_until {
+            consider(t);
+        }
+        if let Some(t) = self.shutdown_deadline {
+            consider(t);
+        }
+        for c in self.conns.iter().flatten() {
+            if let Some(t) = c.closing_until {
+                consider(t);
+            }
+        }
+        match next {
+            None => EpollTimeout::NONE,
+            Some(t) => {
+                let ms = i32::try_from(t.since(now)).unwrap_or(i32::MAX);
+                EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::MAX)
+            }
+        }
+    }
+
+    fn dispatch(&mut self, now: Instant, token: u64, flags: EpollFlags) {
+        if token == WAKER {
+            let mut buf = [0u8; 64];
+            for _ in 0..64 {
+                match (&self.wake_rx).read(&mut buf) {
+                    Ok(n) if n > 0 => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    _ => break,
+                }
+            }
+        } else if token >= LISTENER_BASE {
+            if let Ok(i) = usize::try_from(token - LISTENER_BASE) {
+                self.accept_from(now, i);
+            }
+        } else if let Ok(idx) = usize::try_from(token) {
+            self.on_conn(now, idx, flags);
+        }
+    }
+
+    fn on_conn(&mut self, now: Instant, idx: usize, flags: EpollFlags) {
+        let Some(conn) = self.conns.get(idx).and_then(Option::as_ref) else { return };
+        let id = conn.id;
+        if conn.closing_until.is_some() {
+            // Only its last bytes matter now (written in `service_writes`); a hang-up ends it.
+            if flags.intersects(EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR) {
+                self.close_conn(now, idx);
+            }
+            return;
+        }
+        if !flags.intersects(EpollFlags::EPOLLIN | EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR) {
+            return;
+        }
+        let mut sock = Sock(&conn.stream);
+        match self.server.read_from(now, id, &mut sock, &mut self.scratch, READ_BUDGET) {
+            Ok(ReadOutcome::Eof) => self.forget(idx),
+            Ok(ReadOutcome::WouldBlock | ReadOutcome::Budget) => {}
+            Err(e) => {
+                self.forget(idx);
+                self.server.closed(now, id, socket::close_reason(&e));
+            }
+        }
+    }
+
+    fn accept_from(&mut self, now: Instant, i: usize) {
+        for _ in 0..ACCEPTS_PER_WAKE {
+            let Some(l) = self.listeners.get(i) else { return };
+            match l.accept() {
+                Ok((stream, peer)) => self.admit(now, stream, peer),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => {}
+                Err(e) => {
+                    warn!(target: "chatd", "accept-failed error=\"{e}\" pause-ms={ACCEPT_PAUSE_MS}");
+                    self.pause_accepting(now);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admit(&mut self, now: Instant, stream: TcpStream, peer: SocketAddr) {
+        let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
+        if let Err(e) = socket::configure(&stream) {
+            warn!(target: "chatd", "socket-setup-failed peer={peer} error=\"{e}\"");
+            return;
+        }
+        let id = match self.server.accept(now, peer) {
+            Ok(id) => id,
+            Err(chat_core::Full) => {
+                let _ = socket::send_vectored(&stream, &[IoSlice::new(chat_core::wire::FULL_LINE)]);
+                socket::drain(&stream, &mut self.scratch);
+                return;
+            }
+        };
+        let idx = id.index();
+        let Ok(token) = u64::try_from(idx) else { return };
+        if idx >= self.conns.len() {
+            self.server.closed(now, id, CloseReason::Error);
+            return;
+        }
+        if let Err(e) = self.epoll.add(&stream, EpollEvent::new(EpollFlags::EPOLLIN, token)) {
+            warn!(target: "chatd", "epoll-add-failed peer={peer} error=\"{e}\"");
+            self.server.closed(now, id, CloseReason::Error);
+            return;
+        }
+        if let Some(old) = self.conns[idx].take() {
+            let _ = self.epoll.delete(&old.stream);
+        }
+        self.conns[idx] = Some(Conn { stream, id, interest: EpollFlags::EPOLLIN, closing_until: None });
+    }
+
+    fn pause_accepting(&mut self, now: Instant) {
+        self.accept_paused_until = Some(now.add_millis(ACCEPT_PAUSE_MS));
+        for (i, l) in self.listeners.iter().enumerate() {
+            let _ = self.epoll.modify(l, &mut EpollEvent::new(EpollFlags::empty(), LISTENER_BASE + i as u64));
+        }
+    }
+
+    fn resume_accepting(&mut self, now: Instant) {
+        if self.accept_paused_until.is_some_and(|t| t <= now) {
+            self.accept_paused_until = None;
+            for (i, l) in self.listeners.iter().enumerate() {
+                let _ = self.epoll.modify(l, &mut EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64));
+            }
+        }
+    }
+
+    fn check_flags(&mut self, now: Instant) {
+        if self.handle.reload.swap(false, Ordering::SeqCst) {
+            self.reload_password();
+        }
+        if self.handle.stop.load(Ordering::SeqCst) && self.shutdown_deadline.is_none() {
+            self.begin_shutdown(now);
+        }
+    }
+
+    fn reload_password(&mut self) {
+        let Some(path) = &self.password_file else {
+            info!(target: "chatd", "reload password=unchanged reason=\"no password file configured\"");
+            return;
+        };
+        match password::load(path) {
+            Ok(p) => {
+                let state = if p.is_some() { "on" } else { "off" };
+                self.server.set_password(p);
+                info!(target: "chatd", "password-reloaded file={} password={state}", path.display());
+            }
+            Err(e) => warn!(target: "chatd", "password-reload-failed error=\"{e}\"; keeping the old password"),
+        }
+    }
+
+    fn begin_shutdown(&mut self, now: Instant) {
+        info!(target: "chatd", "stopping connections={}", self.server.connections());
+        notify::notify_or_log("STOPPING=1");
+        for l in self.listeners.drain(..) {
+            let _ = self.epoll.delete(&l);
+        }
+        self.accept_paused_until = None;
+        self.shutdown_deadline = Some(now.add_millis(SHUTDOWN_MS));
+        self.server.shutdown(now, SHUTDOWN_TEXT);
+    }
+
+    /// Take the connections the core wants closed; each lingers until its queue is written.
+    fn take_closes(&mut self, now: Instant) {
+        while let Some(id) = self.server.poll_close() {
+            let until = self.shutdown_deadline.unwrap_or(now.add_millis(LINGER_MS));
+            match self.conns.get_mut(id.index()).and_then(Option::as_mut).filter(|c| c.id == id) {
+                Some(c) => c.closing_until = Some(until),
+                None => self.server.closed(now, id, CloseReason::Closed),
+            }
+        }
+    }
+
+    /// Write each connection's pending bytes with one gather write, keep its epoll interest
+    /// in step, and close lingering connections that are done or out of time.
+    fn service_writes(&mut self, now: Instant) {
+        for idx in 0..self.conns.len() {
+            let Some(c) = self.conns[idx].as_mut() else { continue };
+            let id = c.id;
+            if self.server.wants_write(id) {
+                let (a, b) = self.server.outgoing(id);
+                match Sock(&c.stream).write_vectored(&[a, b]) {
+                    Ok(n) => self.server.consume(id, n),
+                    Err(nb::Error::WouldBlock) => {}
+                    Err(nb::Error::Other(e)) => {
+                        let reason = if c.closing_until.is_some() { CloseReason::Closed } else { socket::close_reason(&e) };
+                        self.forget(idx);
+                        self.server.closed(now, id, reason);
+                        continue;
+                    }
+                }
+            }
+            let pending = self.server.wants_write(id);
+            let want = match c.closing_until {
+                Some(until) if !pending || now >= until => {
+                    self.close_conn(now, idx);
+                    continue;
+                }
+                Some(_) => EpollFlags::EPOLLOUT,
+                None if pending => EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT,
+                None => EpollFlags::EPOLLIN,
+            };
+            if want != c.interest {
+                let token = u64::try_from(idx).unwrap_or(u64::MAX - 1);
+                if self.epoll.modify(&c.stream, &mut EpollEvent::new(want, token)).is_ok() {
+                    c.interest = want;
+                }
+            }
+        }
+    }
+
+    /// Drop a connection's socket; the core already knows it is gone (or is told next).
+    fn forget(&mut self, idx: usize) {
+        if let Some(c) = self.conns.get_mut(idx).and_then(Option::take) {
+            let _ = self.epoll.delete(&c.stream);
+        }
+    }
+
+    /// Close a connection the core asked to close, and report it closed.
+    fn close_conn(&mut self, now: Instant, idx: usize) {
+        if let Some(c) = self.conns.get_mut(idx).and_then(Option::take) {
+            let _ = self.epoll.delete(&c.stream);
+            socket::drain(&c.stream, &mut self.scratch);
+            drop(c.stream);
+            self.server.closed(now, c.id, CloseReason::Closed);
+        }
+    }
+
+    /// Close whatever is left and save the history.
+    fn finish(&mut self, now: Instant) {
+        for idx in 0..self.conns.len() {
+            self.close_conn(now, idx);
+        }
+        if let Some(store) = &mut self.store {
+            store.save_logged(&self.server, true);
+        }
+        info!(target: "chatd", "stopped");
+    }
+}

@@ -1,0 +1,115 @@
+//! chatd, the LAN chat daemon: the I/O around the sans-IO core `chat_core`.
+//!
+//! [`event_loop::Daemon`] is the daemon proper (one thread, epoll, non-blocking sockets);
+//! [`cli`] reads the command line into [`settings::Settings`]; [`listen`] makes the listening
+//! sockets (including systemd's); [`daemonize`], [`signals`], [`notify`] and [`logging`] are
+//! the Unix plumbing; [`state`] keeps the history across restarts and [`password`] reads the
+//! password file. [`main`] ties them together for the binary.
+
+pub mod cli;
+pub mod clock;
+pub mod daemonize;
+pub mod event_loop;
+pub mod listen;
+pub mod logging;
+pub mod notify;
+pub mod password;
+pub mod settings;
+pub mod signals;
+pub mod socket;
+pub mod state;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+pub use event_loop::{Daemon, Handle};
+pub use settings::Settings;
+
+use crate::cli::{Cli, LogTarget};
+use crate::daemonize::{Pidfile, Readiness};
+
+/// Exit status for a bad command line.
+const EXIT_USAGE: u8 = 2;
+/// Exit status for a failure at run time.
+const EXIT_FAILURE: u8 = 1;
+
+/// Run the daemon as the `chatd` binary does; return its exit status.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    let settings = cli.settings();
+    let mut daemon = match Daemon::bind(&settings) {
+        Ok(d) => d,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let mut readiness = if cli.daemon {
+        match daemonize::daemonize() {
+            Ok(r) => r,
+            Err(e) => return fail(&e.to_string()),
+        }
+    } else {
+        Readiness::none()
+    };
+
+    let level = cli.log_level.filter();
+    match cli.log_target() {
+        LogTarget::Stderr => logging::init_stderr(level),
+        LogTarget::Syslog => {
+            if let Err(e) = logging::init_syslog(level, &cli.syslog_socket) {
+                let msg = format!("cannot log to syslog at {}: {e}; logging to stderr", cli.syslog_socket.display());
+                readiness.warn(&msg);
+                logging::init_stderr(level);
+                log::warn!(target: "chatd", "{msg}");
+            }
+        }
+    }
+    let started = (|| -> Result<Option<Pidfile>, String> {
+        signals::install(&daemon.handle()).map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        cli.pidfile
+            .as_deref()
+            .map(|p| Pidfile::create(p).map_err(|e| format!("cannot write pidfile {}: {e}", p.display())))
+            .transpose()
+    })();
+    let _pidfile = match started {
+        Ok(p) => p,
+        Err(msg) => {
+            log::error!(target: "chatd", "{msg}");
+            readiness.fail(&msg);
+            return fail(&msg);
+        }
+    };
+
+    daemon.announce();
+    notify::notify_or_log("READY=1");
+    readiness.ready();
+    match daemon.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!(target: "chatd", "{e}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Print a run-time failure as one line and return status 1.
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("chatd: {msg}");
+    ExitCode::from(EXIT_FAILURE)
+}
+
+/// Print a command-line error as one line (help and version as clap writes them).
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        let _ = e.print();
+        return if e.use_stderr() { ExitCode::from(EXIT_USAGE) } else { ExitCode::SUCCESS };
+    }
+    let text = e.render().to_string();
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid command line");
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    eprintln!("chatd: {line} (see chatd --help)");
+    ExitCode::from(EXIT_USAGE)
+}

@@ -1,0 +1,48 @@
+//! What the daemon runs with, independent of how it was asked for (CLI, environment, tests).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chat_core::flood::FloodLimit;
+
+/// The port chatd listens on when no address is given.
+pub const DEFAULT_PORT: u16 = 5000;
+
+/// Client slots compiled into the daemon; `--max-clients` may only lower it.
+pub const SLOTS: usize = chat_core::config::DEFAULT_SLOTS;
+
+/// Where the history is kept when neither `--state-dir` nor `$STATE_DIRECTORY` says.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/chatd";
+
+/// Settings of one daemon instance.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Addresses to listen on; empty means `[::]:5000` and `0.0.0.0:5000`.
+    pub listen: Vec<SocketAddr>,
+    /// Whether to take listening sockets from systemd (`LISTEN_FDS`); only the binary sets it.
+    pub socket_activation: bool,
+    /// How many clients may be connected at once (1..=[`SLOTS`]).
+    pub max_clients: usize,
+    /// The file holding the password, re-read on SIGHUP; `None` for an open server.
+    pub password_file: Option<PathBuf>,
+    /// Where the history is saved; `None` keeps it in memory only.
+    pub state_dir: Option<PathBuf>,
+    /// The per-client rate limit, or `None` for none.
+    pub flood: Option<FloodLimit>,
+    /// Milliseconds a connection may take to join.
+    pub join_timeout_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: Vec::new(),
+            socket_activation: false,
+            max_clients: SLOTS,
+            password_file: None,
+            state_dir: None,
+            flood: Some(FloodLimit::default()),
+            join_timeout_ms: chat_core::config::JOIN_TIMEOUT_MS,
+        }
+    }
+}

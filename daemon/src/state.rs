@@ -1,0 +1,198 @@
+//! History that survives a restart: the ring saved as `HIST` lines in `STATE_DIR/history`.
+//!
+//! Saving is atomic (temp file, fsync, rename, fsync of the directory) and reuses one buffer
+//! sized at start, so the periodic save allocates nothing. It runs at graceful shutdown and,
+//! when the history changed, at most once per [`SAVE_INTERVAL_MS`], so `kill -9` loses about a
+//! second. A missing or corrupt file and an unwritable directory are logged, never fatal.
+
+use std::fs::{self, File};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use chat_core::config::{HISTORY_LEN, MAX_SERVER_LINE};
+use chat_core::{Entry, Instant, Name, Server, ServerLine};
+use log::{debug, info, warn};
+
+/// Least time between two saves of a changing history, in milliseconds.
+pub const SAVE_INTERVAL_MS: u64 = 1000;
+
+/// The history file and what was last saved to it.
+#[derive(Debug)]
+pub struct HistoryStore {
+    dir: PathBuf,
+    file: PathBuf,
+    tmp: PathBuf,
+    buf: Vec<u8>,
+    saved: u64,
+    last_save: Instant,
+    failing: bool,
+}
+
+/// What loading found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Loaded {
+    /// Entries restored.
+    pub entries: usize,
+    /// Lines that could not be read and were skipped.
+    pub bad_lines: usize,
+}
+
+impl HistoryStore {
+    /// Use `dir` for the history, creating it if needed (a failure is logged by the caller's
+    /// first save, not fatal).
+    pub fn new(dir: &Path) -> Self {
+        let _ = fs::create_dir_all(dir);
+        HistoryStore {
+            dir: dir.to_path_buf(),
+            file: dir.join("history"),
+            tmp: dir.join(".history.tmp"),
+            buf: Vec::with_capacity(HISTORY_LEN * (MAX_SERVER_LINE + 1)),
+            saved: 0,
+            last_save: Instant(0),
+            failing: false,
+        }
+    }
+
+    /// Return the history file's path.
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// Read the saved history into `server`, oldest first; a missing file is not an error.
+    pub fn load<const N: usize>(&mut self, server: &mut Server<N>) -> io::Result<Loaded> {
+        let text = match fs::read(&self.file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.saved = server.history_changes();
+                return Ok(Loaded::default());
+            }
+            Err(e) => return Err(e),
+        };
+        let loaded = restore(server, &text);
+        self.saved = server.history_changes();
+        Ok(loaded)
+    }
+
+    /// Return whether the history changed since the last save.
+    pub fn dirty<const N: usize>(&self, server: &Server<N>) -> bool {
+        server.history_changes() != self.saved
+    }
+
+    /// Return when the next periodic save may run if the history is dirty.
+    pub fn due_at(&self) -> Instant {
+        self.last_save.add_millis(SAVE_INTERVAL_MS)
+    }
+
+    /// Save if the history changed and the last save is old enough.
+    pub fn save_if_due<const N: usize>(&mut self, now: Instant, server: &Server<N>) {
+        if self.dirty(server) && now >= self.due_at() {
+            self.last_save = now;
+            self.save_logged(server, false);
+        }
+    }
+
+    /// Save now and log the outcome (`final_save` logs success at info level).
+    pub fn save_logged<const N: usize>(&mut self, server: &Server<N>, final_save: bool) {
+        match self.save(server) {
+            Ok(n) => {
+                if final_save || self.failing {
+                    info!(target: "chatd", "history-saved entries={n} file={}", self.file.display());
+                } else {
+                    debug!(target: "chatd", "history-saved entries={n}");
+                }
+                self.failing = false;
+            }
+            Err(e) => {
+                if !self.failing || final_save {
+                    warn!(target: "chatd", "history-save-failed file={} error=\"{e}\"", self.file.display());
+                }
+                self.failing = true;
+            }
+        }
+    }
+
+    /// Write the history atomically; return how many entries were written.
+    pub fn save<const N: usize>(&mut self, server: &Server<N>) -> io::Result<usize> {
+        self.buf.clear();
+        let mut n = 0;
+        for e in server.history() {
+            let line = ServerLine::Hist { kind: e.kind, time: e.time, name: e.name.as_str(), text: &e.text };
+            writeln!(self.buf, "{line}")?;
+            n += 1;
+        }
+        let mut f = File::create(&self.tmp)?;
+        f.write_all(&self.buf)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&self.tmp, &self.file)?;
+        File::open(&self.dir)?.sync_all()?;
+        self.saved = server.history_changes();
+        Ok(n)
+    }
+}
+
+/// Restore every readable `HIST` line of `text` into `server`, oldest first.
+pub fn restore<const N: usize>(server: &mut Server<N>, text: &[u8]) -> Loaded {
+    let mut loaded = Loaded::default();
+    for raw in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        match parse_entry(raw) {
+            Some(e) => {
+                server.restore_history(e);
+                loaded.entries += 1;
+            }
+            None => loaded.bad_lines += 1,
+        }
+    }
+    loaded.entries = loaded.entries.min(HISTORY_LEN);
+    loaded
+}
+
+/// Read one saved `HIST` line back into an entry.
+fn parse_entry(raw: &[u8]) -> Option<Entry> {
+    let line = std::str::from_utf8(raw).ok()?;
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        return None;
+    }
+    match ServerLine::parse(line).ok()? {
+        ServerLine::Hist { kind, time, name, text } => Entry::new(kind, time, Name::new(name).ok()?, text),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod test {
+    use super::*;
+    use chat_core::{Config, EntryKind, Timestamp};
+
+    fn server() -> Box<Server<2>> {
+        Box::new(Server::new(Config::default()))
+    }
+
+    #[test]
+    fn round_trips_and_skips_garbage() {
+        let dir = std::env::temp_dir().join(format!("chatd-state-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut s = server();
+        for i in 0..12u64 {
+            let e = Entry::new(EntryKind::Msg, Timestamp(1_800_000_000 + i), Name::new("Ana").unwrap(), &format!("m {i} ")).unwrap();
+            s.restore_history(e);
+        }
+        s.restore_history(Entry::new(EntryKind::Me, Timestamp(1_800_000_100), Name::new("Bo").unwrap(), "acena").unwrap());
+        let mut store = HistoryStore::new(&dir);
+        assert_eq!(store.save(&s).unwrap(), 10);
+        let mut t = server();
+        let mut store2 = HistoryStore::new(&dir);
+        let got = store2.load(&mut t).unwrap();
+        assert_eq!(got, Loaded { entries: 10, bad_lines: 0 });
+        assert!(s.history().eq(t.history()));
+        assert!(!store2.dirty(&t));
+
+        fs::write(store.path(), b"HIST MSG 2026-11-24T14:03:05Z Ana hi\ngarbage\n\xff\nMSG 2026-11-24T14:03:05Z Ana x\n").unwrap();
+        let mut u = server();
+        let got = store2.load(&mut u).unwrap();
+        assert_eq!(got, Loaded { entries: 1, bad_lines: 3 });
+        assert_eq!(u.history().next().map(|e| e.text.as_str()), Some("hi"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
