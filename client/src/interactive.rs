@@ -17,6 +17,7 @@ use chat_core::ServerLine;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
+use crate::attempt::{Attempt, Joined};
 use crate::clock;
 use crate::connection::{is_quit, join, Asker, Backoff, Connection, Login, Target, QUIT_LINE};
 use crate::editor::{str_width, Action, Decoder, Editor};
@@ -135,6 +136,7 @@ struct Session<'a> {
     seen: Seen,
     backoff: Backoff,
     next_try: Instant,
+    attempt: Option<Attempt>,
 }
 
 /// Run interactive mode.
@@ -171,6 +173,7 @@ pub fn run(
         seen: Seen::default(),
         backoff: Backoff::default(),
         next_try: Instant::now(),
+        attempt: None,
     };
     for raw in shown {
         s.server_line(&raw)?;
@@ -232,8 +235,12 @@ impl Session<'_> {
                     }
                 }
             }
-            if self.conn.is_none() && Instant::now() >= self.next_try {
-                self.try_rejoin()?;
+            if let Some(outcome) = self.attempt.as_ref().and_then(|a| a.outcome(self.target)) {
+                self.attempt = None;
+                self.rejoined(outcome)?;
+            }
+            if self.conn.is_none() && self.attempt.is_none() && Instant::now() >= self.next_try {
+                self.attempt = Some(Attempt::start(self.target, &self.login)?);
             }
         }
     }
@@ -247,8 +254,10 @@ impl Session<'_> {
         ];
         if let Some(c) = &self.conn {
             fds.push(PollFd::new(c.fd(), PollFlags::POLLIN));
+        } else if let Some(a) = &self.attempt {
+            fds.push(PollFd::new(a.fd(), PollFlags::POLLIN));
         }
-        let timeout = if self.conn.is_some() {
+        let timeout = if self.conn.is_some() || self.attempt.is_some() {
             PollTimeout::NONE
         } else {
             let left = self.next_try.saturating_duration_since(Instant::now());
@@ -263,7 +272,7 @@ impl Session<'_> {
                 .and_then(PollFd::revents)
                 .is_some_and(|r| !r.is_empty())
         };
-        Ok((ready(0), ready(2)))
+        Ok((ready(0), self.conn.is_some() && ready(2)))
     }
 
     /// Show one server line and follow what it means for the session.
@@ -404,19 +413,13 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Try once to connect and join again under the same name.
-    fn try_rejoin(&mut self) -> Result<(), Error> {
-        let mut asker = TtyAsker {
-            signals: self.signals,
-            rejoining: true,
-        };
-        let attempt = Connection::open(self.target).and_then(|mut c| {
-            let shown = join(&mut c, &mut self.login, &mut asker)?;
-            Ok((c, shown))
-        });
-        match attempt {
-            Ok((conn, shown)) => {
+    /// Take the outcome of an attempt to rejoin: go online, ask for a password, try again
+    /// later, or give up.
+    fn rejoined(&mut self, outcome: Result<Joined, Error>) -> Result<(), Error> {
+        match outcome {
+            Ok(Joined { conn, shown, login }) => {
                 self.conn = Some(conn);
+                self.login = login;
                 self.screen.online = true;
                 let msg = self
                     .screen
@@ -426,6 +429,16 @@ impl Session<'_> {
                 for raw in shown {
                     self.server_line(&raw)?;
                 }
+                Ok(())
+            }
+            Err(Error::NeedPassword) => {
+                let mut asker = TtyAsker {
+                    signals: self.signals,
+                    rejoining: true,
+                };
+                self.login.password = Some(asker.password()?);
+                self.next_try = Instant::now();
+                self.screen.redraw()?;
                 Ok(())
             }
             Err(e) if e.is_retryable() => self.schedule(&e.brief()),

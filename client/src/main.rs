@@ -5,6 +5,7 @@
 //! server lines are parsed by `chat_core::ServerLine` and cleaned by [`sanitize`] before they
 //! are shown.
 
+mod attempt;
 mod cli;
 mod clock;
 mod connection;

@@ -351,3 +351,50 @@ fn a_restarted_server_is_rejoined_and_the_typed_line_survives() {
     drop(tmux);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn typing_and_ctrl_c_work_while_a_rejoin_hangs() {
+    let mut d = Chatd::start("tmux-hang", None);
+    let port = d.port;
+    let dir = support::temp_dir("tmux-hang");
+    let stty = dir.join("stty");
+    let tmux = Tmux::start("hang", &chatc_then_stty(port, "Bruno", &stty));
+    tmux.wait_screen("the prompt", |s| s.last().is_some_and(|l| l == "Bruno>"));
+    d.crash();
+    // Something that accepts connections but never says HELLO: the rejoin hangs.
+    let silent = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    tmux.wait_screen("the lost-connection notice", |s| {
+        s.iter().any(|l| l.contains("lost the connection"))
+    });
+    silent.set_nonblocking(true).unwrap();
+    let mut held = Vec::new();
+    wait_for("the rejoin attempt", || match silent.accept() {
+        Ok((stream, _)) => {
+            held.push(stream);
+            true
+        }
+        Err(_) => false,
+    });
+    let typed = std::time::Instant::now();
+    tmux.type_text("still typing");
+    tmux.wait_screen("the typed text", |s| {
+        s.last()
+            .is_some_and(|l| l == "(offline) Bruno> still typing")
+    });
+    assert!(
+        typed.elapsed() < std::time::Duration::from_secs(5),
+        "keys were not echoed while the attempt hung: {:?}",
+        typed.elapsed()
+    );
+    let pressed = std::time::Instant::now();
+    tmux.key("C-c");
+    assert_terminal_restored(&stty);
+    assert!(
+        pressed.elapsed() < std::time::Duration::from_secs(5),
+        "Ctrl-C waited for the hanging attempt: {:?}",
+        pressed.elapsed()
+    );
+    drop(held);
+    drop(tmux);
+    std::fs::remove_dir_all(dir).unwrap();
+}
