@@ -4,6 +4,11 @@
 //! mode when standard input is a pipe or file ([`script`]), and `--listen` ([`listen`]). All
 //! server lines are parsed by `chat_core::ServerLine` and cleaned by [`sanitize`] before they
 //! are shown.
+//!
+//! Exit status: 0 when the session ended as asked (`/quit`, Ctrl-D, Ctrl-C, end of a script
+//! answered by `BYE quit`, `SHUTDOWN` in listen mode); 1 on any error, with one line on
+//! standard error saying what went wrong; 2 for a bad command line; 130 when a prompt (name,
+//! password) was cancelled with Ctrl-C or Ctrl-D.
 
 mod attempt;
 mod cli;
