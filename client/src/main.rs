@@ -6,7 +6,8 @@
 //! are shown.
 //!
 //! Exit status: 0 when the session ended as asked (`/quit`, Ctrl-D, Ctrl-C, end of a script
-//! answered by `BYE quit`, `SHUTDOWN` in listen mode); 1 on any error, with one line on
+//! answered by `BYE quit`, `SHUTDOWN` in listen mode, SIGINT/SIGTERM/SIGHUP in interactive
+//! and listen mode); 1 on any error, with one line on
 //! standard error saying what went wrong; 2 for a bad command line; 130 when a prompt (name,
 //! password) was cancelled with Ctrl-C or Ctrl-D.
 
