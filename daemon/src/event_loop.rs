@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use chat_core::transport::ReadOutcome;
 use chat_core::{CloseReason, Config, ConnId, Instant, Server, Transport as _};
 use log::{info, warn, Level};
 use nix::errno::Errno;
@@ -40,6 +39,12 @@ const LISTENER_BASE: u64 = 1 << 32;
 const READ_BUDGET: usize = 16 * 1024;
 /// Size of the read buffer.
 const SCRATCH: usize = 4096;
+/// Most bytes one client line can add to a receiver's queue beyond its own text (kind, time,
+/// two names, spaces).
+const LINE_OVERHEAD: usize = 2 * chat_core::config::MAX_NAME + 40;
+/// Estimated bytes queued for one receiver after which every connection is flushed before
+/// more input is handled (a quarter of a queue).
+const FLUSH_AT: usize = chat_core::config::OUT_QUEUE / 4;
 /// Connections accepted from one listener per wake-up.
 const ACCEPTS_PER_WAKE: usize = 64;
 /// How long a connection the server closes may take to receive its last lines.
@@ -164,6 +169,8 @@ pub struct Daemon {
     store: Option<HistoryStore>,
     notes: Vec<(Level, String)>,
     scratch: Vec<u8>,
+    /// Estimated output queued since the last flush (see [`Daemon::feed`]).
+    unflushed: usize,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
 }
@@ -263,6 +270,7 @@ impl Daemon {
             store,
             notes,
             scratch: vec![0; SCRATCH],
+            unflushed: 0,
             accept_paused_until: None,
             shutdown_deadline: None,
         })
@@ -389,14 +397,54 @@ impl Daemon {
         if !flags.intersects(EpollFlags::EPOLLIN | EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR) {
             return;
         }
-        let mut sock = Sock(&conn.stream);
-        match self.server.read_from(now, id, &mut sock, &mut self.scratch, READ_BUDGET) {
-            Ok(ReadOutcome::Eof) => self.forget(idx),
-            Ok(ReadOutcome::WouldBlock | ReadOutcome::Budget) => {}
-            Err(e) => {
-                self.forget(idx);
-                self.server.closed(now, id, socket::close_reason(&e));
+        let mut done = 0;
+        while done < READ_BUDGET {
+            // The connection may have been closed by a flush in between.
+            let Some(conn) = self.conns.get(idx).and_then(Option::as_ref) else { return };
+            if conn.id != id || conn.closing_until.is_some() {
+                return;
             }
+            let n = match Sock(&conn.stream).read(&mut self.scratch) {
+                Ok(0) => {
+                    self.forget(idx);
+                    self.server.closed(now, id, CloseReason::Eof);
+                    return;
+                }
+                Ok(n) => n.min(self.scratch.len()),
+                Err(nb::Error::WouldBlock) => return,
+                Err(nb::Error::Other(e)) => {
+                    self.forget(idx);
+                    self.server.closed(now, id, socket::close_reason(&e));
+                    return;
+                }
+            };
+            done += n;
+            self.feed(now, id, n);
+        }
+    }
+
+    /// Hand `scratch[..n]` to the core in pieces, flushing every connection whenever the
+    /// output those pieces may have queued nears a fraction of a queue: a burst of input must
+    /// not overflow the queue of a client that does read.
+    fn feed(&mut self, now: Instant, id: ConnId, n: usize) {
+        let mut start = 0;
+        while start < n {
+            let mut end = start;
+            let mut estimate = 0;
+            while end < n && estimate < FLUSH_AT {
+                if self.scratch[end] == b'\n' {
+                    estimate += LINE_OVERHEAD;
+                }
+                estimate += 1;
+                end += 1;
+            }
+            self.server.receive(now, id, &self.scratch[start..end]);
+            self.unflushed += estimate;
+            if self.unflushed >= FLUSH_AT {
+                self.take_closes(now);
+                self.service_writes(now);
+            }
+            start = end;
         }
     }
 
@@ -426,7 +474,7 @@ impl Daemon {
             Ok(id) => id,
             Err(chat_core::Full) => {
                 let _ = socket::send_vectored(&stream, &[IoSlice::new(chat_core::wire::FULL_LINE)]);
-                socket::drain(&stream, &mut self.scratch);
+                socket::drain(&stream);
                 return;
             }
         };
@@ -512,6 +560,7 @@ impl Daemon {
     /// Write each connection's pending bytes with one gather write, keep its epoll interest
     /// in step, and close lingering connections that are done or out of time.
     fn service_writes(&mut self, now: Instant) {
+        self.unflushed = 0;
         for idx in 0..self.conns.len() {
             let Some(c) = self.conns[idx].as_mut() else { continue };
             let id = c.id;
@@ -558,7 +607,7 @@ impl Daemon {
     fn close_conn(&mut self, now: Instant, idx: usize) {
         if let Some(c) = self.conns.get_mut(idx).and_then(Option::take) {
             let _ = self.epoll.delete(&c.stream);
-            socket::drain(&c.stream, &mut self.scratch);
+            socket::drain(&c.stream);
             drop(c.stream);
             self.server.closed(now, c.id, CloseReason::Closed);
         }

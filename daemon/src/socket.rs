@@ -87,9 +87,10 @@ pub fn close_reason(e: &io::Error) -> CloseReason {
 
 /// Read and discard what the peer already sent (bounded), so that closing sends FIN, not RST,
 /// and the peer gets to read our last line.
-pub fn drain(s: &TcpStream, scratch: &mut [u8]) {
-    for _ in 0..16 {
-        match (&mut &*s).read(scratch) {
+pub fn drain(s: &TcpStream) {
+    let mut scratch = [0u8; 1024];
+    for _ in 0..64 {
+        match (&mut &*s).read(&mut scratch) {
             Ok(0) => return,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
