@@ -15,6 +15,8 @@ use support::{wait_for, Chatd, Raw};
 /// One tmux server and session of our own.
 struct Tmux {
     socket: String,
+    /// The socket file, removed when the session is gone.
+    socket_path: Option<String>,
 }
 
 impl Tmux {
@@ -28,8 +30,9 @@ impl Tmux {
             ok,
             "tmux is needed for the interactive tests: install it (apt-get install tmux)"
         );
-        let t = Tmux {
+        let mut t = Tmux {
             socket: format!("chatc-test-{}-{tag}", std::process::id()),
+            socket_path: None,
         };
         let out = t.run(&[
             "new-session",
@@ -47,6 +50,8 @@ impl Tmux {
             "tmux new-session: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let path = t.display("#{socket_path}");
+        t.socket_path = Some(path).filter(|p| !p.is_empty());
         t
     }
 
@@ -119,6 +124,9 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.run(&["kill-session", "-t", "chatc"]);
+        if let Some(path) = &self.socket_path {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
