@@ -97,8 +97,12 @@ impl Server {
         s
     }
 
-    /// Wait (bounded) for a stderr line containing `needle`, and return it.
+    /// Wait (bounded) for a stderr line containing `needle` (seen before or arriving), and
+    /// return it.
     pub fn wait_log(&mut self, needle: &str) -> String {
+        if let Some(l) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
         let end = Instant::now() + DEADLINE;
         loop {
             let left = end.saturating_duration_since(Instant::now());
