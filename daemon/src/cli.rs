@@ -13,7 +13,13 @@ use crate::settings::{Settings, DEFAULT_STATE_DIR, SLOTS};
 #[command(name = "chatd", version, about, long_about = None)]
 pub struct Cli {
     /// Listen on ADDR:PORT (repeatable; default [::]:5000 and 0.0.0.0:5000).
-    #[arg(short, long, value_name = "ADDR:PORT", env = "CHATD_LISTEN", value_delimiter = ',')]
+    #[arg(
+        short,
+        long,
+        value_name = "ADDR:PORT",
+        env = "CHATD_LISTEN",
+        value_delimiter = ','
+    )]
     pub listen: Vec<SocketAddr>,
 
     /// Accept at most N clients at once (1-256).
@@ -47,11 +53,21 @@ pub struct Cli {
     pub log: Option<LogTarget>,
 
     /// Least severe log level to record.
-    #[arg(long, value_name = "LEVEL", env = "CHATD_LOG_LEVEL", default_value = "info")]
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        env = "CHATD_LOG_LEVEL",
+        default_value = "info"
+    )]
     pub log_level: LogLevel,
 
     /// The syslog socket to log to.
-    #[arg(long, value_name = "PATH", env = "CHATD_SYSLOG_SOCKET", default_value = "/dev/log")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "CHATD_SYSLOG_SOCKET",
+        default_value = "/dev/log"
+    )]
     pub syslog_socket: PathBuf,
 
     /// Per-client rate limit: BURST lines at once then PER_SEC a second, or off.
@@ -121,7 +137,11 @@ pub fn parse_flood(s: &str) -> Result<Flood, String> {
 impl Cli {
     /// Return where logs go: `--log` if given, else syslog when daemonizing, stderr otherwise.
     pub fn log_target(&self) -> LogTarget {
-        self.log.unwrap_or(if self.daemon { LogTarget::Syslog } else { LogTarget::Stderr })
+        self.log.unwrap_or(if self.daemon {
+            LogTarget::Syslog
+        } else {
+            LogTarget::Stderr
+        })
     }
 
     /// Turn the command line into settings, resolving defaults that come from the environment.
@@ -150,7 +170,12 @@ fn credentials_password() -> Option<PathBuf> {
 fn default_state_dir() -> PathBuf {
     std::env::var("STATE_DIRECTORY")
         .ok()
-        .and_then(|v| v.split(':').next().filter(|s| !s.is_empty()).map(PathBuf::from))
+        .and_then(|v| {
+            v.split(':')
+                .next()
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
         .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
 }
 
@@ -162,7 +187,13 @@ mod test {
     #[test]
     fn flood_values() {
         assert_eq!(parse_flood("off"), Ok(Flood(None)));
-        assert_eq!(parse_flood("20/5"), Ok(Flood(Some(FloodLimit { burst: 20, per_sec: 5 }))));
+        assert_eq!(
+            parse_flood("20/5"),
+            Ok(Flood(Some(FloodLimit {
+                burst: 20,
+                per_sec: 5
+            })))
+        );
         assert!(parse_flood("20").is_err());
         assert!(parse_flood("0/5").is_err());
         assert!(parse_flood("a/b").is_err());

@@ -37,7 +37,10 @@ impl fmt::Display for DaemonizeError {
 impl std::error::Error for DaemonizeError {}
 
 fn err(step: &'static str) -> impl FnOnce(nix::Error) -> DaemonizeError {
-    move |e| DaemonizeError { step, source: e.into() }
+    move |e| DaemonizeError {
+        step,
+        source: e.into(),
+    }
 }
 
 /// The daemon's end of the readiness pipe.
@@ -101,7 +104,10 @@ pub fn daemonize() -> Result<Readiness, DaemonizeError> {
         .read(true)
         .write(true)
         .open("/dev/null")
-        .map_err(|source| DaemonizeError { step: "open /dev/null", source })?;
+        .map_err(|source| DaemonizeError {
+            step: "open /dev/null",
+            source,
+        })?;
     dup2_stdin(&null).map_err(err("redirect stdin"))?;
     dup2_stdout(&null).map_err(err("redirect stdout"))?;
     dup2_stderr(&null).map_err(err("redirect stderr"))?;
@@ -129,7 +135,10 @@ fn wait_for_child(rx: OwnedFd) -> i32 {
             }
         }
         if start.elapsed() > READY_WAIT {
-            eprintln!("chatd: the daemon did not report ready within {} s", READY_WAIT.as_secs());
+            eprintln!(
+                "chatd: the daemon did not report ready within {} s",
+                READY_WAIT.as_secs()
+            );
             return 1;
         }
         match f.read(&mut buf) {

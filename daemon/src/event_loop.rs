@@ -177,7 +177,9 @@ pub struct Daemon {
 
 impl fmt::Debug for Daemon {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Daemon").field("local", &self.local).finish_non_exhaustive()
+        f.debug_struct("Daemon")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
     }
 }
 
@@ -213,27 +215,42 @@ impl Daemon {
         let password_file = settings.password_file.as_ref().map(absolute);
         if let Some(p) = &password_file {
             config.password = password::load(p)?;
-            let state = if config.password.is_some() { "on" } else { "off (the file is empty)" };
-            notes.push((Level::Info, format!("password file={} password={state}", p.display())));
+            let state = if config.password.is_some() {
+                "on"
+            } else {
+                "off (the file is empty)"
+            };
+            notes.push((
+                Level::Info,
+                format!("password file={} password={state}", p.display()),
+            ));
         }
         let bound = listen::bind_all(&settings.listen, settings.socket_activation)?;
         notes.extend(bound.notes.into_iter().map(|n| (Level::Warn, n)));
         let mut server = make_core(config)?;
 
-        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(|e| StartError::Setup("create epoll", e.into()))?;
-        let (wake_rx, wake_tx) = UnixStream::pair().map_err(|e| StartError::Setup("create the wake-up socket", e))?;
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)
+            .map_err(|e| StartError::Setup("create epoll", e.into()))?;
+        let (wake_rx, wake_tx) =
+            UnixStream::pair().map_err(|e| StartError::Setup("create the wake-up socket", e))?;
         for s in [&wake_rx, &wake_tx] {
-            s.set_nonblocking(true).map_err(|e| StartError::Setup("set up the wake-up socket", e))?;
+            s.set_nonblocking(true)
+                .map_err(|e| StartError::Setup("set up the wake-up socket", e))?;
         }
         epoll
             .add(&wake_rx, EpollEvent::new(EpollFlags::EPOLLIN, WAKER))
             .map_err(|e| StartError::Setup("watch the wake-up socket", e.into()))?;
         let mut local = Vec::new();
         for (i, l) in bound.listeners.iter().enumerate() {
-            let addr = l.local_addr().map_err(|e| StartError::Setup("read a listening address", e))?;
+            let addr = l
+                .local_addr()
+                .map_err(|e| StartError::Setup("read a listening address", e))?;
             local.push(addr);
             epoll
-                .add(l, EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64))
+                .add(
+                    l,
+                    EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64),
+                )
                 .map_err(|e| StartError::Setup("watch a listener", e.into()))?;
         }
 
@@ -243,10 +260,28 @@ impl Daemon {
             match store.load(&mut server) {
                 Ok(l) if l.bad_lines > 0 => notes.push((
                     Level::Warn,
-                    format!("history-loaded entries={} skipped-bad-lines={} file={}", l.entries, l.bad_lines, store.path().display()),
+                    format!(
+                        "history-loaded entries={} skipped-bad-lines={} file={}",
+                        l.entries,
+                        l.bad_lines,
+                        store.path().display()
+                    ),
                 )),
-                Ok(l) => notes.push((Level::Info, format!("history-loaded entries={} file={}", l.entries, store.path().display()))),
-                Err(e) => notes.push((Level::Warn, format!("history-load-failed file={} error=\"{e}\"; starting empty", store.path().display()))),
+                Ok(l) => notes.push((
+                    Level::Info,
+                    format!(
+                        "history-loaded entries={} file={}",
+                        l.entries,
+                        store.path().display()
+                    ),
+                )),
+                Err(e) => notes.push((
+                    Level::Warn,
+                    format!(
+                        "history-load-failed file={} error=\"{e}\"; starting empty",
+                        store.path().display()
+                    ),
+                )),
             }
             store
         });
@@ -385,7 +420,9 @@ impl Daemon {
     }
 
     fn on_conn(&mut self, now: Instant, idx: usize, flags: EpollFlags) {
-        let Some(conn) = self.conns.get(idx).and_then(Option::as_ref) else { return };
+        let Some(conn) = self.conns.get(idx).and_then(Option::as_ref) else {
+            return;
+        };
         let id = conn.id;
         if conn.closing_until.is_some() {
             // Only its last bytes matter now (written in `service_writes`); a hang-up ends it.
@@ -400,7 +437,9 @@ impl Daemon {
         let mut done = 0;
         while done < READ_BUDGET {
             // The connection may have been closed by a flush in between.
-            let Some(conn) = self.conns.get(idx).and_then(Option::as_ref) else { return };
+            let Some(conn) = self.conns.get(idx).and_then(Option::as_ref) else {
+                return;
+            };
             if conn.id != id || conn.closing_until.is_some() {
                 return;
             }
@@ -450,11 +489,17 @@ impl Daemon {
 
     fn accept_from(&mut self, now: Instant, i: usize) {
         for _ in 0..ACCEPTS_PER_WAKE {
-            let Some(l) = self.listeners.get(i) else { return };
+            let Some(l) = self.listeners.get(i) else {
+                return;
+            };
             match l.accept() {
                 Ok((stream, peer)) => self.admit(now, stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) => {}
                 Err(e) => {
                     warn!(target: "chatd", "accept-failed error=\"{e}\" pause-ms={ACCEPT_PAUSE_MS}");
                     self.pause_accepting(now);
@@ -479,12 +524,17 @@ impl Daemon {
             }
         };
         let idx = id.index();
-        let Ok(token) = u64::try_from(idx) else { return };
+        let Ok(token) = u64::try_from(idx) else {
+            return;
+        };
         if idx >= self.conns.len() {
             self.server.closed(now, id, CloseReason::Error);
             return;
         }
-        if let Err(e) = self.epoll.add(&stream, EpollEvent::new(EpollFlags::EPOLLIN, token)) {
+        if let Err(e) = self
+            .epoll
+            .add(&stream, EpollEvent::new(EpollFlags::EPOLLIN, token))
+        {
             warn!(target: "chatd", "epoll-add-failed peer={peer} error=\"{e}\"");
             self.server.closed(now, id, CloseReason::Error);
             return;
@@ -492,13 +542,21 @@ impl Daemon {
         if let Some(old) = self.conns[idx].take() {
             let _ = self.epoll.delete(&old.stream);
         }
-        self.conns[idx] = Some(Conn { stream, id, interest: EpollFlags::EPOLLIN, closing_until: None });
+        self.conns[idx] = Some(Conn {
+            stream,
+            id,
+            interest: EpollFlags::EPOLLIN,
+            closing_until: None,
+        });
     }
 
     fn pause_accepting(&mut self, now: Instant) {
         self.accept_paused_until = Some(now.add_millis(ACCEPT_PAUSE_MS));
         for (i, l) in self.listeners.iter().enumerate() {
-            let _ = self.epoll.modify(l, &mut EpollEvent::new(EpollFlags::empty(), LISTENER_BASE + i as u64));
+            let _ = self.epoll.modify(
+                l,
+                &mut EpollEvent::new(EpollFlags::empty(), LISTENER_BASE + i as u64),
+            );
         }
     }
 
@@ -506,7 +564,10 @@ impl Daemon {
         if self.accept_paused_until.is_some_and(|t| t <= now) {
             self.accept_paused_until = None;
             for (i, l) in self.listeners.iter().enumerate() {
-                let _ = self.epoll.modify(l, &mut EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64));
+                let _ = self.epoll.modify(
+                    l,
+                    &mut EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64),
+                );
             }
         }
     }
@@ -531,7 +592,9 @@ impl Daemon {
                 self.server.set_password(p);
                 info!(target: "chatd", "password-reloaded file={} password={state}", path.display());
             }
-            Err(e) => warn!(target: "chatd", "password-reload-failed error=\"{e}\"; keeping the old password"),
+            Err(e) => {
+                warn!(target: "chatd", "password-reload-failed error=\"{e}\"; keeping the old password")
+            }
         }
     }
 
@@ -550,7 +613,12 @@ impl Daemon {
     fn take_closes(&mut self, now: Instant) {
         while let Some(id) = self.server.poll_close() {
             let until = self.shutdown_deadline.unwrap_or(now.add_millis(LINGER_MS));
-            match self.conns.get_mut(id.index()).and_then(Option::as_mut).filter(|c| c.id == id) {
+            match self
+                .conns
+                .get_mut(id.index())
+                .and_then(Option::as_mut)
+                .filter(|c| c.id == id)
+            {
                 Some(c) => c.closing_until = Some(until),
                 None => self.server.closed(now, id, CloseReason::Closed),
             }
@@ -562,7 +630,9 @@ impl Daemon {
     fn service_writes(&mut self, now: Instant) {
         self.unflushed = 0;
         for idx in 0..self.conns.len() {
-            let Some(c) = self.conns[idx].as_mut() else { continue };
+            let Some(c) = self.conns[idx].as_mut() else {
+                continue;
+            };
             let id = c.id;
             if self.server.wants_write(id) {
                 let (a, b) = self.server.outgoing(id);
@@ -570,7 +640,11 @@ impl Daemon {
                     Ok(n) => self.server.consume(id, n),
                     Err(nb::Error::WouldBlock) => {}
                     Err(nb::Error::Other(e)) => {
-                        let reason = if c.closing_until.is_some() { CloseReason::Closed } else { socket::close_reason(&e) };
+                        let reason = if c.closing_until.is_some() {
+                            CloseReason::Closed
+                        } else {
+                            socket::close_reason(&e)
+                        };
                         self.forget(idx);
                         self.server.closed(now, id, reason);
                         continue;
@@ -589,7 +663,11 @@ impl Daemon {
             };
             if want != c.interest {
                 let token = u64::try_from(idx).unwrap_or(u64::MAX - 1);
-                if self.epoll.modify(&c.stream, &mut EpollEvent::new(want, token)).is_ok() {
+                if self
+                    .epoll
+                    .modify(&c.stream, &mut EpollEvent::new(want, token))
+                    .is_ok()
+                {
                     c.interest = want;
                 }
             }

@@ -59,7 +59,10 @@ pub fn main() -> ExitCode {
         LogTarget::Stderr => logging::init_stderr(level),
         LogTarget::Syslog => {
             if let Err(e) = logging::init_syslog(level, &cli.syslog_socket) {
-                let msg = format!("cannot log to syslog at {}: {e}; logging to stderr", cli.syslog_socket.display());
+                let msg = format!(
+                    "cannot log to syslog at {}: {e}; logging to stderr",
+                    cli.syslog_socket.display()
+                );
                 readiness.warn(&msg);
                 logging::init_stderr(level);
                 log::warn!(target: "chatd", "{msg}");
@@ -67,10 +70,13 @@ pub fn main() -> ExitCode {
         }
     }
     let started = (|| -> Result<Option<Pidfile>, String> {
-        signals::install(&daemon.handle()).map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        signals::install(&daemon.handle())
+            .map_err(|e| format!("cannot install signal handlers: {e}"))?;
         cli.pidfile
             .as_deref()
-            .map(|p| Pidfile::create(p).map_err(|e| format!("cannot write pidfile {}: {e}", p.display())))
+            .map(|p| {
+                Pidfile::create(p).map_err(|e| format!("cannot write pidfile {}: {e}", p.display()))
+            })
             .transpose()
     })();
     let _pidfile = match started {
@@ -103,12 +109,24 @@ fn fail(msg: &str) -> ExitCode {
 /// Print a command-line error as one line (help and version as clap writes them).
 fn usage_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = e.print();
-        return if e.use_stderr() { ExitCode::from(EXIT_USAGE) } else { ExitCode::SUCCESS };
+        return if e.use_stderr() {
+            ExitCode::from(EXIT_USAGE)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
     let text = e.render().to_string();
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid command line");
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid command line");
     let line = line.strip_prefix("error: ").unwrap_or(line);
     eprintln!("chatd: {line} (see chatd --help)");
     ExitCode::from(EXIT_USAGE)

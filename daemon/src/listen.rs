@@ -7,7 +7,9 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-use nix::sys::socket::{self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage};
+use nix::sys::socket::{
+    self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage,
+};
 
 use crate::settings::DEFAULT_PORT;
 
@@ -46,11 +48,18 @@ pub struct Bound {
 
 /// Bind one address: `SO_REUSEADDR`, `IPV6_V6ONLY` for IPv6, non-blocking, close-on-exec.
 pub fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
-    bind_inner(addr).map_err(|source| BindError { what: addr.to_string(), source })
+    bind_inner(addr).map_err(|source| BindError {
+        what: addr.to_string(),
+        source,
+    })
 }
 
 fn bind_inner(addr: SocketAddr) -> io::Result<TcpListener> {
-    let family = if addr.is_ipv6() { AddressFamily::Inet6 } else { AddressFamily::Inet };
+    let family = if addr.is_ipv6() {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
     let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
     let fd = socket::socket(family, SockType::Stream, flags, None)?;
     socket::setsockopt(&fd, sockopt::ReuseAddr, &true)?;
@@ -88,11 +97,17 @@ pub fn bind_all(addrs: &[SocketAddr], socket_activation: bool) -> Result<Bound, 
         match bind(v6) {
             Ok(l) => bound.listeners.push(l),
             Err(e) if ipv6_unavailable(&e.source) => {
-                bound.notes.push(format!("ipv6-unavailable addr={v6} error=\"{}\"; listening on IPv4 only", e.source));
+                bound.notes.push(format!(
+                    "ipv6-unavailable addr={v6} error=\"{}\"; listening on IPv4 only",
+                    e.source
+                ));
             }
             Err(e) => return Err(e),
         }
-        bound.listeners.push(bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, DEFAULT_PORT)))?);
+        bound.listeners.push(bind(SocketAddr::from((
+            Ipv4Addr::UNSPECIFIED,
+            DEFAULT_PORT,
+        )))?);
     }
     Ok(bound)
 }
@@ -118,7 +133,10 @@ fn take_systemd_sockets() -> Result<Vec<TcpListener>, BindError> {
         .ok()
         .and_then(|p| p.trim().parse::<u32>().ok())
         .is_some_and(|p| p == std::process::id());
-    let n = std::env::var("LISTEN_FDS").ok().and_then(|n| n.trim().parse::<i32>().ok()).unwrap_or(0);
+    let n = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.trim().parse::<i32>().ok())
+        .unwrap_or(0);
     if !pid_ok || n <= 0 {
         return Ok(Vec::new());
     }
@@ -132,17 +150,27 @@ fn take_systemd_sockets() -> Result<Vec<TcpListener>, BindError> {
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
         let check = || -> io::Result<()> {
             if !socket::getsockopt(&owned, sockopt::AcceptConn)? {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a listening socket"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a listening socket",
+                ));
             }
             if socket::getsockopt(&owned, sockopt::SockType)? != SockType::Stream {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a stream socket"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a stream socket",
+                ));
             }
             fcntl(&owned, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
             Ok(())
         };
-        check().map_err(|source| BindError { what: what.clone(), source })?;
+        check().map_err(|source| BindError {
+            what: what.clone(),
+            source,
+        })?;
         let l = TcpListener::from(owned);
-        l.set_nonblocking(true).map_err(|source| BindError { what, source })?;
+        l.set_nonblocking(true)
+            .map_err(|source| BindError { what, source })?;
         out.push(l);
     }
     Ok(out)

@@ -6,7 +6,9 @@ use std::os::unix::net::UnixDatagram;
 
 /// Send `state` (e.g. `READY=1`) to systemd; return `Ok(false)` if not run by systemd.
 pub fn notify(state: &str) -> io::Result<bool> {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else { return Ok(false) };
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return Ok(false);
+    };
     let sock = UnixDatagram::unbound()?;
     let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
     if let Some(name) = bytes.strip_prefix(b"@") {

@@ -38,7 +38,11 @@ impl fmt::Display for PasswordError {
                 write!(f, "cannot read password file {}: {source}", path.display())
             }
             PasswordError::TooLong { path } => {
-                write!(f, "password in {} is longer than {MAX_PASSWORD} bytes", path.display())
+                write!(
+                    f,
+                    "password in {} is longer than {MAX_PASSWORD} bytes",
+                    path.display()
+                )
             }
             PasswordError::Newline { path } => {
                 write!(f, "password in {} spans more than one line", path.display())
@@ -59,21 +63,32 @@ impl std::error::Error for PasswordError {
 /// Return the password in `bytes`, without one trailing `\n` or `\r\n`; empty means none.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Password, PasswordError> {
     let b = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let b = if bytes.ends_with(b"\n") { b.strip_suffix(b"\r").unwrap_or(b) } else { b };
+    let b = if bytes.ends_with(b"\n") {
+        b.strip_suffix(b"\r").unwrap_or(b)
+    } else {
+        b
+    };
     if b.contains(&b'\n') {
-        return Err(PasswordError::Newline { path: path.to_path_buf() });
+        return Err(PasswordError::Newline {
+            path: path.to_path_buf(),
+        });
     }
     if b.is_empty() {
         return Ok(None);
     }
     heapless::Vec::from_slice(b)
         .map(Some)
-        .map_err(|_| PasswordError::TooLong { path: path.to_path_buf() })
+        .map_err(|_| PasswordError::TooLong {
+            path: path.to_path_buf(),
+        })
 }
 
 /// Read the password file at `path`.
 pub fn load(path: &Path) -> Result<Password, PasswordError> {
-    let bytes = std::fs::read(path).map_err(|source| PasswordError::Read { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| PasswordError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse(path, &bytes)
 }
 
@@ -98,8 +113,14 @@ mod test {
 
     #[test]
     fn refuses_long_or_multi_line() {
-        assert!(matches!(parse(Path::new("x"), &[b'a'; 129]), Err(PasswordError::TooLong { .. })));
+        assert!(matches!(
+            parse(Path::new("x"), &[b'a'; 129]),
+            Err(PasswordError::TooLong { .. })
+        ));
         assert!(parse(Path::new("x"), &[b'a'; 128]).is_ok());
-        assert!(matches!(parse(Path::new("x"), b"a\nb\n"), Err(PasswordError::Newline { .. })));
+        assert!(matches!(
+            parse(Path::new("x"), b"a\nb\n"),
+            Err(PasswordError::Newline { .. })
+        ));
     }
 }

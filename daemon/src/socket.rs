@@ -41,7 +41,9 @@ impl chat_core::Transport for Sock<'_> {
             match (&mut &*self.0).read(buf) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(nb::Error::WouldBlock),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(nb::Error::WouldBlock)
+                }
                 Err(e) => return Err(nb::Error::Other(e)),
             }
         }

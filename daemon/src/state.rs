@@ -116,7 +116,12 @@ impl HistoryStore {
         self.buf.clear();
         let mut n = 0;
         for e in server.history() {
-            let line = ServerLine::Hist { kind: e.kind, time: e.time, name: e.name.as_str(), text: &e.text };
+            let line = ServerLine::Hist {
+                kind: e.kind,
+                time: e.time,
+                name: e.name.as_str(),
+                text: &e.text,
+            };
             writeln!(self.buf, "{line}")?;
             n += 1;
         }
@@ -154,7 +159,12 @@ fn parse_entry(raw: &[u8]) -> Option<Entry> {
         return None;
     }
     match ServerLine::parse(line).ok()? {
-        ServerLine::Hist { kind, time, name, text } => Entry::new(kind, time, Name::new(name).ok()?, text),
+        ServerLine::Hist {
+            kind,
+            time,
+            name,
+            text,
+        } => Entry::new(kind, time, Name::new(name).ok()?, text),
         _ => None,
     }
 }
@@ -175,23 +185,49 @@ mod test {
         let _ = fs::remove_dir_all(&dir);
         let mut s = server();
         for i in 0..12u64 {
-            let e = Entry::new(EntryKind::Msg, Timestamp(1_800_000_000 + i), Name::new("Ana").unwrap(), &format!("m {i} ")).unwrap();
+            let e = Entry::new(
+                EntryKind::Msg,
+                Timestamp(1_800_000_000 + i),
+                Name::new("Ana").unwrap(),
+                &format!("m {i} "),
+            )
+            .unwrap();
             s.restore_history(e);
         }
-        s.restore_history(Entry::new(EntryKind::Me, Timestamp(1_800_000_100), Name::new("Bo").unwrap(), "acena").unwrap());
+        s.restore_history(
+            Entry::new(
+                EntryKind::Me,
+                Timestamp(1_800_000_100),
+                Name::new("Bo").unwrap(),
+                "acena",
+            )
+            .unwrap(),
+        );
         let mut store = HistoryStore::new(&dir);
         assert_eq!(store.save(&s).unwrap(), 10);
         let mut t = server();
         let mut store2 = HistoryStore::new(&dir);
         let got = store2.load(&mut t).unwrap();
-        assert_eq!(got, Loaded { entries: 10, bad_lines: 0 });
+        assert_eq!(
+            got,
+            Loaded {
+                entries: 10,
+                bad_lines: 0
+            }
+        );
         assert!(s.history().eq(t.history()));
         assert!(!store2.dirty(&t));
 
         fs::write(store.path(), b"HIST MSG 2026-11-24T14:03:05Z Ana hi\ngarbage\n\xff\nMSG 2026-11-24T14:03:05Z Ana x\n").unwrap();
         let mut u = server();
         let got = store2.load(&mut u).unwrap();
-        assert_eq!(got, Loaded { entries: 1, bad_lines: 3 });
+        assert_eq!(
+            got,
+            Loaded {
+                entries: 1,
+                bad_lines: 3
+            }
+        );
         assert_eq!(u.history().next().map(|e| e.text.as_str()), Some("hi"));
         let _ = fs::remove_dir_all(&dir);
     }

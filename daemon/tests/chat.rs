@@ -25,7 +25,10 @@ fn broadcast_reaches_others_but_not_the_sender() {
     // The sender gets no echo: the next thing it sees is Bo's reply.
     bo.send("tudo bem?");
     let next = ana.expect("MSG ");
-    assert!(next.ends_with(" Bo tudo bem?"), "no echo expected, got {next}");
+    assert!(
+        next.ends_with(" Bo tudo bem?"),
+        "no echo expected, got {next}"
+    );
 }
 
 #[test]
@@ -46,7 +49,10 @@ fn private_messages_both_forms_and_unknown_names() {
     assert!(e.starts_with("ERR no-such-name carla"), "{e}");
     // Cy saw none of it (only the JOINs).
     while let Some(l) = cy.silent_for(QUIET) {
-        assert!(!l.starts_with("PRIV") && !l.starts_with("MSG"), "Cy saw {l}");
+        assert!(
+            !l.starts_with("PRIV") && !l.starts_with("MSG"),
+            "Cy saw {l}"
+        );
     }
 }
 
@@ -86,7 +92,10 @@ fn late_joiner_gets_the_last_ten_messages_in_order() {
     cy.expect("WHO ");
     for i in 3..=12 {
         let h = cy.line();
-        assert!(h.starts_with("HIST MSG ") && h.ends_with(&format!(" Ana m{i}")), "{h}");
+        assert!(
+            h.starts_with("HIST MSG ") && h.ends_with(&format!(" Ana m{i}")),
+            "{h}"
+        );
     }
     assert!(cy.silent_for(QUIET).is_none());
 }
@@ -148,7 +157,12 @@ fn a_client_that_stops_reading_is_dropped_and_others_carry_on() {
         while got < 20 {
             let l = bo.line();
             if l.starts_with("MSG ") {
-                assert!(l.contains(&format!(" Ana {} ", round * 20 + got)), "Bo lost a line: want {} got {}", round * 20 + got, &l[..60]);
+                assert!(
+                    l.contains(&format!(" Ana {} ", round * 20 + got)),
+                    "Bo lost a line: want {} got {}",
+                    round * 20 + got,
+                    &l[..60]
+                );
                 got += 1;
             } else if l.starts_with("LEAVE ") {
                 left = Some(l);

@@ -20,10 +20,18 @@ fn sigterm_sends_shutdown_to_everyone_and_exits_zero() {
     for c in [&mut ana, &mut bo, &mut pending] {
         let lines = c.read_to_close();
         let last = lines.last().expect("a SHUTDOWN line");
-        assert!(last.starts_with("SHUTDOWN ") && last.ends_with(" chatd is shutting down."), "{lines:?}");
+        assert!(
+            last.starts_with("SHUTDOWN ") && last.ends_with(" chatd is shutting down."),
+            "{lines:?}"
+        );
     }
     assert_eq!(s.wait_exit(), Some(0));
-    assert!(s.log.lock().unwrap().iter().any(|l| l.contains("history-saved")));
+    assert!(s
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("history-saved")));
 }
 
 #[test]
@@ -54,8 +62,14 @@ fn history_survives_a_restart() {
     cy.expect("WHO ");
     let h1 = cy.line();
     let h2 = cy.line();
-    assert!(h1.starts_with("HIST MSG ") && h1.ends_with(" Ana antes do restart"), "{h1}");
-    assert!(h2.starts_with("HIST ME ") && h2.ends_with(" Ana acena"), "{h2}");
+    assert!(
+        h1.starts_with("HIST MSG ") && h1.ends_with(" Ana antes do restart"),
+        "{h1}"
+    );
+    assert!(
+        h2.starts_with("HIST ME ") && h2.ends_with(" Ana acena"),
+        "{h2}"
+    );
 }
 
 #[test]
@@ -85,7 +99,11 @@ fn history_is_saved_while_running_so_a_kill_loses_little() {
 #[test]
 fn corrupt_history_is_ignored() {
     let dir = TempDir::new("corrupt");
-    std::fs::write(dir.join("history"), b"\xff\xfe garbage\nHIST MSG not-a-time Ana x\n").unwrap();
+    std::fs::write(
+        dir.join("history"),
+        b"\xff\xfe garbage\nHIST MSG not-a-time Ana x\n",
+    )
+    .unwrap();
     let mut s = Server::start(dir.path(), &[]);
     s.wait_log("skipped-bad-lines=2");
     let mut ana = s.join("Ana");
@@ -123,7 +141,11 @@ fn password_from_the_credentials_directory() {
     let dir = TempDir::new("cred");
     let creds = TempDir::new("creddir");
     std::fs::write(creds.join("password"), "segredo\n").unwrap();
-    let s = Server::start_env(dir.path(), &[], &[("CREDENTIALS_DIRECTORY", creds.path().to_str().unwrap())]);
+    let s = Server::start_env(
+        dir.path(),
+        &[],
+        &[("CREDENTIALS_DIRECTORY", creds.path().to_str().unwrap())],
+    );
     assert!(password_dialog(&s, "segredo")[0].starts_with("ASK NAME"));
     assert!(password_dialog(&s, "sesame")[0].starts_with("BYE password"));
 }
@@ -141,7 +163,10 @@ fn unreadable_password_file_is_fatal_at_start() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("password file") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("password file") && err.contains("missing"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -90,9 +90,20 @@ impl Server {
                 }
             }
         });
-        let mut s = Server { child, addr: "127.0.0.1:1".parse().unwrap(), lines: rx, log };
+        let mut s = Server {
+            child,
+            addr: "127.0.0.1:1".parse().unwrap(),
+            lines: rx,
+            log,
+        };
         let line = s.wait_log("listening addr=");
-        let addr = line.split("listening addr=").nth(1).unwrap().split_whitespace().next().unwrap();
+        let addr = line
+            .split("listening addr=")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
         s.addr = addr.parse().unwrap();
         s
     }
@@ -109,9 +120,15 @@ impl Server {
             match self.lines.recv_timeout(left) {
                 Ok(l) if l.contains(needle) => return l,
                 Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => panic!("no log line with {needle:?}; log: {:?}", self.log.lock().unwrap()),
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no log line with {needle:?}; log: {:?}",
+                    self.log.lock().unwrap()
+                ),
                 Err(RecvTimeoutError::Disconnected) => {
-                    panic!("chatd exited before logging {needle:?}; log: {:?}", self.log.lock().unwrap())
+                    panic!(
+                        "chatd exited before logging {needle:?}; log: {:?}",
+                        self.log.lock().unwrap()
+                    )
                 }
             }
         }
@@ -177,16 +194,28 @@ impl Client {
     /// a client that stops reading then backs up in chatd quickly.
     pub fn connect_small_window(addr: SocketAddr) -> Client {
         use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
-        let fd = socket::socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
+        let fd = socket::socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .unwrap();
         socket::setsockopt(&fd, sockopt::RcvBuf, &2048).unwrap();
-        let SocketAddr::V4(v4) = addr else { panic!("IPv4 only") };
+        let SocketAddr::V4(v4) = addr else {
+            panic!("IPv4 only")
+        };
         socket::connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(v4)).unwrap();
         Client::from_stream(TcpStream::from(fd))
     }
 
     fn from_stream(stream: TcpStream) -> Client {
         stream.set_nodelay(true).unwrap();
-        Client { stream, buf: Vec::new(), closed: false }
+        Client {
+            stream,
+            buf: Vec::new(),
+            closed: false,
+        }
     }
 
     /// Send `line` plus `\n`.
@@ -218,7 +247,14 @@ impl Client {
                     return None;
                 }
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return None,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return None
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => {
                     self.closed = true;

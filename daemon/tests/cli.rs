@@ -1,0 +1,106 @@
+//! Bad command lines: one line naming the option and the value, exit status 2.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = Command::new(common::chatd_bin());
+    cmd.args(args);
+    for v in [
+        "CHATD_LISTEN",
+        "CHATD_MAX_CLIENTS",
+        "CHATD_FLOOD",
+        "CHATD_JOIN_TIMEOUT",
+        "CHATD_LOG",
+        "CHATD_LOG_LEVEL",
+        "CHATD_DAEMON",
+    ] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_values_exit_2_with_one_line_naming_option_and_value() {
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["--max-clients", "0"], "--max-clients", "0"),
+        (&["-m", "257"], "--max-clients", "257"),
+        (&["--max-clients", "many"], "--max-clients", "many"),
+        (&["--listen", "nowhere"], "--listen", "nowhere"),
+        (&["--flood", "fast"], "--flood", "fast"),
+        (&["--flood", "0/5"], "--flood", "0/5"),
+        (&["--join-timeout", "0"], "--join-timeout", "0"),
+        (&["--join-timeout=-3"], "--join-timeout", "-3"),
+        (&["--log", "paper"], "--log", "paper"),
+        (&["--log-level", "loud"], "--log-level", "loud"),
+    ];
+    for (args, option, value) in cases {
+        let (code, err) = run(args, &[]);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(option) && err.contains(value),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn bad_values_from_the_environment_too() {
+    let (code, err) = run(&[], &[("CHATD_MAX_CLIENTS", "1000")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--max-clients") && err.contains("1000"),
+        "{err}"
+    );
+    let (code, err) = run(&[], &[("CHATD_FLOOD", "x/y")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--flood"), "{err}");
+}
+
+#[test]
+fn unknown_option_exits_2() {
+    let (code, err) = run(&["--password", "x"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--password"), "{err}");
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let out = Command::new(common::chatd_bin())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("chatd "));
+    let out = Command::new(common::chatd_bin())
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for opt in [
+        "--listen",
+        "--max-clients",
+        "--password-file",
+        "--state-dir",
+        "--daemon",
+        "--pidfile",
+        "--log",
+        "--syslog-socket",
+        "--flood",
+        "--join-timeout",
+    ] {
+        assert!(help.contains(opt), "{opt} missing from --help");
+    }
+}
