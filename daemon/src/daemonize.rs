@@ -9,10 +9,11 @@
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::stat::{umask, Mode};
 use nix::unistd::{chdir, dup2_stderr, dup2_stdin, dup2_stdout, fork, pipe, setsid, ForkResult};
 
@@ -134,12 +135,21 @@ fn wait_for_child(rx: OwnedFd) -> i32 {
                 _ => eprintln!("chatd: warning: {text}"),
             }
         }
-        if start.elapsed() > READY_WAIT {
-            eprintln!(
-                "chatd: the daemon did not report ready within {} s",
-                READY_WAIT.as_secs()
-            );
-            return 1;
+        let left = READY_WAIT.saturating_sub(start.elapsed());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(f.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) if left.is_zero() => {
+                let secs = READY_WAIT.as_secs();
+                eprintln!("chatd: the daemon did not report ready within {secs} s");
+                return 1;
+            }
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("chatd: cannot hear from the daemon: {e}");
+                return 1;
+            }
         }
         match f.read(&mut buf) {
             Ok(0) => {

@@ -30,8 +30,13 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Whether `pid` still runs (a zombie waiting for init to reap it counts as gone).
 fn alive(pid: Pid) -> bool {
-    kill(pid, None).is_ok()
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+        .unwrap_or(false);
+    kill(pid, None).is_ok() && !zombie
 }
 
 #[test]
