@@ -257,6 +257,12 @@ impl Daemon {
         let store = settings.state_dir.as_ref().map(|dir| {
             let dir = absolute(dir);
             let mut store = HistoryStore::new(&dir);
+            if let Err(e) = store.check_writable() {
+                notes.push((
+                    Level::Warn,
+                    format!("state-dir-unwritable dir={} error=\"{e}\"; history will not survive a restart", dir.display()),
+                ));
+            }
             match store.load(&mut server) {
                 Ok(l) if l.bad_lines > 0 => notes.push((
                     Level::Warn,

@@ -53,6 +53,13 @@ impl HistoryStore {
         }
     }
 
+    /// Check that the directory takes files, by creating and removing the temp file.
+    pub fn check_writable(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.dir)?;
+        File::create(&self.tmp)?;
+        fs::remove_file(&self.tmp)
+    }
+
     /// Return the history file's path.
     pub fn path(&self) -> &Path {
         &self.file

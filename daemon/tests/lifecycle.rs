@@ -187,3 +187,19 @@ fn sighup_rereads_the_password_and_keeps_it_when_broken() {
     s.wait_log("password-reload-failed");
     assert!(password_dialog(&s, "two")[0].starts_with("ASK NAME"));
 }
+
+#[test]
+fn unwritable_state_dir_is_logged_not_fatal() {
+    let dir = TempDir::new("rostate");
+    let file = dir.join("plain-file");
+    std::fs::write(&file, "").unwrap();
+    let bad = file.join("state");
+    let mut s = Server::start(&bad, &[]);
+    assert!(s.wait_log("state-dir-unwritable").contains("plain-file"));
+    let mut ana = s.join("Ana");
+    let mut bo = s.join("Bo");
+    ana.send("ainda funciona");
+    assert!(bo.expect("MSG ").ends_with(" Ana ainda funciona"));
+    s.signal(Signal::SIGTERM);
+    assert_eq!(s.wait_exit(), Some(0));
+}
