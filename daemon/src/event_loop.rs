@@ -6,7 +6,7 @@
 //! loop itself allocates nothing while relaying messages (see `tests/no_alloc.rs`).
 
 use std::fmt;
-use std::io::{self, IoSlice, Read as _, Write as _};
+use std::io::{self, IoSlice, Read as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -18,8 +18,10 @@ use log::{info, warn, Level};
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
-use crate::listen::{self, BindError};
-use crate::password::{self, PasswordError};
+pub use crate::error::{RunError, StartError};
+pub use crate::handle::Handle;
+use crate::listen;
+use crate::password;
 use crate::settings::{Settings, SLOTS};
 use crate::socket::{self, Sock};
 use crate::state::HistoryStore;
@@ -57,94 +59,6 @@ const ACCEPT_PAUSE_MS: u64 = 100;
 const EVENTS: usize = 64;
 /// Stack for building the core, which is a few megabytes and must not land on a small stack.
 const INIT_STACK: usize = 32 << 20;
-
-/// Why the daemon could not start.
-#[derive(Debug)]
-pub enum StartError {
-    /// A listening socket could not be made.
-    Bind(BindError),
-    /// The password file is unusable.
-    Password(PasswordError),
-    /// Setting up the loop itself failed.
-    Setup(&'static str, io::Error),
-}
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Bind(e) => write!(f, "{e}"),
-            StartError::Password(e) => write!(f, "{e}"),
-            StartError::Setup(what, e) => write!(f, "cannot {what}: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for StartError {}
-
-impl From<BindError> for StartError {
-    fn from(e: BindError) -> Self {
-        StartError::Bind(e)
-    }
-}
-
-impl From<PasswordError> for StartError {
-    fn from(e: PasswordError) -> Self {
-        StartError::Password(e)
-    }
-}
-
-/// Why the loop stopped other than by request.
-#[derive(Debug)]
-pub struct RunError(pub io::Error);
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "event loop failed: {}", self.0)
-    }
-}
-
-impl std::error::Error for RunError {}
-
-/// Asks a running [`Daemon`] to stop or reload, from another thread or a signal handler.
-#[derive(Debug, Clone)]
-pub struct Handle {
-    stop: Arc<AtomicBool>,
-    reload: Arc<AtomicBool>,
-    waker: Arc<UnixStream>,
-}
-
-impl Handle {
-    /// Ask the daemon to shut down gracefully (as SIGTERM does).
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.wake();
-    }
-
-    /// Ask the daemon to re-read its password file (as SIGHUP does).
-    pub fn reload(&self) {
-        self.reload.store(true, Ordering::SeqCst);
-        self.wake();
-    }
-
-    fn wake(&self) {
-        let _ = (&*self.waker).write(&[1]);
-    }
-
-    /// Return the flag that asks for shutdown, for signal handlers.
-    pub fn stop_flag(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.stop)
-    }
-
-    /// Return the flag that asks for a reload, for signal handlers.
-    pub fn reload_flag(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.reload)
-    }
-
-    /// Return a new descriptor for the wake-up socket, for signal handlers to write to.
-    pub fn waker(&self) -> io::Result<UnixStream> {
-        self.waker.try_clone()
-    }
-}
 
 /// One open client connection.
 #[derive(Debug)]

@@ -9,7 +9,9 @@
 pub mod cli;
 pub mod clock;
 pub mod daemonize;
+pub mod error;
 pub mod event_loop;
+pub mod handle;
 pub mod listen;
 pub mod logging;
 pub mod notify;
