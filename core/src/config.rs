@@ -13,7 +13,11 @@ pub const MAX_PASSWORD: usize = 128;
 /// Public messages kept for newcomers.
 pub const HISTORY_LEN: usize = 10;
 /// Bytes each connection may have queued for sending before it counts as a slow consumer.
-pub const OUT_QUEUE: usize = 8 * 1024;
+///
+/// The kernel's socket buffer absorbs a reading client's bursts long before this queue fills,
+/// so it only needs to hold one wake-up's output plus the join burst (welcome, who, history).
+/// 4 KiB keeps 256 slots at 1.3 MiB; see README.md ("Memory").
+pub const OUT_QUEUE: usize = 4 * 1024;
 /// Client slots in the daemon's default build.
 pub const DEFAULT_SLOTS: usize = 256;
 /// Largest line the server ever writes: a client's text plus kind, time and two names.

@@ -37,14 +37,14 @@ pub struct Slot {
     pub(crate) phase: Phase,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) connected_at: Instant,
-    pub(crate) decoder: LineDecoder,
-    pub(crate) out: Deque<u8, OUT_QUEUE>,
     pub(crate) bucket: Bucket,
     pub(crate) name: Option<Name>,
     /// Its outgoing queue overflowed; it is to be dropped as a slow consumer.
     pub(crate) overflowed: bool,
     /// The server already handed it out through `poll_close`.
     pub(crate) close_reported: bool,
+    pub(crate) decoder: LineDecoder,
+    pub(crate) out: Deque<u8, OUT_QUEUE>,
 }
 
 impl Slot {
@@ -55,12 +55,12 @@ impl Slot {
             phase: Phase::Free,
             peer: None,
             connected_at: Instant(0),
-            decoder: LineDecoder::new(),
-            out: Deque::new(),
             bucket: Bucket::new(limit, Instant(0)),
             name: None,
             overflowed: false,
             close_reported: false,
+            decoder: LineDecoder::new(),
+            out: Deque::new(),
         }
     }
 
@@ -120,8 +120,15 @@ impl Slot {
     }
 
     /// Drop `n` sent bytes from the front of the queue.
+    ///
+    /// An emptied queue starts again at the front of its buffer, so what is queued next goes
+    /// out as one contiguous slice, and a client that keeps up reuses the same few bytes.
     pub(crate) fn consume(&mut self, n: usize) {
-        for _ in 0..n.min(self.out.len()) {
+        if n >= self.out.len() {
+            self.out.clear();
+            return;
+        }
+        for _ in 0..n {
             self.out.pop_front();
         }
     }

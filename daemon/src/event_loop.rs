@@ -107,7 +107,7 @@ fn make_core(config: Config) -> Result<Box<Core>, StartError> {
     std::thread::Builder::new()
         .name("chatd-init".into())
         .stack_size(INIT_STACK)
-        .spawn(move || Box::new(Core::new(config)))
+        .spawn(move || Box::write(Box::new_uninit(), Core::new(config)))
         .map_err(|e| StartError::Setup("start the setup thread", e))?
         .join()
         .map_err(|_| StartError::Setup("build the server", io::Error::other("setup thread failed")))

@@ -663,6 +663,9 @@ fn fixed_state_stays_within_the_documented_budget() {
     let slot = core::mem::size_of::<Slot>();
     let server = core::mem::size_of::<Server<{ crate::config::DEFAULT_SLOTS }>>();
     std::println!("slot = {slot} B, Server<256> = {server} B");
-    assert!(slot <= 9_600, "one slot takes {slot} bytes");
-    assert!(server <= 2_500_000, "the default server takes {server} bytes");
+    assert!(slot <= 5_400, "one slot takes {slot} bytes");
+    assert!(
+        server <= 1_400_000,
+        "the default server takes {server} bytes"
+    );
 }
