@@ -214,7 +214,7 @@ impl Harness {
 
     /// Pick a live connection, or now and then a stale one.
     fn pick(&self, who: usize) -> Option<ConnId> {
-        if !self.dead.is_empty() && (self.live.is_empty() || who % 16 == 0) {
+        if !self.dead.is_empty() && (self.live.is_empty() || who.is_multiple_of(16)) {
             return Some(self.dead[who / 16 % self.dead.len()]);
         }
         (!self.live.is_empty()).then(|| self.live[who % self.live.len()])
