@@ -97,7 +97,7 @@ fn serve(stream: TcpStream, room: Arc<Mutex<Room>>, clients: usize, faulty: bool
                 continue;
             }
             let pair = (me, to);
-            if faulty && seq % 10 == 1 && (me + to) % 2 == 0 {
+            if faulty && seq % 10 == 1 && (me + to).is_multiple_of(2) {
                 r.injected.dropped += 1;
                 continue;
             }
@@ -107,7 +107,7 @@ fn serve(stream: TcpStream, room: Arc<Mutex<Room>>, clients: usize, faulty: bool
             }
             let _ = s.write_all(&msg);
             r.injected.relayed += 1;
-            if faulty && seq % 10 == 4 && (me + 2 * to) % 3 == 0 {
+            if faulty && seq % 10 == 4 && (me + 2 * to).is_multiple_of(3) {
                 let _ = s.write_all(&msg);
                 r.injected.duplicated += 1;
             }
