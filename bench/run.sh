@@ -71,15 +71,13 @@ trap 'exit 130' INT TERM
 
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
+# Set `port` to the next port nobody answers on (a fresh one per server, never reused).
 port_counter=0
 next_port() {
-  local p
   while :; do
-    p=$((BASE_PORT + port_counter))
+    port=$((BASE_PORT + port_counter))
     port_counter=$((port_counter + 1))
-    # A port something already answers on is not free.
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       return
     fi
   done
@@ -134,6 +132,7 @@ start_chatd() {
 # Start ngircd on PORT from a config of ours; flood protection off; sets server_pid.
 start_ngircd() {
   local port=$1 conf="$work/ngircd-$1.conf"
+  rm -f "$work/ngircd-$port.log"
   cat >"$conf" <<EOF
 [Global]
 Name = bench.local
@@ -156,7 +155,7 @@ PAM = no
 EOF
   taskset -c "$SERVER_CPU" ngircd -n -f "$conf" >"$work/ngircd-$port.log" 2>&1 &
   server_pid=$!
-  if ! wait_for "$work/ngircd-$port.log" 5 'ready'; then
+  if ! wait_for "$work/ngircd-$port.log" 5 'Server .* ready'; then
     log "ngircd did not become ready on $port; its log:"
     cat "$work/ngircd-$port.log" >&2 || true
     stop_server
@@ -182,7 +181,7 @@ bench="$CARGO_TARGET_DIR/release/chat-bench"
   echo "cpus=$(nproc) model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//; s/ /_/g')"
   echo "ngircd=$(ngircd --version 2>/dev/null | head -1 | tr ' ' '_')"
   echo "rustc=$(rustc --version | tr ' ' '_')"
-  echo "commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)"
   echo "loadavg_at_start=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
 } >"$OUT/environment.txt"
 
@@ -206,7 +205,7 @@ for n in $SIZES; do
           log "time limit reached: skipping $server $mode N=$n run $rep"
           continue
         fi
-        port=$(next_port)
+        next_port
         case $server in
           chatd) start_chatd "$port" || continue; proto=chatd ;;
           ngircd) start_ngircd "$port" || continue; proto=irc ;;
@@ -216,8 +215,13 @@ for n in $SIZES; do
         rc=0
         taskset -c "$GEN_CPU" "$bench" --proto "$proto" --addr "127.0.0.1:$port" -n "$n" -m "$m" \
           "${mode_args[@]}" --server-pid "$server_pid" --timeout "$limit" --format kv \
-          --label "$server" >"$out" || rc=$?
+          --label "$server" >"$out" 2>"$work/bench.err" || rc=$?
         echo "exit=$rc" >>"$out"
+        sed 's/^/note=/' "$work/bench.err" >>"$out"
+        if [ "$rc" != 0 ]; then
+          mkdir -p "$OUT/logs"
+          cp "$work/$server-$port.log" "$OUT/logs/$(basename "$out" .kv).log" 2>/dev/null || true
+        fi
         echo "loadavg_after=$(cut -d' ' -f1 /proc/loadavg)" >>"$out"
         stop_server
         log "$server $mode N=$n run $rep: $(grep -E '^(end|deliveries_per_s|latency_p99_ms|server_ns_per_delivery|lost)=' "$out" | tr '\n' ' ')"
@@ -230,7 +234,7 @@ done
 if [[ " $SERVERS " == *" chatd "* ]]; then
   : >"$OUT/chatd-extra.kv"
   for i in 1 2 3 4 5; do
-    port=$(next_port)
+    next_port
     start_chatd "$port" || continue
     echo "startup_us=$startup_us" >>"$OUT/chatd-extra.kv"
     if [ "$i" = 1 ]; then
@@ -245,7 +249,7 @@ if [[ " $SERVERS " == *" chatd "* ]]; then
   done
 fi
 if [[ " $SERVERS " == *" ngircd "* ]]; then
-  port=$(next_port)
+  next_port
   if start_ngircd "$port"; then
     sleep 0.3
     echo "ngircd_idle_rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")" >>"$OUT/chatd-extra.kv"
