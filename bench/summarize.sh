@@ -96,6 +96,8 @@ END {
   print "| figure | value |"; print "|---|---|"
   if (("x" SUBSEP "startup_us") in vals) print "| start-up to `listening`, ms (median of " cnt("x" SUBSEP "startup_us") ", min-max) | " cell("x" SUBSEP "startup_us", 1, 0.001) " |"
   if (("x" SUBSEP "idle_rss_kib") in vals) print "| RSS idle, KiB (VmRSS; VmHWM " med("x" SUBSEP "idle_peak_rss_kib") ") | " med("x" SUBSEP "idle_rss_kib") " |"
+  k = "chatd" SUBSEP "paced" SUBSEP "256" SUBSEP
+  if ((k "server_rss_kib") in vals) print "| RSS with 256 clients in (VmRSS at the end of paced N=256), KiB | " cell(k "server_rss_kib", 0, 1) " |"
   k = "chatd" SUBSEP "fast" SUBSEP "256" SUBSEP
   if ((k "server_peak_rss_kib") in vals) print "| peak RSS with 256 clients in (fast N=256, VmHWM), KiB | " cell(k "server_peak_rss_kib", 0, 1) " |"
   k = "chatd" SUBSEP "paced" SUBSEP "256" SUBSEP
