@@ -22,8 +22,8 @@ use crate::protocol::{Event, Payload};
 const INBUF: usize = 64 * 1024;
 /// Reads per readiness event per client, so that one busy socket does not starve the others.
 const READS_PER_EVENT: usize = 4;
-/// Connect time-out per client.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Shortest connect time-out per client (a full accept queue costs SYN retransmits of 1, 2, 4 s).
+const MIN_CONNECT_TIMEOUT: Duration = Duration::from_millis(100);
 /// How many sample lines of each unusual kind (left, refused, closing, garbled) to keep.
 const SAMPLES: usize = 3;
 
@@ -394,7 +394,11 @@ pub fn run(args: &Args) -> Result<RunResult, RunError> {
         u64::try_from(Duration::from_secs_f64(args.timeout).as_nanos()).unwrap_or(u64::MAX);
     let mut clients = Vec::with_capacity(n);
     for i in 0..n {
-        let stream = TcpStream::connect_timeout(&args.addr, CONNECT_TIMEOUT)
+        // Each connect may use whatever is left of --timeout.
+        let left = Duration::from_nanos(
+            deadline.saturating_sub(u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX)),
+        );
+        let stream = TcpStream::connect_timeout(&args.addr, left.max(MIN_CONNECT_TIMEOUT))
             .map_err(|e| RunError::Connect(i, e))?;
         stream.set_nodelay(true).map_err(setup("TCP_NODELAY"))?;
         stream.set_nonblocking(true).map_err(setup("O_NONBLOCK"))?;
