@@ -597,3 +597,33 @@ fn long_lines_within_the_flood_limit_reach_everyone() {
         assert!(text.starts_with(&format!("{k} ")), "{l}");
     }
 }
+
+/// Commands whose answer is much longer than the command (`/who` with many people online,
+/// `/help`) are answered in full to a client that reads, even several in one write.
+#[test]
+fn repeated_who_and_help_in_one_write_are_answered_in_full() {
+    let d = Daemon::fresh("who", &[]);
+    let crowd: Vec<Client> = (0..40)
+        .map(|k| d.joined(&format!("{k:02}-a-rather-long-name-of-32-bytes")[..32]))
+        .collect();
+    let mut asker = d.joined("asker");
+    asker.sync();
+    asker.send("/who\n".repeat(10).as_bytes());
+    asker.send("/help\n".repeat(5).as_bytes());
+    asker.send(b"/who\n");
+    let mut whos = 0;
+    let mut infos = 0;
+    while whos < 11 {
+        let Some(l) = asker.line_within(WAIT) else {
+            panic!(
+                "after {whos} WHO lines the asker got no more; log:\n{}",
+                d.log()
+            );
+        };
+        whos += usize::from(l.starts_with("WHO "));
+        infos += usize::from(l.starts_with("INFO "));
+        assert!(!l.starts_with("BYE ") && !l.starts_with("ERR "), "{l}");
+    }
+    assert_eq!(infos, 5 * chat_core::commands::HELP.len());
+    drop(crowd);
+}
