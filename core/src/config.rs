@@ -12,12 +12,18 @@ pub const MAX_NAME: usize = 32;
 pub const MAX_PASSWORD: usize = 128;
 /// Public messages kept for newcomers.
 pub const HISTORY_LEN: usize = 10;
-/// Bytes each connection may have queued for sending before it counts as a slow consumer.
+/// Bytes of lines for one connection alone (welcome, history replay, private messages,
+/// errors) it may have queued before it counts as a slow consumer.
 ///
-/// The kernel's socket buffer absorbs a reading client's bursts long before this queue fills,
-/// so it only needs to hold one wake-up's output plus the join burst (welcome, who, history).
-/// 4 KiB keeps 256 slots at 1.3 MiB; see README.md ("Memory").
+/// Lines for everyone go through the shared broadcast ring instead, so this queue only needs
+/// to hold the join burst and a few private lines. 4 KiB keeps 256 slots at 1.3 MiB; see
+/// README.md ("Memory").
 pub const OUT_QUEUE: usize = 4 * 1024;
+/// Bytes of the broadcast ring: how far behind the newest public line a client may fall
+/// before it counts as a slow consumer.
+pub const RING_BYTES: usize = 256 * 1024;
+/// Lines the broadcast ring holds at most.
+pub const RING_RECORDS: usize = 4096;
 /// Client slots in the daemon's default build.
 pub const DEFAULT_SLOTS: usize = 256;
 /// Largest line the server ever writes: a client's text plus kind, time and two names.

@@ -23,12 +23,14 @@
 extern crate std;
 
 pub mod auth;
+pub mod broadcast;
 pub mod commands;
 pub mod config;
 pub mod flood;
 pub mod frame;
 pub mod history;
 pub mod names;
+mod outbox;
 pub mod server;
 pub mod slot;
 pub mod time;

@@ -9,8 +9,10 @@
 //!    connections to close from [`Server::poll_close`], close them, and report [`Server::closed`].
 //! 3. Wait for readiness or until [`Server::poll_at`], then go to 1.
 //!
-//! A client whose outgoing queue overflows is dropped as a slow consumer at once, so nobody else
-//! ever waits for it.
+//! Lines for everyone are stored once in a [`crate::broadcast`] ring; each connection keeps a
+//! position in it beside a small queue of lines for it alone. A client that falls a whole ring
+//! behind, or fills its own queue, is dropped as a slow consumer at once, so nobody else ever
+//! waits for it.
 
 use core::fmt::{self, Write as _};
 use core::net::SocketAddr;
@@ -18,9 +20,11 @@ use core::net::SocketAddr;
 use log::{info, warn};
 
 use crate::auth::Throttle;
+use crate::broadcast::Broadcast;
 use crate::config::{Config, DEFAULT_SLOTS, MAX_LINE, MAX_SERVER_LINE};
 use crate::history::{Entry, History};
 use crate::names::Name;
+use crate::outbox::{self, Cursor};
 use crate::slot::{Phase, Slot};
 use crate::time::Instant;
 use crate::transport::{ReadOutcome, Transport};
@@ -80,6 +84,9 @@ impl fmt::Display for Full {
 
 impl core::error::Error for Full {}
 
+/// Gather writes [`Server::flush`] makes before it lets the caller go round its loop again.
+const FLUSH_ROUNDS: usize = 64;
+
 /// A formatted server line, with its `\n`.
 type Line = heapless::String<MAX_SERVER_LINE>;
 
@@ -98,10 +105,15 @@ fn render(line: &ServerLine<'_>) -> Option<Line> {
 #[repr(C)]
 pub struct Server<const N: usize = DEFAULT_SLOTS> {
     config: Config,
+    ring: Broadcast,
     history: History,
     throttle: Throttle,
     to_close: heapless::Deque<ConnId, N>,
     shutting_down: bool,
+    /// Output has piled up since [`Server::take_pressure`] last said so.
+    pressure: bool,
+    /// Broadcast head when pressure was last reported.
+    pressure_head: u64,
     slots: heapless::Vec<Slot, N>,
 }
 
@@ -112,6 +124,9 @@ impl<const N: usize> Server<N> {
         config.max_clients = config.max_clients.min(N).min(usize::from(u16::MAX));
         Server {
             config,
+            ring: Broadcast::new(),
+            pressure: false,
+            pressure_head: 0,
             slots: heapless::Vec::new(),
             history: History::new(),
             throttle: Throttle::new(),
@@ -314,20 +329,68 @@ impl<const N: usize> Server<N> {
         Ok(ReadOutcome::Budget)
     }
 
-    /// Return the bytes waiting to be written to a connection, as two slices in order.
+    /// Return the next contiguous piece of a connection's output, as up to two slices.
+    ///
+    /// This is a prefix of what it has to send, not all of it: call [`Server::consume`] with
+    /// what was written, then ask again. [`Server::outgoing_vectored`] gathers more at once.
     pub fn outgoing(&self, id: ConnId) -> (&[u8], &[u8]) {
-        self.slot(id).map_or((&[], &[]), |s| s.out.as_slices())
+        let Some(i) = self.index(id) else {
+            return (&[], &[]);
+        };
+        let slot = &self.slots[i];
+        let mut cur = Cursor::of(slot);
+        cur.next(&self.ring, slot, i as u16)
+            .map_or((&[], &[]), |p| p.slices(&self.ring, slot))
+    }
+
+    /// Fill `bufs` with a connection's output, in order, for one gather write; return how
+    /// many slices were filled (0: nothing to send).
+    ///
+    /// Its private lines and the public lines of others come interleaved in the order they
+    /// were queued. Then [`Server::consume`] what was written.
+    pub fn outgoing_vectored<'a>(&'a self, id: ConnId, bufs: &mut [&'a [u8]]) -> usize {
+        let Some(i) = self.index(id) else { return 0 };
+        let slot = &self.slots[i];
+        let mut cur = Cursor::of(slot);
+        let mut filled = 0;
+        while filled + 2 <= bufs.len() {
+            let Some(piece) = cur.next(&self.ring, slot, i as u16) else {
+                break;
+            };
+            let (a, b) = piece.slices(&self.ring, slot);
+            for part in [a, b] {
+                if !part.is_empty() {
+                    bufs[filled] = part;
+                    filled += 1;
+                }
+            }
+            cur.advance(&self.ring, piece, usize::MAX);
+        }
+        filled
+    }
+
+    /// Return whether output has piled up since the last call, and forget it.
+    ///
+    /// True once a connection's private queue is low on room or a quarter of the broadcast
+    /// ring was filled: a caller feeding a burst of input should then write out what it can
+    /// before it feeds more, so that a client that does read is never mistaken for a slow one.
+    #[must_use]
+    pub fn take_pressure(&mut self) -> bool {
+        core::mem::take(&mut self.pressure)
     }
 
     /// Return whether a connection has bytes waiting to be written.
     pub fn wants_write(&self, id: ConnId) -> bool {
-        self.slot(id).is_some_and(|s| !s.out.is_empty())
+        self.index(id).is_some_and(|i| {
+            let slot = &self.slots[i];
+            Cursor::of(slot).next(&self.ring, slot, i as u16).is_some()
+        })
     }
 
-    /// Mark `n` bytes of a connection's outgoing data as written.
+    /// Mark `n` bytes of a connection's output as written.
     pub fn consume(&mut self, id: ConnId, n: usize) {
         if let Some(i) = self.index(id) {
-            self.slots[i].consume(n);
+            outbox::consume(&self.ring, &mut self.slots[i], i as u16, n);
         }
     }
 
@@ -335,20 +398,24 @@ impl<const N: usize> Server<N> {
     ///
     /// `Ok(())` means everything was written; `WouldBlock` means wait for writability.
     pub fn flush<T: Transport>(&mut self, id: ConnId, t: &mut T) -> nb::Result<(), T::Error> {
-        let Some(i) = self.index(id) else {
-            return Ok(());
-        };
-        loop {
-            let (a, b) = self.slots[i].out.as_slices();
-            if a.is_empty() && b.is_empty() {
+        for _ in 0..FLUSH_ROUNDS {
+            let mut bufs: [&[u8]; 16] = [&[]; 16];
+            let k = self.outgoing_vectored(id, &mut bufs);
+            if k == 0 {
                 return Ok(());
             }
-            let n = t.write_vectored(&[a, b])?;
+            let offered: usize = bufs[..k].iter().map(|b| b.len()).sum();
+            let n = t.write_vectored(&bufs[..k])?;
             if n == 0 {
                 return Err(nb::Error::WouldBlock);
             }
-            self.slots[i].consume(n);
+            self.consume(id, n);
+            if n < offered {
+                // The transport took less than offered: it is full for now.
+                return Err(nb::Error::WouldBlock);
+            }
         }
+        Err(nb::Error::WouldBlock)
     }
 
     /// Take the next connection the server wants closed, once each.
@@ -429,7 +496,8 @@ impl<const N: usize> Server<N> {
             }
             if let Some(l) = &line {
                 // Best effort: a client with a full queue misses the notice but is closed anyway.
-                let _ = self.slots[i].push(l.as_bytes());
+                let tag = self.ring.head();
+                let _ = self.slots[i].push(tag, l.as_bytes());
             }
             self.mark_closing(i);
         }

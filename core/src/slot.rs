@@ -43,9 +43,23 @@ pub struct Slot {
     pub(crate) overflowed: bool,
     /// The server already handed it out through `poll_close`.
     pub(crate) close_reported: bool,
+    /// Absolute position of the next broadcast byte to send.
+    pub(crate) ring_pos: u64,
+    /// Absolute number of the broadcast record `ring_pos` falls in.
+    pub(crate) ring_rec: u64,
+    /// Broadcast bytes at or past this position are not for this connection (it has not
+    /// joined, or is closing).
+    pub(crate) ring_limit: u64,
+    /// Bytes of the first private line already sent.
+    pub(crate) priv_sent: usize,
     pub(crate) decoder: LineDecoder,
+    /// Private lines, each as a [`PRIVATE_HEADER`]-byte header (the broadcast head when it
+    /// was queued, then its length) and its bytes.
     pub(crate) out: Deque<u8, OUT_QUEUE>,
 }
+
+/// Bytes of a private line's header in the queue: an 8-byte position and a 2-byte length.
+pub const PRIVATE_HEADER: usize = 10;
 
 impl Slot {
     /// Make a free slot.
@@ -59,6 +73,10 @@ impl Slot {
             name: None,
             overflowed: false,
             close_reported: false,
+            ring_pos: 0,
+            ring_rec: 0,
+            ring_limit: 0,
+            priv_sent: 0,
             decoder: LineDecoder::new(),
             out: Deque::new(),
         }
@@ -81,6 +99,10 @@ impl Slot {
         self.name = None;
         self.overflowed = false;
         self.close_reported = false;
+        self.ring_pos = 0;
+        self.ring_rec = 0;
+        self.ring_limit = 0;
+        self.priv_sent = 0;
     }
 
     /// Give the slot back.
@@ -89,6 +111,8 @@ impl Slot {
         self.peer = None;
         self.name = None;
         self.out.clear();
+        self.priv_sent = 0;
+        self.ring_limit = self.ring_pos;
         self.generation = self.generation.wrapping_add(1);
     }
 
@@ -97,38 +121,71 @@ impl Slot {
         self.phase
     }
 
-    /// Return free room in the outgoing queue, in bytes.
+    /// Return free room in the private queue, in bytes.
     pub fn room(&self) -> usize {
         OUT_QUEUE - self.out.len()
     }
 
-    /// Return queued outgoing bytes.
+    /// Return bytes used in the private queue, headers included.
     pub fn queued(&self) -> usize {
         self.out.len()
     }
 
-    /// Queue a whole line, or nothing if it does not fit.
-    pub(crate) fn push(&mut self, line: &[u8]) -> Result<(), QueueFull> {
-        if line.len() > self.room() {
+    /// Queue a whole private line, to go out once the broadcast ring up to `tag` has.
+    pub(crate) fn push(&mut self, tag: u64, line: &[u8]) -> Result<(), QueueFull> {
+        let len = u16::try_from(line.len()).map_err(|_| QueueFull)?;
+        if PRIVATE_HEADER + line.len() > self.room() {
             return Err(QueueFull);
         }
-        for &b in line {
+        let header = tag.to_le_bytes().into_iter().chain(len.to_le_bytes());
+        for b in header.chain(line.iter().copied()) {
             // Cannot fail: room checked above.
             self.out.push_back(b).map_err(|_| QueueFull)?;
         }
         Ok(())
     }
 
-    /// Drop `n` sent bytes from the front of the queue.
+    /// Return the tag and length of the private line whose header starts at `off`.
+    pub(crate) fn entry_at(&self, off: usize) -> Option<(u64, usize)> {
+        let mut h = [0u8; PRIVATE_HEADER];
+        for (k, b) in h.iter_mut().enumerate() {
+            *b = *self.out.get(off + k)?;
+        }
+        let [t0, t1, t2, t3, t4, t5, t6, t7, l0, l1] = h;
+        let tag = u64::from_le_bytes([t0, t1, t2, t3, t4, t5, t6, t7]);
+        Some((tag, usize::from(u16::from_le_bytes([l0, l1]))))
+    }
+
+    /// Return queue bytes `from..to` (offsets from the front) as up to two slices.
+    pub(crate) fn private_slices(&self, from: usize, to: usize) -> (&[u8], &[u8]) {
+        let (a, b) = self.out.as_slices();
+        if from >= to {
+            return (&[], &[]);
+        }
+        if from >= a.len() {
+            let (f, t) = (from - a.len(), to - a.len());
+            (b.get(f..t).unwrap_or_default(), &[])
+        } else if to <= a.len() {
+            (a.get(from..to).unwrap_or_default(), &[])
+        } else {
+            (
+                a.get(from..).unwrap_or_default(),
+                b.get(..to - a.len()).unwrap_or_default(),
+            )
+        }
+    }
+
+    /// Drop the first private line, whose text is `len` bytes.
     ///
     /// An emptied queue starts again at the front of its buffer, so what is queued next goes
-    /// out as one contiguous slice, and a client that keeps up reuses the same few bytes.
-    pub(crate) fn consume(&mut self, n: usize) {
-        if n >= self.out.len() {
+    /// out as one contiguous slice.
+    pub(crate) fn pop_entry(&mut self, len: usize) {
+        self.priv_sent = 0;
+        if PRIVATE_HEADER + len >= self.out.len() {
             self.out.clear();
             return;
         }
-        for _ in 0..n {
+        for _ in 0..PRIVATE_HEADER + len {
             self.out.pop_front();
         }
     }

@@ -41,12 +41,6 @@ const LISTENER_BASE: u64 = 1 << 32;
 const READ_BUDGET: usize = 16 * 1024;
 /// Size of the read buffer.
 const SCRATCH: usize = 4096;
-/// Most bytes one client line can add to a receiver's queue beyond its own text (kind, time,
-/// two names, spaces).
-const LINE_OVERHEAD: usize = 2 * chat_core::config::MAX_NAME + 40;
-/// Estimated bytes queued for one receiver after which every connection is flushed before
-/// more input is handled (a quarter of a queue).
-const FLUSH_AT: usize = chat_core::config::OUT_QUEUE / 4;
 /// Connections accepted from one listener per wake-up.
 const ACCEPTS_PER_WAKE: usize = 64;
 /// How long a connection the server closes may take to receive its last lines.
@@ -83,8 +77,6 @@ pub struct Daemon {
     store: Option<HistoryStore>,
     notes: Vec<(Level, String)>,
     scratch: Vec<u8>,
-    /// Estimated output queued since the last flush (see [`Daemon::feed`]).
-    unflushed: usize,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
 }
@@ -225,7 +217,6 @@ impl Daemon {
             store,
             notes,
             scratch: vec![0; SCRATCH],
-            unflushed: 0,
             accept_paused_until: None,
             shutdown_deadline: None,
         })
@@ -382,24 +373,18 @@ impl Daemon {
         }
     }
 
-    /// Hand `scratch[..n]` to the core in pieces, flushing every connection whenever the
-    /// output those pieces may have queued nears a fraction of a queue: a burst of input must
-    /// not overflow the queue of a client that does read.
+    /// Hand `scratch[..n]` to the core a line at a time, and write out to every connection
+    /// whenever the core says output piled up: a burst of input must not overflow the queue
+    /// of a client that does read, nor lap the broadcast ring.
     fn feed(&mut self, now: Instant, id: ConnId, n: usize) {
         let mut start = 0;
         while start < n {
-            let mut end = start;
-            let mut estimate = 0;
-            while end < n && estimate < FLUSH_AT {
-                if self.scratch[end] == b'\n' {
-                    estimate += LINE_OVERHEAD;
-                }
-                estimate += 1;
-                end += 1;
-            }
+            let end = self.scratch[start..n]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(n, |i| start + i + 1);
             self.server.receive(now, id, &self.scratch[start..end]);
-            self.unflushed += estimate;
-            if self.unflushed >= FLUSH_AT {
+            if self.server.take_pressure() {
                 self.take_closes(now);
                 self.service_writes(now);
             }
@@ -548,17 +533,14 @@ impl Daemon {
     /// Write each connection's pending bytes with one gather write, keep its epoll interest
     /// in step, and close lingering connections that are done or out of time.
     fn service_writes(&mut self, now: Instant) {
-        self.unflushed = 0;
         for idx in 0..self.conns.len() {
             let Some(c) = self.conns[idx].as_mut() else {
                 continue;
             };
             let id = c.id;
             if self.server.wants_write(id) {
-                let (a, b) = self.server.outgoing(id);
-                match Sock(&c.stream).write_vectored(&[a, b]) {
-                    Ok(n) => self.server.consume(id, n),
-                    Err(nb::Error::WouldBlock) => {}
+                match self.server.flush(id, &mut Sock(&c.stream)) {
+                    Ok(()) | Err(nb::Error::WouldBlock) => {}
                     Err(nb::Error::Other(e)) => {
                         let reason = if c.closing_until.is_some() {
                             CloseReason::Closed

@@ -24,7 +24,7 @@ impl chat_core::Transport for Sock<'_> {
     type Error = io::Error;
 
     fn write_vectored(&mut self, bufs: &[&[u8]]) -> nb::Result<usize, io::Error> {
-        let mut iov: heapless::Vec<IoSlice<'_>, 4> = heapless::Vec::new();
+        let mut iov: heapless::Vec<IoSlice<'_>, 16> = heapless::Vec::new();
         for b in bufs.iter().filter(|b| !b.is_empty()) {
             if iov.push(IoSlice::new(b)).is_err() {
                 break;

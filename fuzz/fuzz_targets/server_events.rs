@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use arbitrary::Arbitrary;
-use chat_core::config::OUT_QUEUE;
+use chat_core::config::{OUT_QUEUE, RING_BYTES, RING_RECORDS};
 use chat_core::flood::FloodLimit;
 use chat_core::slot::Phase;
 use chat_core::{CloseReason, Config, ConnId, Instant, Server, ServerLine};
@@ -82,9 +82,10 @@ struct Conn {
 }
 
 fn drain(server: &mut Server<SLOTS>, c: &mut Conn, amount: Option<usize>) {
-    let (a, b) = server.outgoing(c.id);
-    let mut bytes = [a, b].concat();
-    assert!(bytes.len() <= OUT_QUEUE);
+    let mut bufs: Vec<&[u8]> = vec![&[]; 2 * (OUT_QUEUE + RING_RECORDS) + 2];
+    let k = server.outgoing_vectored(c.id, &mut bufs);
+    let mut bytes = bufs[..k].concat();
+    assert!(bytes.len() <= OUT_QUEUE + RING_BYTES);
     bytes.truncate(amount.unwrap_or(usize::MAX));
     server.consume(c.id, bytes.len());
     c.partial.extend_from_slice(&bytes);

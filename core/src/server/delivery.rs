@@ -6,10 +6,15 @@ use core::net::SocketAddr;
 use log::{info, warn};
 
 use super::{render, Server};
+use crate::config::{MAX_SERVER_LINE, RING_BYTES};
 use crate::names::{same_name, Name};
 use crate::slot::Phase;
 use crate::time::Instant;
 use crate::wire::{Ask, ByeCode, ErrCode, ServerLine};
+
+/// Room left in a private queue below which the caller is asked to write out
+/// (see [`Server::take_pressure`]): two of the longest lines.
+const PRESSURE_ROOM: usize = 2 * MAX_SERVER_LINE;
 
 impl<const N: usize> Server<N> {
     pub(super) fn find(&self, name: &str) -> Option<usize> {
@@ -23,23 +28,59 @@ impl<const N: usize> Server<N> {
             warn!(target: "chatd", "line too long to render; dropped");
             return;
         };
-        if self.slots[i].push(l.as_bytes()).is_err() {
+        self.send_bytes(i, l.as_bytes());
+    }
+
+    /// Queue an already rendered line for one connection, after everything broadcast so far.
+    pub(super) fn send_bytes(&mut self, i: usize, line: &[u8]) {
+        let tag = self.ring.head();
+        if self.slots[i].push(tag, line).is_err() {
             self.slots[i].overflowed = true;
+        }
+        if self.slots[i].room() < PRESSURE_ROOM {
+            self.pressure = true;
         }
     }
 
-    /// Send a line to every joined client but `except`; overflowing clients are marked slow.
+    /// Send a line to every joined client but `except` (`None`: to all), storing it once in
+    /// the broadcast ring. Clients it leaves behind the ring's tail are marked slow.
     pub(super) fn broadcast(&mut self, except: Option<usize>, line: &ServerLine<'_>) {
         let Some(l) = render(line) else { return };
+        // Slot indices are below N <= u16::MAX (see `Server::new`).
+        let sender = except.map(|i| i as u16);
+        if self.ring.append(sender, l.as_bytes()).is_none() {
+            warn!(target: "chatd", "line longer than the broadcast ring; dropped");
+            return;
+        }
+        let (tail, head) = (self.ring.tail(), self.ring.head());
+        if head - self.pressure_head >= (RING_BYTES / 4) as u64 {
+            self.pressure = true;
+            self.pressure_head = head;
+        }
         for (j, s) in self.slots.iter_mut().enumerate() {
-            if s.phase == Phase::Joined
-                && Some(j) != except
-                && !s.overflowed
-                && s.push(l.as_bytes()).is_err()
-            {
-                s.overflowed = true;
+            if s.ring_pos >= s.ring_limit {
+                continue;
+            }
+            if s.ring_pos < tail {
+                // Its unsent lines were forgotten: it stopped reading.
+                if s.phase == Phase::Joined {
+                    s.overflowed = true;
+                }
+                s.ring_limit = s.ring_pos;
+            } else if Some(j) == except && s.ring_pos + l.len() as u64 == head {
+                // The sender was up to date: step over its own line at once.
+                s.ring_pos = head;
+                s.ring_rec = self.ring.end_record();
             }
         }
+    }
+
+    /// Start sending a newly joined client everything broadcast from now on.
+    pub(super) fn subscribe(&mut self, i: usize) {
+        let s = &mut self.slots[i];
+        s.ring_pos = self.ring.head();
+        s.ring_rec = self.ring.end_record();
+        s.ring_limit = u64::MAX;
     }
 
     pub(super) fn error(&mut self, i: usize, code: ErrCode, text: &str) {
@@ -99,8 +140,21 @@ impl<const N: usize> Server<N> {
             return;
         }
         self.slots[i].phase = Phase::Closing;
+        // It still gets what was broadcast before now, and nothing after.
+        let head = self.ring.head();
+        let s = &mut self.slots[i];
+        s.ring_limit = s.ring_limit.min(head);
         let id = self.id_of(i);
-        // Holds at most one entry per slot, so there is always room.
+        if self.to_close.is_full() {
+            // Drop entries of connections closed since (their slots were freed or reused);
+            // at most one live entry per slot remains, so this always makes room.
+            let slots = &self.slots;
+            self.to_close.retain(|c| {
+                slots.get(c.index()).is_some_and(|s| {
+                    s.generation == c.generation && s.phase == Phase::Closing && !s.close_reported
+                })
+            });
+        }
         let _ = self.to_close.push_back(id);
     }
 

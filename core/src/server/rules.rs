@@ -11,7 +11,7 @@ use crate::config::{MAX_LINE, MAX_SERVER_LINE};
 use crate::flood::{FloodLimit, Verdict};
 use crate::history::{Entry, EntryKind};
 use crate::names::Name;
-use crate::slot::Phase;
+use crate::slot::{Phase, PRIVATE_HEADER};
 use crate::time::Instant;
 use crate::wire::{ByeCode, ErrCode, ServerLine};
 
@@ -106,6 +106,7 @@ impl<const N: usize> Server<N> {
         let time = now.timestamp();
         self.slots[i].phase = Phase::Joined;
         self.slots[i].name = Some(name.clone());
+        self.subscribe(i);
         let mut welcome: heapless::String<96> = heapless::String::new();
         let _ = write!(welcome, "Welcome, {name}! Type /help for commands.");
         self.send(
@@ -264,10 +265,12 @@ impl<const N: usize> Server<N> {
     /// Replay the history to a newcomer, leaving out the oldest entries if they would crowd
     /// its outgoing queue (keeping room for one more full line).
     pub(super) fn replay(&mut self, i: usize) {
-        let mut budget = self.slots[i].room().saturating_sub(MAX_SERVER_LINE + 128);
+        let mut budget = self.slots[i]
+            .room()
+            .saturating_sub(MAX_SERVER_LINE + PRIVATE_HEADER + 128);
         let mut fit = 0;
         for e in self.history.iter().rev() {
-            let len = render(&hist_line(e)).map_or(usize::MAX, |l| l.len());
+            let len = render(&hist_line(e)).map_or(usize::MAX, |l| l.len() + PRIVATE_HEADER);
             if len > budget {
                 break;
             }
@@ -289,9 +292,7 @@ impl<const N: usize> Server<N> {
             else {
                 continue;
             };
-            if self.slots[i].push(line.as_bytes()).is_err() {
-                self.slots[i].overflowed = true;
-            }
+            self.send_bytes(i, line.as_bytes());
         }
     }
 }

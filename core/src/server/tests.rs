@@ -1,7 +1,7 @@
 //! Unit tests of the server rules, driven on a simulated clock with no sockets.
 
 use super::*;
-use crate::config::{HISTORY_LEN, OUT_QUEUE};
+use crate::config::{HISTORY_LEN, OUT_QUEUE, RING_BYTES};
 use crate::flood::FloodLimit;
 use crate::history::EntryKind;
 use crate::slot::Phase;
@@ -50,10 +50,18 @@ impl H {
 
     /// Take every line queued for `id`.
     fn drain(&mut self, id: ConnId) -> Vec<String> {
-        let (a, b) = self.s.outgoing(id);
-        let mut all = a.to_vec();
-        all.extend_from_slice(b);
-        self.s.consume(id, all.len());
+        let mut all = Vec::new();
+        for _ in 0..1000 {
+            let mut bufs: [&[u8]; 8] = [&[]; 8];
+            let k = self.s.outgoing_vectored(id, &mut bufs);
+            if k == 0 {
+                break;
+            }
+            let chunk: Vec<u8> = bufs[..k].concat();
+            self.s.consume(id, chunk.len());
+            all.extend_from_slice(&chunk);
+        }
+        assert!(!self.s.wants_write(id), "drained");
         let text = String::from_utf8(all).expect("server sends UTF-8");
         text.lines().map(ToString::to_string).collect()
     }
@@ -475,16 +483,76 @@ fn slow_consumer_is_dropped_and_others_are_unaffected() {
             last[0].starts_with("MSG "),
             "Bruno gets every message at once"
         );
-        assert!(sent < 2 * OUT_QUEUE / 500, "never dropped");
+        assert!(sent < 2 * RING_BYTES / 500, "never dropped");
     }
     assert!(
-        sent >= OUT_QUEUE / 600,
-        "dropped only once its queue was full ({sent})"
+        sent >= RING_BYTES / 600,
+        "dropped only once it fell a whole ring behind ({sent})"
     );
     assert_eq!(last.len(), 2);
     assert_eq!(last[1], "LEAVE 2026-11-29T14:13:05Z Lento slow consumer");
     assert_eq!(h.closes(), [slow]);
     h.s.check_invariants().unwrap();
+}
+
+#[test]
+fn a_full_private_queue_also_makes_a_slow_consumer() {
+    let mut h = H::new(open());
+    let a = h.join(1, "Ana");
+    let slow = h.join(2, "Lento");
+    h.drain(a);
+    let text = "z".repeat(400);
+    let mut sent = 0;
+    let mut got = Vec::new();
+    while h.s.phase(slow) == Phase::Joined {
+        h.line(a, &format!("/msg Lento {text}"));
+        sent += 1;
+        got = h.drain(a);
+        assert!(sent <= OUT_QUEUE / 400, "never dropped");
+    }
+    assert!(sent >= OUT_QUEUE / 500, "dropped early ({sent})");
+    assert_eq!(kinds(&got), ["PRIV", "LEAVE"]);
+    assert_eq!(got[1], "LEAVE 2026-11-29T14:13:05Z Lento slow consumer");
+}
+
+#[test]
+fn private_and_public_lines_keep_their_order() {
+    let mut h = H::new(open());
+    let a = h.join(1, "Ana");
+    let b = h.join(2, "Bruno");
+    let c = h.join(3, "Carla");
+    h.drain(a);
+    h.drain(b);
+    h.line(a, "one");
+    h.line(c, "/msg Bruno two");
+    h.line(a, "three");
+    h.line(b, "mine");
+    h.line(c, "/msg Bruno four");
+    h.line(b, "/who");
+    let got = h.drain(b);
+    let texts: Vec<&str> = got
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(texts, ["one", "two", "three", "four", "Carla"], "{got:?}");
+    // Partly written lines resume exactly where they stopped.
+    h.line(a, "five");
+    h.line(c, "/msg Bruno six");
+    let mut bytes = Vec::new();
+    for _ in 0..200 {
+        let (x, y) = h.s.outgoing(b);
+        let Some(&first) = x.first().or(y.first()) else {
+            break;
+        };
+        bytes.push(first);
+        h.s.consume(b, 1);
+    }
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        text.starts_with("MSG ") && text.contains(" Ana five\nPRIV "),
+        "{text:?}"
+    );
+    assert!(text.ends_with(" Carla Bruno six\n"), "{text:?}");
 }
 
 #[test]
@@ -602,8 +670,13 @@ impl Transport for Pipe {
 fn flush_handles_partial_writes_and_would_block() {
     let mut h = H::new(open());
     let a = h.connect(1);
-    let (x, y) = h.s.outgoing(a);
-    let want: Vec<u8> = [x, y].concat();
+    let mut bufs: [&[u8]; 8] = [&[]; 8];
+    let k = h.s.outgoing_vectored(a, &mut bufs);
+    let want: Vec<u8> = bufs[..k].concat();
+    assert!(
+        k >= 2 && want.ends_with(b"no spaces).\n"),
+        "both lines at once"
+    );
     let mut p = Pipe {
         written: Vec::new(),
         chunk: 7,
@@ -611,8 +684,17 @@ fn flush_handles_partial_writes_and_would_block() {
         input: Vec::new(),
     };
     assert_eq!(h.s.flush(a, &mut p), Err(nb::Error::WouldBlock));
+    assert_eq!(
+        p.written,
+        want[..7],
+        "a short write means the transport is full"
+    );
+    assert_eq!(h.s.flush(a, &mut p), Err(nb::Error::WouldBlock));
     assert_eq!(p.written, want[..14]);
+    assert_eq!(h.s.flush(a, &mut p), Err(nb::Error::WouldBlock));
+    assert_eq!(p.written, want[..14], "no calls left: nothing taken");
     p.calls_left = usize::MAX;
+    p.chunk = 1 << 20;
     assert_eq!(h.s.flush(a, &mut p), Ok(()));
     assert_eq!(p.written, want);
     assert!(!h.s.wants_write(a));
@@ -664,8 +746,27 @@ fn fixed_state_stays_within_the_documented_budget() {
     let server = core::mem::size_of::<Server<{ crate::config::DEFAULT_SLOTS }>>();
     std::println!("slot = {slot} B, Server<256> = {server} B");
     assert!(slot <= 5_400, "one slot takes {slot} bytes");
+    let ring = core::mem::size_of::<crate::broadcast::Broadcast>();
+    std::println!("broadcast ring = {ring} B");
+    assert!(ring <= 330_000, "the broadcast ring takes {ring} bytes");
     assert!(
-        server <= 1_400_000,
+        server <= 1_720_000,
         "the default server takes {server} bytes"
     );
+}
+
+#[test]
+fn connections_closed_before_poll_close_never_crowd_out_later_ones() {
+    // A connection the server wants closed may be closed by its peer first; its entry in the
+    // close queue goes stale. Many of those must not keep a later one from being reported.
+    let mut h = H::new(open());
+    for round in 0..40u8 {
+        let a = h.join(1 + round % 4, "Ana");
+        h.line(a, "/quit");
+        assert_eq!(h.s.phase(a), Phase::Closing);
+        h.s.closed(h.now, a, CloseReason::Eof);
+    }
+    let b = h.join(9, "Bruno");
+    h.line(b, "/quit");
+    assert_eq!(h.closes(), [b]);
 }
