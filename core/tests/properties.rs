@@ -485,6 +485,15 @@ enum Act {
     Quit,
     Who,
     Hostile(Vec<u8>, u8),
+    /// Many public messages in one write, `pad` bytes each: enough to go round the ring.
+    Burst {
+        count: usize,
+        pad: usize,
+    },
+    /// `/who` and `/help`, `count` of each, in one write: long answers for the sender alone.
+    Ask {
+        count: usize,
+    },
 }
 
 /// One step of the model.
@@ -507,6 +516,8 @@ fn act() -> impl Strategy<Value = Act> {
         1 => Just(Act::Quit),
         1 => Just(Act::Who),
         2 => (line(), 0..4u8).prop_map(|(b, p)| Act::Hostile(b, p)),
+        1 => (1..400usize, 0..1000usize).prop_map(|(count, pad)| Act::Burst { count, pad }),
+        1 => (1..20usize).prop_map(|count| Act::Ask { count }),
     ]
 }
 
@@ -537,9 +548,11 @@ fn tag_of(text: &str) -> usize {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, max_shrink_iters: 2000, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// With flood control off and every client reading everything, each public message reaches
-    /// every other joined client exactly once, stamped with the sender's name, in one global
-    /// order; the sender never gets its own.
+    /// With flood control off and every client reading everything (between steps, and whenever
+    /// the server reports pressure), each public message reaches every other joined client
+    /// exactly once, stamped with the sender's name, in one global order; the sender never
+    /// gets its own; bursts bigger than the broadcast ring and piles of long answers drop
+    /// nobody.
     #[test]
     fn public_messages_reach_every_other_joined_client_once_in_order(
         ops in prop::collection::vec(model_op(), 1..150),
@@ -549,6 +562,8 @@ proptest! {
         let mut said: Vec<Said> = Vec::new();
         // Tags each connection should receive, in order.
         let mut expected: HashMap<ConnId, Vec<usize>> = HashMap::new();
+        // Connections the test itself closed; every other close must follow a BYE.
+        let mut closed_by_peer = HashSet::new();
         let mut port = 1000u16;
         for op in ops {
             match op {
@@ -580,8 +595,24 @@ proptest! {
                             let prefix = if kind == "ME" { "/me " } else { "" };
                             format!("{prefix}{t} #{k}").into_bytes()
                         }
+                        Act::Burst { count, pad } if sender_joined => {
+                            let from = h.server.name(id).unwrap().to_string();
+                            let mut all = Vec::new();
+                            for _ in 0..count {
+                                let k = said.len();
+                                said.push(Said { from: from.clone(), kind: "MSG" });
+                                for &r in joined.iter().filter(|&&r| r != id) {
+                                    expected.entry(r).or_default().push(k);
+                                }
+                                all.extend_from_slice(format!("{} #{k}\n", "p".repeat(pad)).as_bytes());
+                            }
+                            all
+                        }
+                        Act::Ask { count } => "/who\n/help\n".repeat(count).into_bytes(),
                         // Not joined yet: try a plausible name instead.
-                        Act::Say(_) | Act::Me(_) => format!("u{}", port % 7).into_bytes(),
+                        Act::Say(_) | Act::Me(_) | Act::Burst { .. } => {
+                            format!("u{}", port % 7).into_bytes()
+                        }
                         // A joined client's bare name would be a message: rename instead.
                         Act::Name(n) if sender_joined => format!("/nick {n}").into_bytes(),
                         Act::Name(n) => n.into_bytes(),
@@ -605,11 +636,19 @@ proptest! {
                     };
                     let mut bytes = line;
                     bytes.push(b'\n');
-                    h.server.receive(h.now, id, &bytes);
+                    // As the daemon does: a line at a time, writing out whenever the server
+                    // reports pressure, so that no client that reads is ever taken for slow.
+                    for piece in bytes.split_inclusive(|&b| b == b'\n') {
+                        h.server.receive(h.now, id, piece);
+                        if h.server.take_pressure() {
+                            h.drain_all();
+                        }
+                    }
                 }
                 ModelOp::Close { who, reason } => {
                     if let Some(&id) = h.live.get(who % h.live.len().max(1)) {
                         h.server.closed(h.now, id, reason);
+                        closed_by_peer.insert(id);
                         h.forget(id);
                     }
                 }
@@ -621,6 +660,14 @@ proptest! {
             h.drain_all();
             h.poll_close(true);
             h.check();
+        }
+        for id in &h.dead {
+            prop_assert!(
+                closed_by_peer.contains(id) || h.ended.contains(id),
+                "{:?} was closed without BYE (dropped as a slow consumer while reading?): {:?}",
+                id,
+                h.lines.get(id).map(|l| &l[l.len().saturating_sub(3)..])
+            );
         }
         // Compare what each connection got with what it should have got.
         for (&id, lines) in &h.lines {
