@@ -47,14 +47,45 @@ const LINES: &[&[u8]] = &[
 
 #[derive(Debug, Arbitrary)]
 enum Event {
-    Accept { ip: u8, port: u16 },
-    Bytes { who: u8, data: Vec<u8> },
-    Line { who: u8, line: u8, crlf: bool },
-    Long { who: u8, len: u16 },
-    Close { who: u8, reason: u8 },
-    Drain { who: u8, amount: Option<u16> },
-    PollClose { flush: bool },
-    Tick { ms: u32 },
+    Accept {
+        ip: u8,
+        port: u16,
+    },
+    Bytes {
+        who: u8,
+        data: Vec<u8>,
+    },
+    Line {
+        who: u8,
+        line: u8,
+        crlf: bool,
+    },
+    Long {
+        who: u8,
+        len: u16,
+    },
+    /// Many valid lines from one client, a line at a time, draining everyone on pressure if
+    /// `drain`: enough of these go round the broadcast ring (by bytes or by records).
+    Spam {
+        who: u8,
+        count: u8,
+        len: u16,
+        drain: bool,
+    },
+    Close {
+        who: u8,
+        reason: u8,
+    },
+    Drain {
+        who: u8,
+        amount: Option<u16>,
+    },
+    PollClose {
+        flush: bool,
+    },
+    Tick {
+        ms: u32,
+    },
     Shutdown,
 }
 
@@ -166,6 +197,24 @@ fuzz_target!(|input: Input| {
                     let mut bytes = vec![b'x'; usize::from(len) % 2100];
                     bytes.push(b'\n');
                     server.receive(now, conns[k].id, &bytes);
+                }
+            }
+            Event::Spam {
+                who,
+                count,
+                len,
+                drain: on_pressure,
+            } => {
+                if let Some(k) = pick(who, conns.len()) {
+                    let line = format!("{}\n", "s".repeat(usize::from(len) % 1000));
+                    for _ in 0..count {
+                        server.receive(now, conns[k].id, line.as_bytes());
+                        if server.take_pressure() && on_pressure {
+                            for c in conns.iter_mut() {
+                                drain(&mut server, c, None);
+                            }
+                        }
+                    }
                 }
             }
             Event::Close { who, reason } => {
