@@ -512,7 +512,7 @@ fn act() -> impl Strategy<Value = Act> {
         8 => word.prop_map(Act::Say),
         2 => word.prop_map(Act::Me),
         1 => name().prop_map(Act::Nick),
-        1 => (name(), word).prop_map(|(n, t)| Act::Private(n, t)),
+        3 => (name(), word).prop_map(|(n, t)| Act::Private(n, t)),
         1 => Just(Act::Quit),
         1 => Just(Act::Who),
         2 => (line(), 0..4u8).prop_map(|(b, p)| Act::Hostile(b, p)),
@@ -546,13 +546,13 @@ fn tag_of(text: &str) -> usize {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, max_shrink_iters: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 160, max_shrink_iters: 2000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// With flood control off and every client reading everything (between steps, and whenever
     /// the server reports pressure), each public message reaches every other joined client
     /// exactly once, stamped with the sender's name, in one global order; the sender never
     /// gets its own; bursts bigger than the broadcast ring and piles of long answers drop
-    /// nobody.
+    /// nobody. Private messages reach both ends once, in order with the public ones.
     #[test]
     fn public_messages_reach_every_other_joined_client_once_in_order(
         ops in prop::collection::vec(model_op(), 1..150),
@@ -617,7 +617,28 @@ proptest! {
                         Act::Name(n) if sender_joined => format!("/nick {n}").into_bytes(),
                         Act::Name(n) => n.into_bytes(),
                         Act::Nick(n) => format!("/nick {n}").into_bytes(),
-                        Act::Private(n, t) => format!("/msg {n} {t}").into_bytes(),
+                        // A private message to someone online: tagged, due to both ends once.
+                        Act::Private(n, t)
+                            if sender_joined && !n.is_empty() && !n.contains(char::is_whitespace) =>
+                        {
+                            let to = joined
+                                .iter()
+                                .copied()
+                                .find(|&c| h.server.name(c).is_some_and(|m| same_name(m, &n)));
+                            match to {
+                                Some(r) => {
+                                    let k = said.len();
+                                    said.push(Said { from: h.server.name(id).unwrap().to_string(), kind: "PRIV" });
+                                    expected.entry(r).or_default().push(k);
+                                    if r != id {
+                                        expected.entry(id).or_default().push(k);
+                                    }
+                                    format!("/msg {n} {t} #{k}").into_bytes()
+                                }
+                                None => format!("/msg {n} {t}").into_bytes(),
+                            }
+                        }
+                        Act::Private(_, _) => b"/who".to_vec(),
                         Act::Quit => b"/quit".to_vec(),
                         Act::Who => b"/who".to_vec(),
                         // A line the server must refuse whole: nothing of it may be relayed.
@@ -676,6 +697,7 @@ proptest! {
                 let (kind, from, text) = match ServerLine::parse(l) {
                     Ok(ServerLine::Msg { from, text, .. }) => ("MSG", from, text),
                     Ok(ServerLine::Me { from, text, .. }) => ("ME", from, text),
+                    Ok(ServerLine::Priv { from, text, .. }) => ("PRIV", from, text),
                     _ => continue,
                 };
                 let k = tag_of(text);
