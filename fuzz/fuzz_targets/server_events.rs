@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use arbitrary::Arbitrary;
-use chat_core::config::{OUT_QUEUE, RING_BYTES, RING_RECORDS};
+use chat_core::config::{OUT_QUEUE, RING_BYTES};
 use chat_core::flood::FloodLimit;
 use chat_core::slot::Phase;
 use chat_core::{CloseReason, Config, ConnId, Instant, Server, ServerLine};
@@ -113,16 +113,33 @@ struct Conn {
 }
 
 fn drain(server: &mut Server<SLOTS>, c: &mut Conn, amount: Option<usize>) {
-    let mut bufs: Vec<&[u8]> = vec![&[]; 2 * (OUT_QUEUE + RING_RECORDS) + 2];
-    let k = server.outgoing_vectored(c.id, &mut bufs);
-    let mut bytes = bufs[..k].concat();
-    assert!(bytes.len() <= OUT_QUEUE + RING_BYTES);
-    bytes.truncate(amount.unwrap_or(usize::MAX));
-    server.consume(c.id, bytes.len());
-    c.partial.extend_from_slice(&bytes);
-    while let Some(nl) = c.partial.iter().position(|&b| b == b'\n') {
-        let raw: Vec<u8> = c.partial.drain(..=nl).collect();
-        let text = std::str::from_utf8(&raw[..nl]).expect("server lines are UTF-8");
+    // Take the output a few slices at a time, as a socket write would.
+    let mut left = amount.unwrap_or(usize::MAX);
+    let mut total = 0;
+    while left > 0 {
+        let mut bufs: [&[u8]; 64] = [&[]; 64];
+        let k = server.outgoing_vectored(c.id, &mut bufs);
+        if k == 0 {
+            break;
+        }
+        let mut took = 0;
+        for b in &bufs[..k] {
+            let n = b.len().min(left - took);
+            c.partial.extend_from_slice(&b[..n]);
+            took += n;
+            if took == left {
+                break;
+            }
+        }
+        server.consume(c.id, took);
+        total += took;
+        left -= took;
+    }
+    assert!(total <= OUT_QUEUE + RING_BYTES, "{total} bytes pending");
+    let mut start = 0;
+    while let Some(off) = c.partial[start..].iter().position(|&b| b == b'\n') {
+        let text =
+            std::str::from_utf8(&c.partial[start..start + off]).expect("server lines are UTF-8");
         assert!(
             !text.chars().any(|ch| ch.is_control() && ch != '\t'),
             "control character sent: {text:?}"
@@ -133,7 +150,9 @@ fn drain(server: &mut Server<SLOTS>, c: &mut Conn, amount: Option<usize>) {
             Ok(ServerLine::Bye { .. } | ServerLine::Shutdown { .. }) => c.ended = true,
             Ok(_) => {}
         }
+        start += off + 1;
     }
+    c.partial.drain(..start);
 }
 
 fn close(
