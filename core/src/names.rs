@@ -47,7 +47,9 @@ impl Name {
         if s.len() > MAX_NAME {
             return Err(NameError::TooLong);
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
+        {
             return Err(NameError::BadChar);
         }
         if s.starts_with(['/', '@']) {
@@ -67,6 +69,35 @@ impl Name {
     pub fn same_as(&self, other: &str) -> bool {
         same_name(self.as_str(), other)
     }
+}
+
+/// Return whether `c` is an invisible formatting character (Unicode category Cf, plus the
+/// invisible fillers): zero-width spaces and joiners, direction overrides, the byte-order mark.
+///
+/// A name holding one looks like another name on screen (`ana` + U+200B looks like `ana`) or
+/// reorders the text around it, so one person could pass for another.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 /// Return whether two names are the same ignoring case (Unicode lower-casing).
@@ -105,7 +136,19 @@ mod test {
             Name::new(&"n".repeat(MAX_NAME + 1)),
             Err(NameError::TooLong)
         );
-        for n in ["a b", "a\tb", "a\u{1b}[2J", "nul\0", "a\u{a0}b", "x\u{7f}"] {
+        for n in [
+            "a b",
+            "a\tb",
+            "a\u{1b}[2J",
+            "nul\0",
+            "a\u{a0}b",
+            "x\u{7f}",
+            "ana\u{200b}",
+            "a\u{202e}nib",
+            "\u{feff}ana",
+            "an\u{ad}a",
+            "a\u{2066}b",
+        ] {
             assert_eq!(Name::new(n), Err(NameError::BadChar), "{n:?}");
         }
         assert_eq!(Name::new("/quit"), Err(NameError::BadStart));

@@ -83,6 +83,8 @@ impl<const N: usize> Server<N> {
         s.ring_limit = u64::MAX;
     }
 
+    /// Refuse a line with `ERR`; before joining, ask for the name again, so a client always
+    /// knows the server is waiting for it.
     pub(super) fn error(&mut self, i: usize, code: ErrCode, text: &str) {
         self.send(
             i,
@@ -91,6 +93,9 @@ impl<const N: usize> Server<N> {
                 text,
             },
         );
+        if self.slots[i].phase == Phase::AwaitName {
+            self.ask(i, Phase::AwaitName);
+        }
     }
 
     pub(super) fn bye(&mut self, i: usize, code: ByeCode, text: &str) {

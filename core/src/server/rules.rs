@@ -93,13 +93,11 @@ impl<const N: usize> Server<N> {
             Ok(n) => n,
             Err(e) => {
                 self.error(i, ErrCode::NameInvalid, &Sentence(e).to_line());
-                self.ask(i, Phase::AwaitName);
                 return;
             }
         };
         if self.find(name.as_str()).is_some() {
             self.error(i, ErrCode::NameTaken, &Taken(name.as_str()).to_line());
-            self.ask(i, Phase::AwaitName);
             return;
         }
         info!(target: "chatd", "join peer={} name={name}", self.peer_str(i));

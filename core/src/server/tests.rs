@@ -147,6 +147,16 @@ fn names_are_unique_ignoring_case_and_validated() {
     assert!(h.drain(b)[0].starts_with("ERR name-invalid "));
     h.line(b, "/quit");
     assert!(h.drain(b)[0].starts_with("ERR name-invalid "));
+    // Whatever refuses a name line, the server asks again.
+    h.send(b, b"\x1b[31mred\n");
+    assert_eq!(kinds(&h.drain(b)), ["ERR", "ASK"]);
+    h.send(b, b"\xff\n");
+    assert_eq!(kinds(&h.drain(b)), ["ERR", "ASK"]);
+    h.send(b, &[b'n'; 2000]);
+    h.send(b, b"\n");
+    assert_eq!(kinds(&h.drain(b)), ["ERR", "ASK"]);
+    h.line(b, "ana\u{200b}");
+    assert!(h.drain(b)[0].starts_with("ERR name-invalid "), "invisible characters");
     h.line(b, "Bia");
     assert_eq!(h.s.name(b), Some("Bia"), "a later valid name still works");
 }
