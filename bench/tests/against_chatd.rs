@@ -23,20 +23,37 @@ impl Drop for Server {
     }
 }
 
-fn chatd_binary() -> Option<PathBuf> {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.parent().unwrap().join("target"));
+fn chatd_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("CHATD_BIN") {
+        return PathBuf::from(p);
+    }
     // The chat-bench binary under test sits in the same profile directory as chatd.
     let bench = PathBuf::from(env!("CARGO_BIN_EXE_chat-bench"));
-    let candidates = [
-        bench.parent().map(|d| d.join("chatd")),
-        Some(target.join("debug/chatd")),
-        Some(target.join("release/chatd")),
-    ];
-    candidates.into_iter().flatten().find(|p| p.is_file())
+    let dir = bench.parent().expect("target dir").to_path_buf();
+    let bin = dir.join("chatd");
+    let _g = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    if !bin.is_file() {
+        // `cargo test -p chat-bench` alone does not build other packages' binaries.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "chatd", "--target-dir"])
+            .arg(dir.parent().expect("target root"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        let st = cmd.status().expect("run cargo build -p chatd");
+        assert!(
+            st.success(),
+            "cargo build -p chatd failed; set CHATD_BIN to a chatd binary"
+        );
+    }
+    assert!(bin.is_file(), "no chatd at {}", bin.display());
+    bin
 }
+
+/// Serialises building chatd between the tests of this file.
+static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Start chatd on a free loopback port; return it and the port once it logs `listening`.
 fn start_chatd(bin: &PathBuf, state: &std::path::Path) -> (Server, u16) {
@@ -96,10 +113,7 @@ fn bench(port: u16, pid: u32, extra: &[&str]) -> HashMap<String, String> {
 }
 
 fn run_against_chatd(extra: &[&str], clients: u64, messages: u64) {
-    let Some(bin) = chatd_binary() else {
-        eprintln!("chatd binary not built: run `cargo test --workspace` (or build chatd) to run this test");
-        return;
-    };
+    let bin = chatd_binary();
     let state =
         std::env::temp_dir().join(format!("chat-bench-test-{}-{clients}", std::process::id()));
     std::fs::create_dir_all(&state).unwrap();
