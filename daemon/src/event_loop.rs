@@ -370,6 +370,11 @@ impl Daemon {
             };
             done += n;
             self.feed(now, id, n);
+            if n < self.scratch.len() {
+                // A short read drained the socket: skip the read that would only say EAGAIN.
+                // epoll is level-triggered, so anything arriving later wakes us again.
+                return;
+            }
         }
     }
 
