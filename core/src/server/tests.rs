@@ -156,7 +156,10 @@ fn names_are_unique_ignoring_case_and_validated() {
     h.send(b, b"\n");
     assert_eq!(kinds(&h.drain(b)), ["ERR", "ASK"]);
     h.line(b, "ana\u{200b}");
-    assert!(h.drain(b)[0].starts_with("ERR name-invalid "), "invisible characters");
+    assert!(
+        h.drain(b)[0].starts_with("ERR name-invalid "),
+        "invisible characters"
+    );
     h.line(b, "Bia");
     assert_eq!(h.s.name(b), Some("Bia"), "a later valid name still works");
 }
