@@ -12,8 +12,8 @@
 //!
 //! The layers, from the bytes up: [`frame`] cuts input into lines, [`commands`] reads a line as
 //! a command, [`names`] checks names, [`history`] keeps the last public messages, [`flood`]
-//! limits the rate of a client, [`slot`] holds one connection's state, and [`server`] ties them
-//! together. [`wire`] writes (and, for clients, parses) the lines the server sends, as
+//! limits the rate of a client, [`slot`] holds one connection's state, [`broadcast`] stores each
+//! public line once for every reader, and [`server`] ties them together. [`wire`] writes (and, for clients, parses) the lines the server sends, as
 //! documented in `docs/PROTOCOL.md`.
 #![no_std]
 #![deny(unsafe_code)]

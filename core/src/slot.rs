@@ -1,4 +1,5 @@
-//! One connection's state: where it is in joining, its partial input and its outgoing queue.
+//! One connection's state: where it is in joining, its partial input, its place in the broadcast
+//! ring and its queue of lines for it alone.
 
 use core::net::SocketAddr;
 
