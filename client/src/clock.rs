@@ -1,19 +1,39 @@
-//! The wall clock, and local time for display.
+//! chatc's clocks, in one place: the wall clock for what is shown, a monotonic one for pacing.
 //!
-//! The core never reads a clock; chatc does it here: [`now`] stamps what the user says, and
-//! [`local_hour_minute`] turns a server time stamp (UTC) into the user's local time of day
-//! through the C library's `localtime_r`, which knows the time zone.
+//! The core never reads a clock. chatc reads the wall clock only to stamp what the user says
+//! ([`wall`]) and turns server time stamps (UTC) into the user's local time of day
+//! ([`local_hour_minute`], through the C library's `localtime_r`, which knows the time zone).
+//! Pacing what it sends needs only intervals, so [`pace_now`] counts from a monotonic origin
+//! and a wall-clock jump cannot stall or rush it.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chat_core::{Instant, Timestamp};
+use nix::poll::PollTimeout;
 
-/// Return the current time as an [`Instant`].
-pub fn now() -> Instant {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    Instant::from_millis(ms)
+/// Return the current wall-clock time in whole seconds (the epoch if the clock is before it).
+pub fn wall() -> Timestamp {
+    Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
+}
+
+/// Return a monotonic [`Instant`] for the core's flood bucket: time since chatc first asked.
+pub fn pace_now() -> Instant {
+    static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+    let since = ORIGIN.get_or_init(std::time::Instant::now).elapsed();
+    Instant::from_millis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Return a `poll` timeout for waiting `wait` (`None`: no limit), at most ten seconds at a
+/// time so that a long wait is simply polled again.
+pub fn poll_timeout(wait: Option<Duration>) -> PollTimeout {
+    wait.map_or(PollTimeout::NONE, |w| {
+        PollTimeout::from(u16::try_from(w.as_millis().min(10_000)).unwrap_or(10_000))
+    })
 }
 
 /// Return the hour and minute of `t` in the local time zone (UTC if it cannot be known).
@@ -52,7 +72,14 @@ mod test {
     }
 
     #[test]
-    fn now_is_after_the_protocol_was_written() {
-        assert!(now().timestamp() > Timestamp(1_700_000_000));
+    fn the_wall_clock_is_after_the_protocol_was_written() {
+        assert!(wall() > Timestamp(1_700_000_000));
+    }
+
+    #[test]
+    fn the_pacing_clock_never_goes_back() {
+        let a = pace_now();
+        let b = pace_now();
+        assert!(b >= a);
     }
 }
