@@ -326,6 +326,15 @@ mod test {
     }
 
     #[test]
+    fn every_key_is_in_the_manual() {
+        let man = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../man/chatc.1"));
+        for k in KEYS {
+            let roff = format!(".BI {} \" = ", k.name.replace('-', "\\-"));
+            assert!(man.contains(&roff), "chatc(1) lacks {roff}");
+        }
+    }
+
+    #[test]
     fn keys_are_unique() {
         for (i, k) in KEYS.iter().enumerate() {
             assert!(KEYS[i + 1..].iter().all(|o| o.name != k.name), "{}", k.name);
