@@ -170,8 +170,10 @@ impl Link {
     /// Wait for the next line until `deadline` (used while leaving); `None` when the
     /// connection is gone, closed or silent.
     pub fn read_line(&mut self, deadline: Instant) -> Option<String> {
-        if let Some(Incoming::Line(l)) = self.queue.pop_front() {
-            return Some(l);
+        if matches!(self.queue.front(), Some(Incoming::Line(_))) {
+            if let Some(Incoming::Line(l)) = self.queue.pop_front() {
+                return Some(l);
+            }
         }
         self.conn.as_mut()?.read_line(deadline).ok().flatten()
     }

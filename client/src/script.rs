@@ -4,9 +4,9 @@
 //! commands such as `/me` work too), then sends `/quit` and exits 0 once the server answers
 //! `BYE quit` — proof that it has taken every line. Lines are cleaned of control characters and
 //! long ones are cut at the server's limit. Sending is paced to the server's default flood
-//! limit (see [`crate::pacing`]), so a long log is not
-//! refused. Lines the server refuses are reported on stderr and make the exit status 1; losing
-//! the connection or a server shutdown is an error, with no retry.
+//! limit (see [`crate::pacing`]), so a long log is not refused. Lines the server refuses are
+//! reported on stderr and make the exit status 1; losing the connection or a server shutdown
+//! is an error, with no retry.
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;
@@ -17,9 +17,10 @@ use chat_core::ServerLine;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
-use crate::connection::{is_quit, join, Connection, Login, NoAsker, Target, QUIT_LINE};
+use crate::connection::{join, Connection, Login, NoAsker, Target, QUIT_LINE};
 use crate::error::Error;
 use crate::lines::LineBuffer;
+use crate::link::farewell;
 use crate::pacing::{outgoing, Outbox};
 use crate::sanitize::clean;
 
@@ -72,8 +73,17 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
     let mut closed = false;
     loop {
         while let Some(raw) = conn.next_line() {
-            match ServerLine::parse(&raw) {
-                Ok(ServerLine::Err { code, text }) => {
+            let Ok(line) = ServerLine::parse(&raw) else {
+                continue;
+            };
+            if let Some(end) = farewell(&line) {
+                return match end {
+                    Ok(()) if refused > 0 => Err(Error::Refused(refused)),
+                    end => end,
+                };
+            }
+            match line {
+                ServerLine::Err { code, text } => {
                     refused += 1;
                     let _ = writeln!(
                         err,
@@ -82,20 +92,7 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
                         clean(text)
                     );
                 }
-                Ok(ServerLine::Bye { code, .. }) if is_quit(code) => {
-                    return if refused == 0 {
-                        Ok(())
-                    } else {
-                        Err(Error::Refused(refused))
-                    };
-                }
-                Ok(ServerLine::Bye { code, text }) => {
-                    return Err(Error::Bye {
-                        code: clean(code),
-                        text: clean(text),
-                    })
-                }
-                Ok(ServerLine::Shutdown { text, .. }) => return Err(Error::Shutdown(clean(text))),
+                ServerLine::Shutdown { text, .. } => return Err(Error::Shutdown(clean(text))),
                 _ => {}
             }
         }

@@ -24,7 +24,10 @@ fn tab_completes_names_from_the_server_and_commands() {
     let _anabel = Raw::join(d.port, "Anabel", None);
     let mut carla = Raw::join(d.port, "Carla", None);
     let tmux = Tmux::start("complete", &chatc_command(d.port, "-n Bruno"));
-    tmux.wait_last("Bruno>");
+    tmux.wait_screen("the list of who is online", |s| {
+        s.iter().any(|l| l.starts_with("-!- Online (4):"))
+            && s.last().is_some_and(|l| l == "Bruno>")
+    });
     ana.expect("JOIN ");
 
     // Names from WHO; at the start of the line a name gets ": ", and Tab cycles.
