@@ -48,6 +48,12 @@ fn the_cursor_follows_emoji_cjk_and_combining_marks() {
         "Backspace took the letter with its mark"
     );
 
+    // Marks outside the Latin combining block too: Thai vowel and tone marks, a Devanagari
+    // virama (the old hand-made table gave each of them a column).
+    tmux.type_text("ก\u{e35}\u{e49}क\u{94d}!");
+    tmux.wait_cursor_x(5 + 3);
+    tmux.key("C-u");
+
     // A line wider than the window scrolls by columns, not characters.
     let wide = "語".repeat(60);
     tmux.type_text(&wide);
