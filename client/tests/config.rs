@@ -2,17 +2,15 @@
 //! options override it, and a mistake in it stops chatc with the file and line (exit 2).
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use support::{Chatd, Raw};
+use chat_testkit::{chatc_bin, signal, Chatd, Signal, TempDir, WAIT};
 
 /// Run chatc in script mode (with `input` on stdin) with `XDG_CONFIG_HOME` at `xdg`.
 fn chatc(xdg: &Path, args: &[&str], input: &str) -> Output {
     use std::io::Write;
-    let mut child = Command::new(support::chatc_bin())
+    let mut child = Command::new(chatc_bin())
         .args(args)
         .env_remove("CHATC_HOST")
         .env_remove("CHATC_PORT")
@@ -34,10 +32,10 @@ fn chatc(xdg: &Path, args: &[&str], input: &str) -> Output {
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(support::WAIT) {
+    match rx.recv_timeout(WAIT) {
         Ok(out) => out.unwrap(),
         Err(_) => {
-            support::signal(pid, "KILL");
+            signal(pid, Signal::SIGKILL);
             panic!("chatc {args:?} did not exit in time");
         }
     }
@@ -51,17 +49,17 @@ fn write_config(xdg: &Path, text: &str) {
 
 #[test]
 fn plain_chatc_goes_where_the_file_says_and_options_override_it() {
-    let d = Chatd::start("config", None);
-    let mut ana = Raw::join(d.port, "Ana", None);
-    let xdg = support::temp_dir("config-xdg");
+    let d = Chatd::start(&["--flood", "off"]);
+    let mut ana = d.join("Ana");
+    let xdg = TempDir::new("config-xdg");
     write_config(
-        &xdg,
+        xdg.path(),
         &format!(
             "# where the chat is\nhost = 127.0.0.1\nport = {}\nname = Filed\n",
-            d.port
+            d.addr.port()
         ),
     );
-    let out = chatc(&xdg, &[], "from the file\n");
+    let out = chatc(xdg.path(), &[], "from the file\n");
     assert!(
         out.status.success(),
         "{}",
@@ -69,7 +67,7 @@ fn plain_chatc_goes_where_the_file_says_and_options_override_it() {
     );
     assert!(ana.expect("MSG ").ends_with(" Filed from the file"));
 
-    let out = chatc(&xdg, &["-n", "Flagged"], "from a flag\n");
+    let out = chatc(xdg.path(), &["-n", "Flagged"], "from a flag\n");
     assert!(
         out.status.success(),
         "{}",
@@ -80,9 +78,9 @@ fn plain_chatc_goes_where_the_file_says_and_options_override_it() {
     // --config names another file; a port from the command line beats it.
     let other = xdg.join("other");
     std::fs::write(&other, "port = 1\nname = Other\n").unwrap();
-    let port = d.port.to_string();
+    let port = d.addr.port().to_string();
     let out = chatc(
-        &xdg,
+        xdg.path(),
         &["--config", other.to_str().unwrap(), "-p", &port],
         "via --config\n",
     );
@@ -92,12 +90,11 @@ fn plain_chatc_goes_where_the_file_says_and_options_override_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(ana.expect("MSG ").ends_with(" Other via --config"));
-    std::fs::remove_dir_all(xdg).unwrap();
 }
 
 #[test]
 fn a_mistake_in_the_file_is_one_line_naming_it_and_exit_status_2() {
-    let xdg = support::temp_dir("config-bad");
+    let xdg = TempDir::new("config-bad");
     let file = xdg.join("chatc/config");
     let cases = [
         (
@@ -114,8 +111,8 @@ fn a_mistake_in_the_file_is_one_line_naming_it_and_exit_status_2() {
         ("just some words\n", ":1: expected `key = value`"),
     ];
     for (text, want) in cases {
-        write_config(&xdg, text);
-        let out = chatc(&xdg, &[], "");
+        write_config(xdg.path(), text);
+        let out = chatc(xdg.path(), &[], "");
         assert_eq!(out.status.code(), Some(2), "{text:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = err.lines().collect();
@@ -125,8 +122,7 @@ fn a_mistake_in_the_file_is_one_line_naming_it_and_exit_status_2() {
             "{text:?}: {err}"
         );
     }
-    let out = chatc(&xdg, &["--config", "/nonexistent/chatc.conf"], "");
+    let out = chatc(xdg.path(), &["--config", "/nonexistent/chatc.conf"], "");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/chatc.conf"));
-    std::fs::remove_dir_all(xdg).unwrap();
 }

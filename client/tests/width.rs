@@ -2,17 +2,16 @@
 //! combining marks none, and the cursor lands where the terminal draws it (issue 14, item 6).
 #![allow(clippy::unwrap_used)]
 
-mod support;
 mod tmux;
 
-use support::{Chatd, Raw};
+use chat_testkit::Chatd;
 use tmux::{chatc_command, Tmux};
 
 #[test]
 fn the_cursor_follows_emoji_cjk_and_combining_marks() {
-    let d = Chatd::start("width", None);
-    let mut bruno = Raw::join(d.port, "Bruno", None);
-    let tmux = Tmux::start("width", &chatc_command(d.port, "-n Ana"));
+    let d = Chatd::start(&["--flood", "off"]);
+    let mut bruno = d.join("Bruno");
+    let tmux = Tmux::start("width", &chatc_command(d.addr.port(), "-n Ana"));
     tmux.wait_last("Ana>");
     bruno.expect("JOIN ");
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::support;
+use chat_testkit::{chatc_bin, WAIT};
 
 /// One tmux server and session of our own.
 pub struct Tmux {
@@ -94,7 +94,7 @@ impl Tmux {
     pub fn wait_screen(&self, what: &str, pred: impl Fn(&[String]) -> bool) -> Vec<String> {
         let mut last = Vec::new();
         let mut ok = false;
-        let deadline = Instant::now() + support::WAIT;
+        let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             last = self.screen();
             if pred(&last) {
@@ -125,7 +125,7 @@ impl Tmux {
     pub fn wait_cursor_x(&self, x: usize) {
         let want = x.to_string();
         let mut last = String::new();
-        let deadline = Instant::now() + support::WAIT;
+        let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             last = self.display("#{cursor_x}");
             if last == want {
@@ -203,6 +203,6 @@ pub fn chatc_command(port: u16, args: &str) -> String {
     format!(
         "env -u CHATC_PASSWORD -u CHATC_HOST -u CHATC_PORT -u NO_COLOR \
          XDG_CONFIG_HOME=/nonexistent/chatc-test {} -H 127.0.0.1 -p {port} {args}; sleep 30",
-        support::chatc_bin().display()
+        chatc_bin().display()
     )
 }
