@@ -48,7 +48,10 @@ fuzz_target!(|data: &[u8]| {
         }
         let mut plain = String::new();
         strip_formatting(p, &mut plain).expect("a String never fills");
-        assert!(is_plain(&plain) && plain.len() <= p.len(), "{p:?} -> {plain:?}");
+        assert!(
+            is_plain(&plain) && plain.len() <= p.len(),
+            "{p:?} -> {plain:?}"
+        );
 
         let budget = usize::from(budget).max(4);
         let pieces: Vec<&str> = SplitText::new(p, budget).expect("budget >= 4").collect();
