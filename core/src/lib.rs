@@ -29,6 +29,7 @@ pub mod config;
 pub mod flood;
 pub mod frame;
 pub mod history;
+pub mod irc;
 pub mod names;
 mod outbox;
 pub mod server;
