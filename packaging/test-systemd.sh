@@ -274,6 +274,9 @@ cursor() {
 }
 # Whether chatd.service has logged a line matching $2 since cursor $1.
 logged() { journal_since "$1" | grep -q -- "$2"; }
+# Wait until it has: journald reads chatd's output in its own time, so
+# even a line written before READY=1 may not be in the journal yet.
+wait_logged() { wait_for "$wait_secs" logged "$@"; }
 prop() { ct systemctl show --value -p "$1" "${2:-chatd.service}"; }
 # systemctl $1 chatd.service (start or restart), bounded by 30 s. This test
 # starts chatd more often than StartLimitBurst= allows in 10 s, which no
@@ -309,8 +312,8 @@ systemctl_chatd start || fail "systemctl start chatd did not succeed within 30s"
     fail "chatd.service is $(prop ActiveState)/$(prop SubState) after start, not active/running"
 main=$(prop MainPID)
 [ "$main" -gt 0 ] || fail "chatd.service has no main PID"
-logged "$c" 'listening addr=\[::\]:5000' || fail "chatd did not log listening on [::]:5000"
-logged "$c" 'listening addr=0\.0\.0\.0:5000' || fail "chatd did not log listening on 0.0.0.0:5000"
+wait_logged "$c" 'listening addr=\[::\]:5000' || fail "chatd did not log listening on [::]:5000"
+wait_logged "$c" 'listening addr=0\.0\.0\.0:5000' || fail "chatd did not log listening on 0.0.0.0:5000"
 note "active/running, main PID $main, StatusText='$(prop StatusText)'"
 
 step "the sandbox, seen from inside the service"
@@ -372,6 +375,7 @@ note "writable for chatd: $(printf '%s\n' "$writable" | tr '\n' ' ')"
 note "read-only for chatd: /run (and under it), /dev/shm, /dev/mqueue"
 
 step "two clients chat over IPv4 and IPv6"
+c=$(cursor)
 # Listeners on both addresses; a line from a chatc over IPv4 and one from
 # nc over IPv6 must reach both.
 ct_bg six chatc -H ::1 -n six --listen --no-color
@@ -391,10 +395,8 @@ for l in six four; do
     wait_for "$wait_secs" grep -q "^[^ ]* MSG <sendsix> $m2\$" "$run/$l.out" ||
         fail "listener $l did not get the line sent over IPv6"
 done
-c0=$(ct journalctl --no-pager -o cat -u chatd.service)
-printf '%s\n' "$c0" | grep -q 'join peer=\[::1\]:[0-9]* name=six' || fail "no join from [::1] logged"
-printf '%s\n' "$c0" | grep -q 'join peer=127\.0\.0\.1:[0-9]* name=four' ||
-    fail "no join from 127.0.0.1 logged"
+wait_logged "$c" 'join peer=\[::1\]:[0-9]* name=six' || fail "no join from [::1] logged"
+wait_logged "$c" 'join peer=127\.0\.0\.1:[0-9]* name=four' || fail "no join from 127.0.0.1 logged"
 note "both listeners got both lines (IPv4 -> IPv6, IPv6 -> IPv4 and back)"
 
 step "systemctl stop: SHUTDOWN to clients, history saved"
@@ -428,14 +430,14 @@ step "the password from /etc/chatd/password, after a restart"
 ct sh -c 'install -d -m 0700 /etc/chatd && umask 077 && printf "sesame\n" >/etc/chatd/password'
 c=$(cursor)
 systemctl_chatd restart || fail "systemctl restart chatd"
-logged "$c" 'password file=/run/credentials/chatd.service/password password=on' ||
+wait_logged "$c" 'password file=/run/credentials/chatd.service/password password=on' ||
     fail "chatd did not log taking the password from its credential"
 rc=0
 ct sh -c 'echo in | CHATC_PASSWORD=wrong chatc -n wrong' 2>"$run/wrong.err" || rc=$?
 [ "$rc" -eq 1 ] || fail "chatc with a wrong password exited with $rc, not 1"
 ct sh -c 'echo in | CHATC_PASSWORD=sesame chatc -n right' 2>"$run/right.err" ||
     fail "chatc with the right password exited with $?"
-wait_for "$wait_secs" logged "$c" 'auth-failure peer=127\.0\.0\.1:[0-9]*' ||
+wait_logged "$c" 'auth-failure peer=127\.0\.0\.1:[0-9]*' ||
     fail "chatd did not log the failed password"
 note "the right password gets in, a wrong one is refused and logged"
 # An administrator (and fail2ban) looks for it among the warnings.
@@ -447,7 +449,7 @@ step "systemctl reload: same main PID, the password read again"
 main=$(prop MainPID)
 c=$(cursor)
 ct systemctl reload chatd.service || fail "systemctl reload chatd"
-wait_for "$wait_secs" logged "$c" 'password-reloaded file=/run/credentials/chatd.service/password password=on' ||
+wait_logged "$c" 'password-reloaded file=/run/credentials/chatd.service/password password=on' ||
     fail "chatd did not log reading the password again"
 [ "$(prop MainPID)" = "$main" ] || fail "the main PID changed from $main to $(prop MainPID) on reload"
 [ "$(prop ActiveState)" = active ] || fail "chatd.service is $(prop ActiveState) after reload"
@@ -466,7 +468,7 @@ ct sh -c 'echo in | CHATC_PASSWORD=first chatc -n first' 2>"$run/first.err" ||
 c=$(cursor)
 ct sh -c 'printf "second\n" >/etc/chatd-test/password'
 ct systemctl reload chatd.service || fail "systemctl reload chatd"
-wait_for "$wait_secs" logged "$c" 'password-reloaded file=/etc/chatd-test/password password=on' ||
+wait_logged "$c" 'password-reloaded file=/etc/chatd-test/password password=on' ||
     fail "chatd did not log reading CHATD_PASSWORD_FILE again"
 rc=0
 ct sh -c 'echo in | CHATC_PASSWORD=first chatc -n first' 2>"$run/first.err" || rc=$?
@@ -498,11 +500,13 @@ ct_bg sock env CHATC_PASSWORD=sesame chatc -H ::1 -n sock --listen --no-color
 sock=$bg
 wait_for "$wait_secs" grep -q '^[^ ]* WELCOME sock ' "$run/sock.out" ||
     fail "a client of chatd.socket did not join"
-[ "$(prop ActiveState)" = active ] || fail "chatd.service did not start on a connection"
+# The client can be served before systemd has read READY=1.
+active() { [ "$(prop ActiveState)" = active ]; }
+wait_for "$wait_secs" active || fail "chatd.service is $(prop ActiveState) after a connection"
 main=$(prop MainPID)
 ct sh -c "tr '\\0' '\\n' </proc/$main/environ" | grep -qx 'LISTEN_FDNAMES=chatd.socket' ||
     fail "chatd was not given chatd.socket's socket"
-logged "$c" 'listening addr=\[::\]:5000' || fail "chatd did not log serving [::]:5000"
+wait_logged "$c" 'listening addr=\[::\]:5000' || fail "chatd did not log serving [::]:5000"
 m3="socket-activated-$$"
 ct sh -c "echo $m3 | CHATC_PASSWORD=sesame chatc -H 127.0.0.1 -n sender" ||
     fail "chatc over IPv4 to the activated chatd exited with $?"
