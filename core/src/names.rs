@@ -180,8 +180,18 @@ fn check_start(first: Option<char>) -> Result<(), NameError> {
 ///
 /// Cheap when the names differ early: the folded forms are compared as they are produced.
 pub fn same_name(a: &str, b: &str) -> bool {
+    // An ASCII character folds to one starter of its own, which nothing moves: two names that
+    // differ in an ASCII character before any other character differ.
+    for (x, y) in a.bytes().zip(b.bytes()) {
+        if !x.is_ascii() || !y.is_ascii() {
+            return Folded::new(a).eq(Folded::new(b));
+        }
+        if !x.eq_ignore_ascii_case(&y) {
+            return false;
+        }
+    }
     if a.is_ascii() && b.is_ascii() {
-        return a.eq_ignore_ascii_case(b);
+        return a.len() == b.len();
     }
     Folded::new(a).eq(Folded::new(b))
 }

@@ -29,6 +29,7 @@ of NormalizationTest.txt and on all pairs of the characters where the shortcut c
 """
 
 import argparse
+import bisect
 import bz2
 import itertools
 import os
@@ -375,6 +376,15 @@ def render(ranges, pool, max_ns):
     for i in range(0, len(ranges), 10):
         w("    " + " ".join(f"0x{r[0]:05X}," for r in ranges[i:i + 10]) + "\n")
     w("];\n\n")
+    w("/// For each block of 128 code points of the Basic Multilingual Plane (and the end), the\n")
+    w("/// index of the range holding its first code point: where a lookup starts searching.\n")
+    starts = [r[0] for r in ranges]
+    blocks = [bisect.bisect_right(starts, b << 7) - 1 for b in range(0x10000 >> 7)]
+    blocks.append(bisect.bisect_right(starts, 0x10000) - 1)
+    w(f"pub(super) static BMP_BLOCKS: [u16; {len(blocks)}] = [\n")
+    for i in range(0, len(blocks), 12):
+        w("    " + " ".join(f"{b}," for b in blocks[i:i + 12]) + "\n")
+    w("];\n\n")
     w("/// What each range is: flags (bits 0-6), kind (7-8), payload (9-31).\n")
     w(f"pub(super) static INFO: [u32; {len(ranges)}] = [\n")
     for i in range(0, len(ranges), 8):
@@ -404,7 +414,7 @@ def main():
                  for x, (_, body) in recs.items())
     ranges, pool = encode(recs)
     text = render(ranges, pool, int(max_ns + 0.999))
-    size = 8 * len(ranges) + 4 * len(pool)
+    size = 8 * len(ranges) + 4 * len(pool) + 2 * (0x10000 // 128 + 1)
     print(f"{len(ranges)} ranges, {len(pool)} pool entries: {size} bytes", file=sys.stderr)
     if args.check:
         with open(OUT, encoding="utf-8") as f:

@@ -16,7 +16,7 @@
 
 use core::str::Chars;
 
-use super::tables::{INFO, MAX_NON_STARTERS_PER_BYTE, POOL, STARTS};
+use super::tables::{BMP_BLOCKS, INFO, MAX_NON_STARTERS_PER_BYTE, POOL, STARTS};
 use crate::config::MAX_NAME;
 
 /// The character may not appear in a name (control, format, private-use, separator,
@@ -58,8 +58,14 @@ const RUN: usize = MAX_NAME * MAX_NON_STARTERS_PER_BYTE + 1;
 /// Return the table entry for `c`: flags (bits 0-6), kind (7-8), payload (9-31).
 fn info(c: char) -> u32 {
     let cp = c as u32;
-    // STARTS[0] is 0, so the partition point is at least 1.
-    let i = STARTS.partition_point(|&s| s <= cp).saturating_sub(1);
+    // The ranges that may hold `c`: those of its block in the BMP, or all the others.
+    let (lo, hi) = match BMP_BLOCKS.get(cp as usize >> 7..(cp as usize >> 7) + 2) {
+        Some(&[lo, hi]) => (usize::from(lo), usize::from(hi) + 1),
+        _ => (usize::from(BMP_BLOCKS[BMP_BLOCKS.len() - 1]), STARTS.len()),
+    };
+    let starts = STARTS.get(lo..hi).unwrap_or(&[]);
+    // starts[0] <= cp, so the partition point is at least 1.
+    let i = lo + starts.partition_point(|&s| s <= cp).saturating_sub(1);
     INFO.get(i).copied().unwrap_or(FORBIDDEN)
 }
 
