@@ -7,7 +7,7 @@ use log::{info, warn};
 
 use super::{render, Server};
 use crate::config::{MAX_SERVER_LINE, RING_BYTES};
-use crate::names::{same_name, Name};
+use crate::names::{fold_hash, same_name, Name};
 use crate::slot::Phase;
 use crate::time::Instant;
 use crate::wire::{Ask, ByeCode, ErrCode, ServerLine};
@@ -18,8 +18,12 @@ const PRESSURE_ROOM: usize = 2 * MAX_SERVER_LINE;
 
 impl<const N: usize> Server<N> {
     pub(super) fn find(&self, name: &str) -> Option<usize> {
+        let hash = fold_hash(name); // each Name holds its own: most slots cost one compare
         self.slots.iter().position(|s| {
-            s.phase == Phase::Joined && s.name.as_ref().is_some_and(|n| same_name(n.as_str(), name))
+            s.phase == Phase::Joined
+                && s.name
+                    .as_ref()
+                    .is_some_and(|n| n.fold_hash() == hash && same_name(n.as_str(), name))
         })
     }
 
