@@ -1,19 +1,29 @@
-//! The wall clock, and local time for display.
+//! The clocks, and local time for display.
 //!
-//! The core never reads a clock; chatc does it here: [`now`] stamps what the user says, and
-//! [`local_hour_minute`] turns a server time stamp (UTC) into the user's local time of day
-//! through the C library's `localtime_r`, which knows the time zone.
+//! The core never reads a clock; chatc does it here: [`wall`] stamps what the user says,
+//! [`monotonic`] paces a script under the core's rate limit, and [`local_hour_minute`] turns a
+//! server time stamp (UTC) into the user's local time of day through the C library's
+//! `localtime_r`, which knows the time zone.
 
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chat_core::{Instant, Timestamp};
 
-/// Return the current time as an [`Instant`].
-pub fn now() -> Instant {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    Instant::from_millis(ms)
+/// Return the wall clock in whole seconds; a clock before 1970 reads as the epoch.
+pub fn wall() -> Timestamp {
+    Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
+}
+
+/// Return the monotonic clock, in milliseconds since its first reading in this process.
+pub fn monotonic() -> Instant {
+    static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+    let origin = *ORIGIN.get_or_init(std::time::Instant::now);
+    Instant::from_millis(u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Return the hour and minute of `t` in the local time zone (UTC if it cannot be known).
@@ -53,6 +63,6 @@ mod test {
 
     #[test]
     fn now_is_after_the_protocol_was_written() {
-        assert!(now().timestamp() > Timestamp(1_700_000_000));
+        assert!(wall() > Timestamp(1_700_000_000));
     }
 }

@@ -19,7 +19,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use crate::attempt::{Attempt, Joined};
 use crate::clock;
-use crate::connection::{is_quit, join, Asker, Backoff, Connection, Login, Target, QUIT_LINE};
+use crate::connection::{is_quit, join, quit_line, Asker, Backoff, Connection, Login, Target};
 use crate::editor::{str_width, Action, Decoder, Editor};
 use crate::error::Error;
 use crate::render::Style;
@@ -214,12 +214,12 @@ impl Session<'_> {
                     Err(e) => return Err(Error::Io(e.into())),
                 };
                 if n == 0 {
-                    return self.quit(QUIT_LINE);
+                    return self.quit(&quit_line());
                 }
                 for key in self.screen.decoder.feed(&buf[..n]) {
                     match self.screen.editor.key(key) {
                         Action::Redraw => self.screen.redraw()?,
-                        Action::Quit => return self.quit(QUIT_LINE),
+                        Action::Quit => return self.quit(&quit_line()),
                         Action::Submit(text) => {
                             if let Some(r) = self.submit(&text)? {
                                 return r;
@@ -312,7 +312,7 @@ impl Session<'_> {
             ServerLine::Bye { code, .. } if is_quit(code) => next = Next::Leave(Ok(())),
             ServerLine::Bye { code, text } => {
                 next = Next::Leave(Err(Error::Bye {
-                    code: clean(code),
+                    code: clean(code.as_str()),
                     text: clean(text),
                 }));
             }
@@ -343,7 +343,7 @@ impl Session<'_> {
             self.lost()?;
             return Ok(None);
         }
-        let now = clock::now().timestamp();
+        let now = clock::wall();
         if let Some(s) = self.screen.style.own(&cmd, &self.screen.me, now) {
             if let Command::Say(t) | Command::Me(t) = cmd {
                 self.seen.note(now, &self.screen.me, t);

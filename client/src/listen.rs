@@ -88,8 +88,8 @@ pub fn format(line: &ServerLine<'_>, now: Timestamp) -> Option<String> {
         }
         ServerLine::Nick { time, old, new } => format!("{time} NICK {} -> {}", c(old), c(new)),
         ServerLine::Info { text } => format!("{now} INFO {}", c(text)),
-        ServerLine::Err { code, text } => format!("{now} ERR {} {}", c(code), c(text)),
-        ServerLine::Bye { code, text } => format!("{now} BYE {} {}", c(code), c(text)),
+        ServerLine::Err { code, text } => format!("{now} ERR {} {}", c(code.as_str()), c(text)),
+        ServerLine::Bye { code, text } => format!("{now} BYE {} {}", c(code.as_str()), c(text)),
         ServerLine::Shutdown { time, text } => format!("{time} SHUTDOWN {}", c(text)),
         ServerLine::Ask { .. } | ServerLine::Unknown(_) => return None,
     };
@@ -171,7 +171,7 @@ fn print(out: &mut impl Write, raw: &str, seen: &mut Seen) -> Result<(), Error> 
         }
         _ => {}
     }
-    if let Some(s) = format(&line, clock::now().timestamp()) {
+    if let Some(s) = format(&line, clock::wall()) {
         writeln!(out, "{s}")?;
         out.flush()?;
     }
@@ -193,7 +193,7 @@ fn follow(
                 Ok(ServerLine::Shutdown { .. }) => shutdown = true,
                 Ok(ServerLine::Bye { code, text }) => {
                     return Err(Error::Bye {
-                        code: clean(code),
+                        code: clean(code.as_str()),
                         text: clean(text),
                     })
                 }

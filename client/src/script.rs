@@ -21,7 +21,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use crate::clock;
-use crate::connection::{is_quit, join, Connection, Login, NoAsker, Target, QUIT_LINE};
+use crate::connection::{is_quit, join, quit_line, Connection, Login, NoAsker, Target};
 use crate::error::Error;
 use crate::sanitize::clean;
 
@@ -100,7 +100,7 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
     let mut conn = Connection::open(target)?;
     join(&mut conn, &mut login, &mut NoAsker)?;
     let limit = pace();
-    let mut bucket = Bucket::new(&limit, clock::now());
+    let mut bucket = Bucket::new(&limit, clock::monotonic());
     let mut input = Input {
         buf: Vec::new(),
         eof: false,
@@ -118,7 +118,7 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
                     let _ = writeln!(
                         err,
                         "chatc: the server refused a line ({}): {}",
-                        clean(code),
+                        clean(code.as_str()),
                         clean(text)
                     );
                 }
@@ -131,7 +131,7 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
                 }
                 Ok(ServerLine::Bye { code, text }) => {
                     return Err(Error::Bye {
-                        code: clean(code),
+                        code: clean(code.as_str()),
                         text: clean(text),
                     })
                 }
@@ -146,7 +146,7 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
         let mut wait_ms: Option<u16> = None;
         while let Some(line) = queue.front() {
             let mut trial = bucket;
-            if trial.take(&limit, clock::now()) != Verdict::Pass {
+            if trial.take(&limit, clock::monotonic()) != Verdict::Pass {
                 wait_ms = Some(u16::try_from(1000 / limit.per_sec).unwrap_or(200));
                 break;
             }
@@ -155,7 +155,7 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
             queue.pop_front();
         }
         if input.eof && queue.is_empty() && quit_by.is_none() {
-            conn.send(QUIT_LINE)?;
+            conn.send(&quit_line())?;
             quit_by = Some(Instant::now() + QUIT_TIMEOUT);
         }
         if let Some(by) = quit_by {
