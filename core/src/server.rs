@@ -11,9 +11,9 @@
 //!     now = Now { instant: monotonic clock, wall: wall clock }
 //!     new connection from peer:  accept(now, peer)           // Err(Full): write FULL_LINE, close
 //!     bytes from id:             while bytes left {
-//!                                    used = input(now, id, bytes)   // always >= 1
-//!                                    bytes = bytes[used..]
-//!                                    if bytes left { write out }    // output piled up
+//!                                    fed = input(now, id, bytes)   // uses >= 1 byte
+//!                                    bytes = bytes[fed.used..]
+//!                                    if fed.write_out { write out } // output piled up
 //!                                }
 //!     end of stream or error:    closed(now, id, reason)
 //!     poll_at() <= now:          tick(now)
@@ -98,6 +98,17 @@ impl CloseReason {
     }
 }
 
+/// What [`Server::input`] did with the bytes it was given.
+#[must_use = "bytes past `used` were not read, and `write_out` asks for a write-out"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fed {
+    /// How many bytes, from the front, were used: at least one unless there were none.
+    pub used: usize,
+    /// Output piled up: write out to every connection (and take [`Server::poll_close`])
+    /// before feeding more, so that a client that reads is never taken for a slow one.
+    pub write_out: bool,
+}
+
 /// No slot is free for another connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
@@ -136,7 +147,7 @@ pub struct Server<const N: usize = DEFAULT_SLOTS> {
     throttle: Throttle,
     to_close: heapless::Deque<ConnId, N>,
     shutting_down: bool,
-    /// Output has piled up since [`Server::input`] last looked: it stops after this line.
+    /// Output has piled up since [`Server::input`] last said so: it stops after its next line.
     pressure: bool,
     /// Broadcast head when pressure was last raised.
     pressure_head: u64,
@@ -286,20 +297,22 @@ impl<const N: usize> Server<N> {
         Ok(id)
     }
 
-    /// Handle bytes that arrived on a connection; return how many were used.
+    /// Handle bytes that arrived on a connection: say how many were used, and whether to write
+    /// out before feeding more.
     ///
     /// Lines are decoded and acted on in order; a partial line is kept for the next call. The
     /// call stops right after a line that made output pile up (a connection's private queue
-    /// low on room, or a quarter of the broadcast ring filled since the last stop): write out
-    /// to every connection, then call again with the rest. It always uses at least one byte of
-    /// non-empty input, so that loop ends. Bytes for a stale id or a connection being closed
-    /// are all used, and ignored.
-    #[must_use]
-    pub fn input(&mut self, now: Now, id: ConnId, bytes: &[u8]) -> usize {
+    /// low on room, or a quarter of the broadcast ring filled since the last stop), with
+    /// [`Fed::write_out`] set: write out to every connection, then call again with the rest.
+    /// It always uses at least one byte of non-empty input, so that loop ends. Bytes for a
+    /// stale id or a connection being closed are all used, and ignored.
+    pub fn input(&mut self, now: Now, id: ConnId, bytes: &[u8]) -> Fed {
         let Some(i) = self.index(id) else {
-            return bytes.len();
+            return Fed {
+                used: bytes.len(),
+                write_out: false,
+            };
         };
-        self.pressure = false;
         let mut line: heapless::Vec<u8, MAX_LINE> = heapless::Vec::new();
         let mut used = 0;
         while used < bytes.len() && self.slots[i].accepts_input() {
@@ -331,10 +344,16 @@ impl<const N: usize> Server<N> {
             }
             self.settle(now);
             if core::mem::take(&mut self.pressure) {
-                return used;
+                return Fed {
+                    used,
+                    write_out: true,
+                };
             }
         }
-        bytes.len()
+        Fed {
+            used: bytes.len(),
+            write_out: false,
+        }
     }
 
     /// Fill `bufs` with a connection's output, in order, for one gather write; return how

@@ -84,15 +84,14 @@ impl<const N: usize> Sim<N> {
         Ok(id)
     }
 
-    /// Feed `bytes` from `id` as the daemon does: whenever [`Server::input`] stops early, write
-    /// out everything every connection has before feeding the rest. Return how often it
-    /// stopped early.
+    /// Feed `bytes` from `id` as the daemon does: whenever [`Server::input`] asks, write out
+    /// everything every connection has before feeding the rest. Return how often it asked.
     pub fn send(&mut self, id: ConnId, bytes: &[u8]) -> usize {
         self.feed(id, bytes, true)
     }
 
-    /// Feed `bytes` from `id` while nobody reads: early stops are ignored, as by a caller
-    /// whose sockets are all full. Return how often it stopped early.
+    /// Feed `bytes` from `id` while nobody reads: requests to write out are ignored, as by a
+    /// caller whose sockets are all full. Return how often it asked.
     pub fn send_unread(&mut self, id: ConnId, bytes: &[u8]) -> usize {
         self.feed(id, bytes, false)
     }
@@ -104,14 +103,15 @@ impl<const N: usize> Sim<N> {
             if bytes.is_empty() {
                 return stops;
             }
-            let used = self.server.input(self.now, id, bytes);
+            let fed = self.server.input(self.now, id, bytes);
             assert!(
-                (1..=bytes.len()).contains(&used),
-                "input used {used} of {} bytes",
+                (1..=bytes.len()).contains(&fed.used),
+                "input used {} of {} bytes",
+                fed.used,
                 bytes.len()
             );
-            bytes = &bytes[used..];
-            if !bytes.is_empty() {
+            bytes = &bytes[fed.used..];
+            if fed.write_out {
                 stops += 1;
                 if write_out {
                     self.drain_all();

@@ -379,15 +379,16 @@ impl Daemon {
         }
     }
 
-    /// Hand `scratch[..n]` to the core. Whenever it stops early because output piled up,
-    /// write out to every connection before feeding the rest: a burst of input must not
-    /// overflow the queue of a client that does read, nor lap the broadcast ring.
+    /// Hand `scratch[..n]` to the core. Whenever it says output piled up, write out to every
+    /// connection before feeding the rest: a burst of input must not overflow the queue of a
+    /// client that does read, nor lap the broadcast ring.
     fn feed(&mut self, now: Now, id: ConnId, n: usize) {
         let mut start = 0;
         // The core uses at least one byte a call, so this ends.
         while start < n {
-            start += self.server.input(now, id, &self.scratch[start..n]);
-            if start < n {
+            let fed = self.server.input(now, id, &self.scratch[start..n]);
+            start += fed.used;
+            if fed.write_out {
                 self.take_closes(now);
                 self.service_writes(now);
             }

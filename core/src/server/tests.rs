@@ -39,8 +39,9 @@ impl Steps for H {
         self.accept(peer(n)).expect("a free slot")
     }
 
+    /// Send a line from `id`; nobody reads meanwhile (tests drain when they choose).
     fn line(&mut self, id: ConnId, line: &str) {
-        self.send(id, format!("{line}\n").as_bytes());
+        self.send_unread(id, format!("{line}\n").as_bytes());
     }
 
     /// Take every line queued for `id`.
@@ -699,41 +700,48 @@ fn flush_handles_partial_writes_and_would_block() {
 
 #[test]
 fn input_stops_after_the_line_that_fills_the_ring_and_always_progresses() {
-    let mut h = H::new(open());
-    let a = h.join(1, "Ana");
-    let b = h.join(2, "Bruno");
-    h.lines(a);
-    h.lines(b);
     let line = format!("{}\n", "p".repeat(900));
     let burst = line.repeat(2 * RING_BYTES / line.len());
-    let mut rest = burst.as_bytes();
-    let mut stops = 0;
-    while !rest.is_empty() {
-        let used = h.server.input(h.now(), a, rest);
-        assert!(used >= 1 && used <= rest.len());
-        rest = &rest[used..];
-        if !rest.is_empty() {
-            stops += 1;
-            assert!(rest.starts_with(b"ppp"), "it stops between lines");
-            assert!(h.server.wants_write(b));
-            h.lines(b);
+    // Fed whole, and a line a call: the request to write out comes after the same lines.
+    for per_call in [burst.len(), line.len()] {
+        let mut h = H::new(open());
+        let a = h.join(1, "Ana");
+        let b = h.join(2, "Bruno");
+        h.lines(a);
+        h.lines(b);
+        let mut rest = burst.as_bytes();
+        let mut stops = Vec::new();
+        while !rest.is_empty() {
+            let give = &rest[..per_call.min(rest.len())];
+            let fed = h.server.input(h.now(), a, give);
+            assert!(fed.used >= 1 && fed.used <= give.len());
+            rest = &rest[fed.used..];
+            if fed.write_out {
+                stops.push(rest.len());
+                assert!(
+                    rest.is_empty() || rest.starts_with(b"ppp"),
+                    "it stops between lines"
+                );
+                assert!(h.server.wants_write(b));
+                h.lines(b);
+            }
         }
+        // A quarter of the ring between stops: about eight for two rings' worth.
+        assert!((6..=9).contains(&stops.len()), "{stops:?}");
+        assert_eq!(
+            h.server.phase(b),
+            Phase::Joined,
+            "a reader is never taken for slow"
+        );
+        h.lines(b);
+        // Fed without writing out, the same burst laps the ring and drops the reader.
+        let c = h.join(3, "Carla");
+        h.lines(a);
+        h.lines(b);
+        assert!(h.send_unread(a, burst.as_bytes()) >= 6);
+        assert_eq!(h.server.phase(b), Phase::Closing);
+        assert_eq!(h.server.phase(c), Phase::Closing);
     }
-    // A quarter of the ring between stops: about eight stops for two rings' worth.
-    assert!((6..=9).contains(&stops), "{stops} stops");
-    assert_eq!(
-        h.server.phase(b),
-        Phase::Joined,
-        "a reader is never taken for slow"
-    );
-    h.lines(b);
-    // Fed without writing out, the same burst laps the ring and drops the reader.
-    let c = h.join(3, "Carla");
-    h.lines(a);
-    h.lines(b);
-    assert!(h.send_unread(a, burst.as_bytes()) >= 6);
-    assert_eq!(h.server.phase(b), Phase::Closing);
-    assert_eq!(h.server.phase(c), Phase::Closing);
 }
 
 #[test]
@@ -744,10 +752,13 @@ fn input_stops_when_a_private_queue_runs_low() {
         let b = h.join(2, "Bruno");
         h.lines(b);
         let burst = format!("/msg Bruno {}\n", "q".repeat(300)).repeat(OUT_QUEUE / 300);
-        let used = h.server.input(h.now(), a, burst.as_bytes());
-        assert!(used < burst.len(), "it stops before the queue overflows");
-        assert!(burst.as_bytes()[..used].ends_with(b"\n"));
-        let rest = &burst.as_bytes()[used..];
+        let fed = h.server.input(h.now(), a, burst.as_bytes());
+        assert!(
+            fed.write_out && fed.used < burst.len(),
+            "it stops before the queue overflows"
+        );
+        assert!(burst.as_bytes()[..fed.used].ends_with(b"\n"));
+        let rest = &burst.as_bytes()[fed.used..];
         let stops = if reading {
             h.send(a, rest)
         } else {
@@ -764,23 +775,24 @@ fn input_uses_everything_it_cannot_act_on() {
     let mut h = H::new(open());
     let a = h.connect(1);
     h.lines(a);
+    let used = |fed: Fed| {
+        assert!(!fed.write_out);
+        fed.used
+    };
     assert_eq!(
-        h.server.input(h.now(), a, b"An"),
+        used(h.server.input(h.now(), a, b"An")),
         2,
         "a partial line is kept"
     );
-    assert_eq!(h.server.input(h.now(), a, b"a\n"), 2);
+    assert_eq!(used(h.server.input(h.now(), a, b"a\n")), 2);
     assert_eq!(h.server.name(a), Some("Ana"));
     let bye = b"/quit\nthese bytes come after the goodbye\n";
-    assert_eq!(h.server.input(h.now(), a, bye), bye.len());
+    assert_eq!(used(h.server.input(h.now(), a, bye)), bye.len());
     assert_eq!(h.server.phase(a), Phase::Closing);
     h.server.closed(h.now(), a, CloseReason::Closed);
-    assert_eq!(
-        h.server.input(h.now(), a, b"stale\n"),
-        6,
-        "a stale id takes all"
-    );
-    assert_eq!(h.server.input(h.now(), a, b""), 0);
+    let stale = h.server.input(h.now(), a, b"stale\n");
+    assert_eq!(used(stale), 6, "a stale id takes all");
+    assert_eq!(used(h.server.input(h.now(), a, b"")), 0);
 }
 
 #[test]
