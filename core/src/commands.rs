@@ -21,7 +21,7 @@ pub enum Command<'a> {
     Msg {
         /// The receiver's name as typed.
         to: &'a str,
-        /// The message.
+        /// The message, for the receiver alone.
         text: &'a str,
     },
     /// List who is online (`/who`).

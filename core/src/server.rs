@@ -7,16 +7,16 @@
 //!
 //! ```text
 //! loop {
-//!     wait for readiness, or until poll_at()                  // never a busy loop
+//!     wait for readiness, or until poll_at()                 // never a busy loop
 //!     now = Now { instant: monotonic clock, wall: wall clock }
 //!     new connection from peer:  accept(now, peer)           // Err(Full): write FULL_LINE, close
 //!     bytes from id:             while bytes left {
-//!                                    fed = input(now, id, bytes)   // uses >= 1 byte
+//!                                    fed = input(now, id, bytes)     // uses >= 1 byte
 //!                                    bytes = bytes[fed.used..]
-//!                                    if fed.write_out { write out } // output piled up
+//!                                    if fed.write_out { write out }  // output piled up
 //!                                }
 //!     end of stream or error:    closed(now, id, reason)
-//!     poll_at() <= now:          tick(now)
+//!     poll_at() <= now.instant:  tick(now)
 //!     write out:                 for each id that wants_write(id):
 //!                                    flush(id, transport), or outgoing_vectored + consume
 //!                                while let Some(id) = poll_close():

@@ -22,9 +22,9 @@ pub const FULL_LINE: &[u8] = b"BYE full The server is full; try again later.\n";
 /// What an `ASK` line waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ask {
-    /// The password.
+    /// `ASK PASSWORD`: the server's password, before anything else.
     Password,
-    /// A name.
+    /// `ASK NAME`: a name to join under (asked again after every refused line until joined).
     Name,
 }
 
@@ -56,7 +56,7 @@ pub enum ErrCode {
 pub enum ByeCode {
     /// The client asked to leave.
     Quit,
-    /// Wrong password.
+    /// The password was wrong.
     Password,
     /// Too many wrong passwords from this address.
     Throttled,

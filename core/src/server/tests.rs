@@ -703,6 +703,7 @@ fn input_stops_after_the_line_that_fills_the_ring_and_always_progresses() {
     let line = format!("{}\n", "p".repeat(900));
     let burst = line.repeat(2 * RING_BYTES / line.len());
     // Fed whole, and a line a call: the request to write out comes after the same lines.
+    let mut where_stopped = Vec::new();
     for per_call in [burst.len(), line.len()] {
         let mut h = H::new(open());
         let a = h.join(1, "Ana");
@@ -741,7 +742,9 @@ fn input_stops_after_the_line_that_fills_the_ring_and_always_progresses() {
         assert!(h.send_unread(a, burst.as_bytes()) >= 6);
         assert_eq!(h.server.phase(b), Phase::Closing);
         assert_eq!(h.server.phase(c), Phase::Closing);
+        where_stopped.push(stops);
     }
+    assert_eq!(where_stopped[0], where_stopped[1]);
 }
 
 #[test]
