@@ -26,11 +26,6 @@ impl Instant {
         Instant(ms)
     }
 
-    /// Return the milliseconds since the origin.
-    pub const fn total_millis(self) -> u64 {
-        self.0
-    }
-
     /// Return the time from `earlier` to `self`, or zero if `earlier` is later.
     pub const fn duration_since(self, earlier: Instant) -> Duration {
         Duration::from_millis(self.0.saturating_sub(earlier.0))
