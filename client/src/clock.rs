@@ -1,9 +1,8 @@
 //! The clocks, and local time for display.
 //!
 //! The core never reads a clock; chatc does it here: [`wall`] stamps what the user says,
-//! [`monotonic`] paces a script under the core's rate limit, and [`local_hour_minute`] turns a
-//! server time stamp (UTC) into the user's local time of day through the C library's
-//! `localtime_r`, which knows the time zone.
+//! [`monotonic`] paces a script, and [`local_hour_minute`] turns a server time stamp (UTC) into
+//! the user's local time of day through the C library's `localtime_r`.
 
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -17,8 +17,8 @@
 //!                                }
 //!     end of stream or error:    closed(now, id, reason)
 //!     poll_at() <= now.instant:  tick(now)
-//!     write out:                 for each id that wants_write(id):
-//!                                    flush(id, transport), or outgoing_vectored + consume
+//!     write out:                 for each id: flush(id, transport) until WouldBlock,
+//!                                    or outgoing_vectored + consume until it returns 0
 //!                                while let Some(id) = poll_close():
 //!                                    write what it still has if it can, close it,
 //!                                    closed(now, id, CloseReason::Closed)
@@ -357,7 +357,7 @@ impl<const N: usize> Server<N> {
     }
 
     /// Fill `bufs` with a connection's output, in order, for one gather write; return how
-    /// many slices were filled (0: nothing to send).
+    /// many slices were filled (0: nothing to send; at least 2 slices are needed to get any).
     ///
     /// Its private lines and the public lines of others come interleaved in the order they
     /// were queued. Then [`Server::consume`] what was written.
@@ -380,16 +380,6 @@ impl<const N: usize> Server<N> {
             cur.advance(&self.ring, piece, usize::MAX);
         }
         filled
-    }
-
-    /// Return whether a connection has bytes waiting to be written.
-    pub fn wants_write(&self, id: ConnId) -> bool {
-        self.index(id).is_some_and(|i| {
-            let slot = &self.slots[i];
-            Cursor::of(slot)
-                .next(&self.ring, slot, slot_index(i))
-                .is_some()
-        })
     }
 
     /// Mark `n` bytes of a connection's output as written.

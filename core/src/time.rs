@@ -1,11 +1,8 @@
 //! Time as the caller gives it: the core never reads a clock.
 //!
-//! Two clocks, never mixed. [`Instant`] is a point on a monotonic clock, in milliseconds from
-//! an origin the caller chooses (its own start, say); with [`Duration`] it drives every timer and
-//! rate limit, so a wall clock that jumps — a board without a real-time clock that boots in
-//! 1970 and learns the date from NTP an hour later — fires no timeout early and holds none
-//! back. [`Timestamp`] is wall time, whole seconds since the Unix epoch, and is only ever
-//! stamped on lines (written as ISO 8601 UTC). [`Now`] carries both into the server.
+//! Two clocks, never mixed: a monotonic [`Instant`] (with [`Duration`]) drives every timer and
+//! rate limit, so a wall clock that jumps (NTP on a board without a real-time clock) moves no
+//! timeout; the wall clock's [`Timestamp`] only stamps lines. [`Now`] carries both.
 
 use core::fmt;
 
@@ -48,10 +45,8 @@ impl core::ops::AddAssign<Duration> for Instant {
     }
 }
 
-/// The time of an event on both clocks: timers read `instant`, lines are stamped with `wall`.
-///
-/// The two need not agree, and either may be anything: the server compares instants only with
-/// instants and never derives one clock from the other.
+/// The time of an event on both clocks, which need not agree: timers read `instant`, lines are
+/// stamped with `wall`, and the server never derives one from the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Now {
     /// The monotonic clock, for timeouts and rate limits.

@@ -387,7 +387,7 @@ impl Harness {
             );
         }
         for &id in &self.live {
-            // Checks the bound on pending output, and that wants_write agrees.
+            // Checks the bound on pending output.
             self.sim.pending(id);
         }
         for &id in &self.dead {

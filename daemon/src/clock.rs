@@ -1,8 +1,5 @@
-//! The two clocks the core wants: a monotonic one for every timer, the wall clock for stamps.
-//!
-//! Timers read `CLOCK_MONOTONIC` (through [`std::time::Instant`]), so a wall clock that jumps —
-//! a board without a real-time clock that boots in 1970 and meets NTP later — fires no timeout
-//! early and holds none back. The wall clock only stamps lines and log records.
+//! The two clocks the core wants: `CLOCK_MONOTONIC` (through [`std::time::Instant`]) for every
+//! timer, so a wall-clock jump moves none; the wall clock only for stamps and log records.
 
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};

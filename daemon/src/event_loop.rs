@@ -541,22 +541,20 @@ impl Daemon {
                 continue;
             };
             let id = c.id;
-            if self.server.wants_write(id) {
-                match self.server.flush(id, &mut Sock(&c.stream)) {
-                    Ok(()) | Err(nb::Error::WouldBlock) => {}
-                    Err(nb::Error::Other(e)) => {
-                        let reason = if c.closing_until.is_some() {
-                            CloseReason::Closed
-                        } else {
-                            socket::close_reason(&e)
-                        };
-                        self.forget(idx);
-                        self.server.closed(now, id, reason);
-                        continue;
-                    }
+            let pending = match self.server.flush(id, &mut Sock(&c.stream)) {
+                Ok(()) => false,
+                Err(nb::Error::WouldBlock) => true,
+                Err(nb::Error::Other(e)) => {
+                    let reason = if c.closing_until.is_some() {
+                        CloseReason::Closed
+                    } else {
+                        socket::close_reason(&e)
+                    };
+                    self.forget(idx);
+                    self.server.closed(now, id, reason);
+                    continue;
                 }
-            }
-            let pending = self.server.wants_write(id);
+            };
             let want = match c.closing_until {
                 Some(until) if !pending || now.instant >= until => {
                     self.close_conn(now, idx);
