@@ -136,9 +136,10 @@ fn render(line: &ServerLine<'_>) -> Option<Line> {
 
 /// The chat server: `N` client slots, the history, and every rule of the protocol.
 // `repr(C)` with the slots last: the slot storage is the bulk of the server (1.3 MiB of its
-// 1.6 MiB by default; see README.md, "Memory") and starts uninitialised. With the slots last, no zeroed field lies beyond it, so
-// the compiler does not merge the small fields' initial stores into one memset over the whole
-// storage, and pages of unused slots are never touched: an idle daemon stays small.
+// 1.6 MiB by default; see README.md, "Memory") and starts uninitialised. With the slots last,
+// no zeroed field lies beyond it, so the compiler does not merge the small fields' initial
+// stores into one memset over the whole storage, and pages of unused slots are never touched:
+// an idle daemon stays small.
 #[repr(C)]
 pub struct Server<const N: usize = DEFAULT_SLOTS> {
     config: Config,
@@ -307,15 +308,14 @@ impl<const N: usize> Server<N> {
     /// It always uses at least one byte of non-empty input, so that loop ends. Bytes for a
     /// stale id or a connection being closed are all used, and ignored.
     pub fn input(&mut self, now: Now, id: ConnId, bytes: &[u8]) -> Fed {
-        let Some(i) = self.index(id) else {
-            return Fed {
-                used: bytes.len(),
-                write_out: false,
-            };
+        let mut fed = Fed {
+            used: bytes.len(),
+            write_out: false,
         };
+        let Some(i) = self.index(id) else { return fed };
         let mut line: heapless::Vec<u8, MAX_LINE> = heapless::Vec::new();
         let mut used = 0;
-        while used < bytes.len() && self.slots[i].accepts_input() {
+        while used < bytes.len() && self.slots[i].accepts_input() && !fed.write_out {
             line.clear();
             let rest = bytes.get(used..).unwrap_or_default();
             let (n, frame) = match self.slots[i].decoder.decode(rest) {
@@ -344,16 +344,13 @@ impl<const N: usize> Server<N> {
             }
             self.settle(now);
             if core::mem::take(&mut self.pressure) {
-                return Fed {
+                fed = Fed {
                     used,
                     write_out: true,
                 };
             }
         }
-        Fed {
-            used: bytes.len(),
-            write_out: false,
-        }
+        fed
     }
 
     /// Fill `bufs` with a connection's output, in order, for one gather write; return how
