@@ -198,7 +198,7 @@ pub fn quit_line() -> String {
 
 /// Return true if a `BYE` code says the server closed because we asked to leave.
 pub fn is_quit(code: Code<'_, ByeCode>) -> bool {
-    code == ByeCode::Quit
+    matches!(code, Code::Known(ByeCode::Quit))
 }
 
 /// Who to join as.

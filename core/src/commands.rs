@@ -121,12 +121,9 @@ impl<'a> Command<'a> {
     }
 }
 
-/// Writes the line (without its `\n`) that reads back as this command.
-///
-/// A [`Command::Say`] whose text starts with `/` is escaped as `//`. [`Command::Usage`] writes
-/// the bare command word whose misuse it stands for. Any command [`Command::parse`] returns
-/// reads back the same; a hand-made `Say` of a text that would read as a command (`@sair`)
-/// cannot be written so, and is written as it is.
+/// Writes the line (without `\n`) that reads back as this command: what [`Command::parse`]
+/// returns always does. A `Say` starting with `/` is escaped as `//`; `Usage` writes the bare
+/// command word; a hand-made `Say("@sair")`, which no line reads as, is written as it is.
 impl fmt::Display for Command<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {

@@ -3,8 +3,8 @@
 //! Every line starts with its kind word, then fields separated by one space, the last of which
 //! is free text (see `docs/PROTOCOL.md`). [`ServerLine`]'s `Display` writes a line without its
 //! `\n`; [`ServerLine::parse`] reads one, so `chatc` and the tests share the server's own
-//! definition of the protocol. The history file holds the same `HIST` lines: [`Entry`]'s
-//! `Display` writes one and [`Entry::parse`] reads it back. (What clients send is read by
+//! definition of the protocol. The history file holds the same `HIST` lines: [`Entry::line`]
+//! writes one and [`Entry::parse`] reads it back. (What clients send is read by
 //! [`crate::commands::Command::parse`] and written by its `Display`.)
 
 use core::fmt;
@@ -127,19 +127,6 @@ macro_rules! open_code {
 }
 
 open_code!(ErrCode, ByeCode);
-
-impl<C> From<C> for Code<'_, C> {
-    fn from(c: C) -> Self {
-        Code::Known(c)
-    }
-}
-
-/// `code == ByeCode::Quit` is true only for that known code.
-impl<C: PartialEq> PartialEq<C> for Code<'_, C> {
-    fn eq(&self, other: &C) -> bool {
-        matches!(self, Code::Known(c) if c == other)
-    }
-}
 
 /// One line from the server, borrowing its text.
 ///
@@ -462,7 +449,8 @@ pub(crate) fn has_control(text: &str) -> bool {
 }
 
 impl Entry {
-    /// Return the `HIST` line that replays this entry, as newcomers get it.
+    /// Return the `HIST` line that replays this entry to newcomers; written out (`Display`,
+    /// plus `\n`), it is also the entry's line in the daemon's history file.
     pub fn line(&self) -> ServerLine<'_> {
         ServerLine::Hist {
             kind: self.kind,
@@ -472,7 +460,7 @@ impl Entry {
         }
     }
 
-    /// Read an entry back from its `HIST` line (as its `Display` writes it, without `\n`),
+    /// Read an entry back from its `HIST` line (as [`Entry::line`] writes it, without `\n`),
     /// checking it as the server checks what a client says: a saved file may have been edited.
     /// Another kind of line, a control character, a bad name or an over-long text is a
     /// [`ParseError::BadField`].
@@ -491,13 +479,6 @@ impl Entry {
         };
         let name = Name::new(name).map_err(|_| ParseError::BadField)?;
         Entry::new(kind, time, name, text).ok_or(ParseError::BadField)
-    }
-}
-
-/// Writes the entry's `HIST` line, without `\n`: the history file's format.
-impl fmt::Display for Entry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.line().fmt(f)
     }
 }
 
@@ -674,7 +655,7 @@ mod test {
             panic!("not a BYE: {line:?}");
         };
         assert_eq!(code, Code::Other("maintenance"));
-        assert!(code != ByeCode::Quit);
+        assert!(!matches!(code, Code::Known(ByeCode::Quit)));
         assert_eq!(code.to_string(), "maintenance");
         assert_eq!(text, "Back in five minutes.");
         assert_eq!(line.to_string(), "BYE maintenance Back in five minutes.");
@@ -687,7 +668,9 @@ mod test {
             }
         ));
         let line = ServerLine::parse("BYE quit Goodbye.").unwrap();
-        assert!(matches!(line, ServerLine::Bye { code, .. } if code == ByeCode::Quit));
+        assert!(
+            matches!(line, ServerLine::Bye { code, .. } if matches!(code, Code::Known(ByeCode::Quit)))
+        );
     }
 
     #[test]
@@ -698,7 +681,7 @@ mod test {
             (EntryKind::Me, "dança"),
         ] {
             let e = Entry::new(kind, T, name.clone(), text).unwrap();
-            let s = e.to_string();
+            let s = e.line().to_string();
             assert!(s.starts_with("HIST "), "{s}");
             assert_eq!(Entry::parse(&s), Ok(e));
         }

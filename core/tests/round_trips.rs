@@ -47,6 +47,6 @@ proptest! {
         let kind = if me { EntryKind::Me } else { EntryKind::Msg };
         let e = Entry::new(kind, Timestamp(secs), Name::new(&name).unwrap(), &text).unwrap();
         prop_assert!(e.text.len() < MAX_LINE);
-        prop_assert_eq!(Entry::parse(&e.to_string()), Ok(e));
+        prop_assert_eq!(Entry::parse(&e.line().to_string()), Ok(e));
     }
 }

@@ -125,7 +125,7 @@ impl HistoryStore {
         self.buf.clear();
         let mut n = 0;
         for e in server.history() {
-            writeln!(self.buf, "{e}")?;
+            writeln!(self.buf, "{}", e.line())?;
             n += 1;
         }
         let mut f = File::create(&self.tmp)?;

@@ -10,7 +10,7 @@ use crate::config::{MAX_SERVER_LINE, RING_BYTES};
 use crate::names::{same_name, Name};
 use crate::slot::Phase;
 use crate::time::Now;
-use crate::wire::{Ask, ByeCode, ErrCode, ServerLine};
+use crate::wire::{Ask, ByeCode, Code, ErrCode, ServerLine};
 
 /// Room left in a private queue below which [`Server::input`] stops so that the caller
 /// writes out: two of the longest lines.
@@ -88,7 +88,7 @@ impl<const N: usize> Server<N> {
         self.send(
             i,
             &ServerLine::Err {
-                code: code.into(),
+                code: Code::Known(code),
                 text,
             },
         );
@@ -101,7 +101,7 @@ impl<const N: usize> Server<N> {
         self.send(
             i,
             &ServerLine::Bye {
-                code: code.into(),
+                code: Code::Known(code),
                 text,
             },
         );
