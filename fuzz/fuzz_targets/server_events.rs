@@ -114,7 +114,7 @@ fn close(sim: &mut Sim<SLOTS>, conns: &mut Vec<ConnId>, k: usize, reason: CloseR
     assert_eq!(sim.server.phase(id), Phase::Free);
     sim.send(id, b"/quit\n");
     sim.server.consume(id, 1);
-    assert_eq!(sim.server.outgoing_vectored(id, &mut [&[]; 2]), 0);
+    assert_eq!(sim.server.outgoing_vectored(id, &mut [&[][..]; 2]), 0);
 }
 
 fuzz_target!(|input: Input| {
