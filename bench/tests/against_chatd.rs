@@ -1,94 +1,13 @@
 //! chat-bench against the real chatd binary: the chatd dialect end to end, with exact counts.
 //!
-//! The binary is looked up in this workspace's target directory (built by `cargo test
-//! --workspace`, which builds chatd for its own tests before any test runs). When it is missing
-//! (e.g. `cargo test -p chat-bench` on a fresh tree) the tests say so and do nothing.
+//! chatd is found (and built if cargo says it is out of date) by chat-testkit; set `CHATD_BIN`
+//! to test another binary.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+use std::process::Command;
 
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn chatd_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("CHATD_BIN") {
-        return PathBuf::from(p);
-    }
-    // The chat-bench binary under test sits in the same profile directory as chatd.
-    let bench = PathBuf::from(env!("CARGO_BIN_EXE_chat-bench"));
-    let dir = bench.parent().expect("target dir").to_path_buf();
-    let bin = dir.join("chatd");
-    let _g = BUILD.lock().unwrap_or_else(|p| p.into_inner());
-    if !bin.is_file() {
-        // `cargo test -p chat-bench` alone does not build other packages' binaries.
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "chatd", "--target-dir"])
-            .arg(dir.parent().expect("target root"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if dir.ends_with("release") {
-            cmd.arg("--release");
-        }
-        let st = cmd.status().expect("run cargo build -p chatd");
-        assert!(
-            st.success(),
-            "cargo build -p chatd failed; set CHATD_BIN to a chatd binary"
-        );
-    }
-    assert!(bin.is_file(), "no chatd at {}", bin.display());
-    bin
-}
-
-/// Serialises building chatd between the tests of this file.
-static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Start chatd on a free loopback port; return it and the port once it logs `listening`.
-fn start_chatd(bin: &PathBuf, state: &std::path::Path) -> (Server, u16) {
-    let mut child = Command::new(bin)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--flood",
-            "off",
-            "--max-clients",
-            "64",
-        ])
-        .arg("--state-dir")
-        .arg(state)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let server = Server(child);
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("addr=127.0.0.1:").nth(1) {
-                let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                let _ = tx.send(port.parse::<u16>().unwrap());
-            }
-        }
-    });
-    let port = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("chatd logs its listening address");
-    (server, port)
-}
+use chat_testkit::Chatd;
 
 fn bench(port: u16, pid: u32, extra: &[&str]) -> HashMap<String, String> {
     let out = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
@@ -113,18 +32,13 @@ fn bench(port: u16, pid: u32, extra: &[&str]) -> HashMap<String, String> {
 }
 
 fn run_against_chatd(extra: &[&str], clients: u64, messages: u64) {
-    let bin = chatd_binary();
-    let state =
-        std::env::temp_dir().join(format!("chat-bench-test-{}-{clients}", std::process::id()));
-    std::fs::create_dir_all(&state).unwrap();
-    let (server, port) = start_chatd(&bin, &state);
+    let server = Chatd::start(&["--flood", "off", "--max-clients", "64"]);
     let n = clients.to_string();
     let m = messages.to_string();
     let mut args = vec!["-n", n.as_str(), "-m", m.as_str()];
     args.extend_from_slice(extra);
-    let r = bench(port, server.0.id(), &args);
+    let r = bench(server.addr.port(), server.pid(), &args);
     drop(server);
-    let _ = std::fs::remove_dir_all(&state);
     let expected = clients * (clients - 1) * messages;
     assert_eq!(r.get("end").map(String::as_str), Some("complete"), "{r:?}");
     assert_eq!(r["delivered"], expected.to_string(), "{r:?}");

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use chat_core::names::Name;
 use clap::Parser;
 
+use crate::alert::Notifier;
+use crate::config::FileConfig;
 use crate::connection::{Login, Target};
 use crate::error::Error;
 
@@ -14,18 +16,19 @@ use crate::error::Error;
 /// commands, /quit (or Ctrl-D, Ctrl-C) leaves. With standard input from a pipe or file, each
 /// line is sent as a message and chatc leaves at the end: `echo "build done" | chatc -n ci`.
 /// With --listen it prints what everybody says, one line each, until the server shuts down.
+/// Defaults come from ~/.config/chatc/config (see chatc(1)); options override it.
 #[derive(Debug, Parser)]
 #[command(name = "chatc", version, about, long_about)]
 pub struct Args {
-    /// Server host name, IPv4 or IPv6 address.
-    #[arg(short = 'H', long, env = "CHATC_HOST", default_value = "127.0.0.1")]
-    pub host: String,
+    /// Server host name, IPv4 or IPv6 address [default: the config file's, else 127.0.0.1].
+    #[arg(short = 'H', long, env = "CHATC_HOST")]
+    pub host: Option<String>,
 
-    /// Server TCP port.
-    #[arg(short, long, env = "CHATC_PORT", default_value_t = 5000)]
-    pub port: u16,
+    /// Server TCP port [default: the config file's, else 5000].
+    #[arg(short, long, env = "CHATC_PORT")]
+    pub port: Option<u16>,
 
-    /// Name to join under [default: your login name].
+    /// Name to join under [default: the config file's, else your login name].
     #[arg(short, long)]
     pub name: Option<String>,
 
@@ -40,15 +43,73 @@ pub struct Args {
     /// Never use colours (also when NO_COLOR is set or the output is not a terminal).
     #[arg(long)]
     pub no_color: bool,
+
+    /// Do not ring the terminal bell when your name is mentioned or a private message comes.
+    #[arg(long)]
+    pub no_bell: bool,
+
+    /// How to raise a desktop notification when your name is mentioned or a private message
+    /// comes [default: the config file's, else off].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub notify: Option<Notifier>,
+
+    /// Read the configuration from FILE instead of $XDG_CONFIG_HOME/chatc/config.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Environment variable holding the password.
 const PASSWORD_ENV: &str = "CHATC_PASSWORD";
+/// The host when none is given anywhere.
+const DEFAULT_HOST: &str = "127.0.0.1";
+/// The port when none is given anywhere.
+const DEFAULT_PORT: u16 = 5000;
+
+/// What chatc runs with: the command line and environment over the configuration file over
+/// the defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The server, if given anywhere; `None` means "not said" (see [`Settings::target`]).
+    pub host: Option<String>,
+    /// The server's port.
+    pub port: u16,
+    /// The name, if given (else the login name).
+    pub name: Option<String>,
+    /// Where the password is, if in a file.
+    pub password_file: Option<PathBuf>,
+    /// Listen mode.
+    pub listen: bool,
+    /// Colours wanted (still off when the output is not a terminal or NO_COLOR is set).
+    pub color: bool,
+    /// Ring the bell on a mention or private message.
+    pub bell: bool,
+    /// How to notify on a mention or private message.
+    pub notify: Notifier,
+}
 
 impl Args {
-    /// Return where to connect.
+    /// Merge the command line (and environment) with the configuration file.
+    pub fn settings(&self, file: FileConfig) -> Settings {
+        Settings {
+            host: self.host.clone().or(file.host),
+            port: self.port.or(file.port).unwrap_or(DEFAULT_PORT),
+            name: self.name.clone().or(file.name),
+            password_file: self.password_file.clone().or(file.password_file),
+            listen: self.listen,
+            color: !self.no_color && file.color.unwrap_or(true),
+            bell: !self.no_bell && file.bell.unwrap_or(true),
+            notify: self.notify.or(file.notify).unwrap_or(Notifier::Off),
+        }
+    }
+}
+
+impl Settings {
+    /// Return where to connect: the host given, else this machine.
+    ///
+    /// This is the seam for finding a server on the LAN: when no host was given anywhere
+    /// (`self.host` is `None`), discovery would pick the [`Target`] here.
     pub fn target(&self) -> Target {
-        Target::new(&self.host, self.port)
+        Target::new(self.host.as_deref().unwrap_or(DEFAULT_HOST), self.port)
     }
 
     /// Work out the name and the password (if known before connecting).
@@ -71,7 +132,7 @@ impl Args {
     /// Return true if output should be coloured.
     pub fn color(&self, stdout_is_tty: bool) -> bool {
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        stdout_is_tty && !self.no_color && !no_color_env
+        stdout_is_tty && self.color && !no_color_env
     }
 }
 
@@ -121,19 +182,66 @@ mod test {
             "chatc", "-H", "::1", "-p", "6000", "-n", "Bruno", "--listen",
         ])
         .expect("parses");
-        assert_eq!(a.target().to_string(), "[::1]:6000");
-        assert_eq!(a.name.as_deref(), Some("Bruno"));
-        assert!(a.listen && !a.no_color);
+        let s = a.settings(FileConfig::default());
+        assert_eq!(s.target().to_string(), "[::1]:6000");
+        assert_eq!(s.name.as_deref(), Some("Bruno"));
+        assert!(s.listen && !a.no_color && s.bell);
+        assert_eq!(
+            s.notify,
+            Notifier::Off,
+            "notifications are off unless asked for"
+        );
         assert!(Args::try_parse_from(["chatc", "-p", "70000"]).is_err());
-        assert!(!a.color(false), "no colour when stdout is not a terminal");
+        assert!(!s.color(false), "no colour when stdout is not a terminal");
+    }
+
+    #[test]
+    fn options_override_the_file_and_the_file_overrides_the_defaults() {
+        let file = FileConfig {
+            host: Some("chat.lan".into()),
+            port: Some(6000),
+            name: Some("Ana".into()),
+            color: Some(false),
+            bell: Some(false),
+            notify: Some(Notifier::Osc9),
+            ..FileConfig::default()
+        };
+        let bare = Args::try_parse_from(["chatc"]).expect("parses");
+        let s = bare.settings(file.clone());
+        assert_eq!(s.target().to_string(), "chat.lan:6000");
+        assert_eq!(s.name.as_deref(), Some("Ana"));
+        assert!(!s.color && !s.bell);
+        assert_eq!(s.notify, Notifier::Osc9);
+        let a = Args::try_parse_from([
+            "chatc", "-H", "10.0.0.2", "-p", "7000", "-n", "Bia", "--notify", "off",
+        ])
+        .expect("parses");
+        let s = a.settings(file);
+        assert_eq!(s.target().to_string(), "10.0.0.2:7000");
+        assert_eq!(s.name.as_deref(), Some("Bia"));
+        assert_eq!(s.notify, Notifier::Off);
+        let s = bare.settings(FileConfig::default());
+        assert_eq!(s.host, None, "no host given: the seam for discovery");
+        assert_eq!(s.target().to_string(), "127.0.0.1:5000");
+        assert!(s.bell && s.color);
+        let quiet = Args::try_parse_from(["chatc", "--no-bell"]).expect("parses");
+        assert!(!quiet.settings(FileConfig::default()).bell);
     }
 
     #[test]
     fn bad_names_are_refused_before_connecting() {
-        let a = Args::try_parse_from(["chatc", "-n", "/root"]).expect("parses");
-        assert!(matches!(a.login(), Err(Error::BadName { .. })));
-        let a = Args::try_parse_from(["chatc", "-n", "two words"]).expect("parses");
-        assert!(matches!(a.login(), Err(Error::BadName { .. })));
+        let login = |argv: &[&str]| {
+            let a = Args::try_parse_from(argv).expect("parses");
+            a.settings(FileConfig::default()).login()
+        };
+        assert!(matches!(
+            login(&["chatc", "-n", "/root"]),
+            Err(Error::BadName { .. })
+        ));
+        assert!(matches!(
+            login(&["chatc", "-n", "two words"]),
+            Err(Error::BadName { .. })
+        ));
     }
 
     #[test]
@@ -145,8 +253,9 @@ mod test {
             .map(|_| ());
         assert!(a.is_some(), "--password-file needs a value");
         let path = dir.to_str().expect("utf-8 path");
-        let a =
-            Args::try_parse_from(["chatc", "-n", "Ana", "--password-file", path]).expect("parses");
+        let a = Args::try_parse_from(["chatc", "-n", "Ana", "--password-file", path])
+            .expect("parses")
+            .settings(FileConfig::default());
         assert_eq!(
             a.login().expect("login").password.as_deref(),
             Some("sesame")

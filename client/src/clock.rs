@@ -1,15 +1,18 @@
-//! The clocks, and local time for display.
+//! chatc's clocks, in one place: the wall clock for what is shown, a monotonic one for pacing.
 //!
-//! The core never reads a clock; chatc does it here: [`wall`] stamps what the user says,
-//! [`monotonic`] paces a script, and [`local_hour_minute`] turns a server time stamp (UTC) into
-//! the user's local time of day through the C library's `localtime_r`.
+//! The core never reads a clock. chatc reads the wall clock only to stamp what the user says
+//! ([`wall`]) and turns server time stamps (UTC) into the user's local time of day
+//! ([`local_hour_minute`], through the C library's `localtime_r`, which knows the time zone).
+//! Pacing what it sends needs only intervals, so [`pace_now`] counts from a monotonic origin
+//! and a wall-clock jump cannot stall or rush it.
 
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chat_core::{Instant, Timestamp};
+use nix::poll::PollTimeout;
 
-/// Return the wall clock in whole seconds; a clock before 1970 reads as the epoch.
+/// Return the current wall-clock time in whole seconds (the epoch if the clock is before it).
 pub fn wall() -> Timestamp {
     Timestamp(
         SystemTime::now()
@@ -18,11 +21,19 @@ pub fn wall() -> Timestamp {
     )
 }
 
-/// Return the monotonic clock, in milliseconds since its first reading in this process.
-pub fn monotonic() -> Instant {
+/// Return a monotonic [`Instant`] for the core's flood bucket: time since chatc first asked.
+pub fn pace_now() -> Instant {
     static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
-    let origin = *ORIGIN.get_or_init(std::time::Instant::now);
-    Instant::from_millis(u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX))
+    let since = ORIGIN.get_or_init(std::time::Instant::now).elapsed();
+    Instant::from_millis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Return a `poll` timeout for waiting `wait` (`None`: no limit), at most ten seconds at a
+/// time so that a long wait is simply polled again.
+pub fn poll_timeout(wait: Option<Duration>) -> PollTimeout {
+    wait.map_or(PollTimeout::NONE, |w| {
+        PollTimeout::from(u16::try_from(w.as_millis().min(10_000)).unwrap_or(10_000))
+    })
 }
 
 /// Return the hour and minute of `t` in the local time zone (UTC if it cannot be known).
@@ -61,7 +72,14 @@ mod test {
     }
 
     #[test]
-    fn now_is_after_the_protocol_was_written() {
+    fn the_wall_clock_is_after_the_protocol_was_written() {
         assert!(wall() > Timestamp(1_700_000_000));
+    }
+
+    #[test]
+    fn the_pacing_clock_never_goes_back() {
+        let a = pace_now();
+        let b = pace_now();
+        assert!(b >= a);
     }
 }

@@ -16,6 +16,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use crate::error::Error;
+use crate::lines::LineBuffer;
 
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -62,7 +63,7 @@ impl fmt::Display for Target {
 /// An open connection and the bytes received but not yet cut into lines.
 pub struct Connection {
     stream: TcpStream,
-    buf: Vec<u8>,
+    lines: LineBuffer,
     target: String,
 }
 
@@ -84,7 +85,7 @@ impl Connection {
                     let _ = stream.set_nodelay(true);
                     return Ok(Connection {
                         stream,
-                        buf: Vec::new(),
+                        lines: LineBuffer::new(MAX_IN_LINE),
                         target: name,
                     });
                 }
@@ -126,7 +127,7 @@ impl Connection {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return false,
                 Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
+                    self.lines.push(&chunk[..n]);
                     return true;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -138,16 +139,7 @@ impl Connection {
 
     /// Cut the next complete line off the buffer (without its `\n`), as UTF-8.
     pub fn next_line(&mut self) -> Option<String> {
-        let end = match self.buf.iter().position(|&b| b == b'\n') {
-            Some(i) => i,
-            None if self.buf.len() >= MAX_IN_LINE => MAX_IN_LINE,
-            None => return None,
-        };
-        let line: Vec<u8> = self.buf.drain(..end).collect();
-        if self.buf.first() == Some(&b'\n') {
-            self.buf.remove(0);
-        }
-        Some(String::from_utf8_lossy(&line).into_owned())
+        self.lines.next_line()
     }
 
     /// Wait for the next line until `deadline`.
@@ -172,22 +164,12 @@ impl Connection {
                 Err(e) => return Err(Error::Io(e.into())),
             }
             if !self.fill() {
-                return Ok(self.next_line_at_eof());
+                return Ok(self.lines.finish());
             }
         }
         Err(Error::Timeout {
             target: self.target.clone(),
         })
-    }
-
-    /// Return a last unterminated line left when the connection closed, if any.
-    fn next_line_at_eof(&mut self) -> Option<String> {
-        if self.buf.is_empty() {
-            return None;
-        }
-        let line = String::from_utf8_lossy(&self.buf).into_owned();
-        self.buf.clear();
-        Some(line)
     }
 }
 

@@ -1,163 +1,15 @@
-//! The line editor of interactive mode: keys in, one line of text out.
+//! The line being typed in interactive mode: its text, the cursor, and how much of it fits.
 //!
-//! [`Decoder`] turns the bytes a terminal sends in raw mode into [`Key`]s (UTF-8 characters,
-//! arrows, Home/End in their common encodings, control keys). [`Editor`] holds the line being
-//! typed and a cursor counted in characters, so multi-byte text edits as whole characters, and
+//! The cursor is counted in characters and always rests at the start of a character that takes
+//! room on screen, so a combining mark moves, and is deleted, with the letter it belongs to.
+//! Widths come from the `unicode-width` crate (East Asian wide characters and emoji take two
+//! columns, combining marks none), the same tables terminals use.
 //! [`Editor::view`] picks the part that fits the screen, scrolling sideways if it is too long.
 
 use chat_core::config::MAX_LINE;
+use unicode_width::UnicodeWidthChar;
 
-/// One key press.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
-    /// A printable character.
-    Char(char),
-    /// Enter.
-    Enter,
-    /// Backspace: delete before the cursor.
-    Backspace,
-    /// Delete: delete under the cursor.
-    Delete,
-    /// Left arrow or Ctrl-B.
-    Left,
-    /// Right arrow or Ctrl-F.
-    Right,
-    /// Home or Ctrl-A.
-    Home,
-    /// End or Ctrl-E.
-    End,
-    /// Ctrl-U: delete from the start of the line to the cursor.
-    KillToStart,
-    /// Ctrl-K: delete from the cursor to the end of the line.
-    KillToEnd,
-    /// Ctrl-W: delete the word before the cursor.
-    KillWord,
-    /// Ctrl-D: leave on an empty line, else delete under the cursor.
-    Eof,
-    /// Ctrl-C: leave.
-    Interrupt,
-    /// Ctrl-L: redraw.
-    Redraw,
-}
-
-/// Turns raw terminal bytes into keys, keeping incomplete sequences for the next read.
-#[derive(Debug, Default)]
-pub struct Decoder {
-    pending: Vec<u8>,
-}
-
-/// What one attempt to read a key from the front of the buffer found.
-enum Parsed {
-    /// A key (or nothing, for ignored input) using this many bytes.
-    Key(Option<Key>, usize),
-    /// More bytes are needed.
-    Incomplete,
-}
-
-impl Decoder {
-    /// Decode `bytes` (one read's worth) into keys.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Key> {
-        self.pending.extend_from_slice(bytes);
-        let mut keys = Vec::new();
-        let mut at = 0;
-        while at < self.pending.len() {
-            match parse(&self.pending[at..]) {
-                Parsed::Key(k, used) => {
-                    keys.extend(k);
-                    at += used.max(1);
-                }
-                Parsed::Incomplete => break,
-            }
-        }
-        self.pending.drain(..at);
-        // A lone ESC at the end of a read is the Escape key: nothing to do.
-        if self.pending == [0x1b] || self.pending.len() > 32 {
-            self.pending.clear();
-        }
-        keys
-    }
-}
-
-/// Read one key from the front of `b` (not empty).
-fn parse(b: &[u8]) -> Parsed {
-    let key = |k: Key| Parsed::Key(Some(k), 1);
-    match b[0] {
-        0x1b => escape(b),
-        b'\r' | b'\n' => key(Key::Enter),
-        0x7f | 0x08 => key(Key::Backspace),
-        0x01 => key(Key::Home),
-        0x02 => key(Key::Left),
-        0x03 => key(Key::Interrupt),
-        0x04 => key(Key::Eof),
-        0x05 => key(Key::End),
-        0x06 => key(Key::Right),
-        b'\t' => key(Key::Char(' ')),
-        0x0b => key(Key::KillToEnd),
-        0x0c => key(Key::Redraw),
-        0x15 => key(Key::KillToStart),
-        0x17 => key(Key::KillWord),
-        c if c < 0x20 => Parsed::Key(None, 1),
-        c => {
-            let len = match c {
-                0x00..=0x7f => 1,
-                0xc2..=0xdf => 2,
-                0xe0..=0xef => 3,
-                0xf0..=0xf4 => 4,
-                _ => return Parsed::Key(None, 1),
-            };
-            if b.len() < len {
-                return Parsed::Incomplete;
-            }
-            match std::str::from_utf8(&b[..len])
-                .ok()
-                .and_then(|s| s.chars().next())
-            {
-                Some(ch) if !ch.is_control() => Parsed::Key(Some(Key::Char(ch)), len),
-                Some(_) => Parsed::Key(None, len),
-                None => Parsed::Key(None, 1),
-            }
-        }
-    }
-}
-
-/// Read an escape sequence: `ESC [ params final`, `ESC O x`, or `ESC x` (ignored).
-fn escape(b: &[u8]) -> Parsed {
-    match b.get(1) {
-        None => Parsed::Incomplete,
-        Some(b'[') => {
-            let Some(end) = b[2..].iter().position(|c| (0x40..=0x7e).contains(c)) else {
-                return Parsed::Incomplete;
-            };
-            let params = &b[2..2 + end];
-            let k = match (b[2 + end], params) {
-                (b'C', _) => Some(Key::Right),
-                (b'D', _) => Some(Key::Left),
-                (b'H', _) => Some(Key::Home),
-                (b'F', _) => Some(Key::End),
-                (b'~', b"1" | b"7") => Some(Key::Home),
-                (b'~', b"4" | b"8") => Some(Key::End),
-                (b'~', b"3") => Some(Key::Delete),
-                _ => None,
-            };
-            Parsed::Key(k, 3 + end)
-        }
-        Some(b'O') => match b.get(2) {
-            None => Parsed::Incomplete,
-            Some(c) => {
-                let k = match c {
-                    b'C' => Some(Key::Right),
-                    b'D' => Some(Key::Left),
-                    b'H' => Some(Key::Home),
-                    b'F' => Some(Key::End),
-                    _ => None,
-                };
-                Parsed::Key(k, 3)
-            }
-        },
-        Some(0x1b) => Parsed::Key(None, 1),
-        Some(_) => Parsed::Key(None, 2),
-    }
-}
+use crate::keys::Key;
 
 /// What the caller should do after a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +20,8 @@ pub enum Action {
     Submit(String),
     /// The user wants to leave (Ctrl-C, or Ctrl-D on an empty line).
     Quit,
+    /// A key the editor does not handle; the caller may.
+    Other(Key),
 }
 
 /// The line being typed.
@@ -192,30 +46,89 @@ impl Editor {
         self.cursor = self.chars.len();
     }
 
+    /// Return the cursor, in characters from the start.
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    /// Return the characters before the cursor.
+    pub fn before_cursor(&self) -> &[char] {
+        &self.chars[..self.cursor]
+    }
+
+    /// Replace the characters from `start` to the cursor by `text` and put the cursor after it
+    /// (used by completion); text that would pass the line limit is not inserted.
+    pub fn replace_before_cursor(&mut self, start: usize, text: &str) {
+        let start = start.min(self.cursor);
+        let removed: usize = self.chars[start..self.cursor]
+            .iter()
+            .map(|c| c.len_utf8())
+            .sum();
+        if self.bytes() - removed + text.len() > MAX_BYTES {
+            return;
+        }
+        let new: Vec<char> = text.chars().collect();
+        let n = new.len();
+        self.chars.splice(start..self.cursor, new);
+        self.cursor = start + n;
+    }
+
+    /// Insert text at the cursor, as far as the line limit allows.
+    pub fn insert(&mut self, text: &str) {
+        let mut bytes = self.bytes();
+        for c in text.chars() {
+            if bytes + c.len_utf8() > MAX_BYTES {
+                break;
+            }
+            bytes += c.len_utf8();
+            self.chars.insert(self.cursor, c);
+            self.cursor += 1;
+        }
+    }
+
+    /// Return the length of the text in bytes.
+    fn bytes(&self) -> usize {
+        self.chars.iter().map(|c| c.len_utf8()).sum()
+    }
+
+    /// Return where the character cluster before `at` starts.
+    fn cluster_before(&self, at: usize) -> usize {
+        let mut i = at.saturating_sub(1);
+        while i > 0 && width(self.chars[i]) == 0 {
+            i -= 1;
+        }
+        i
+    }
+
+    /// Return where the character cluster at `at` ends.
+    fn cluster_after(&self, at: usize) -> usize {
+        let mut i = (at + 1).min(self.chars.len());
+        while i < self.chars.len() && width(self.chars[i]) == 0 {
+            i += 1;
+        }
+        i
+    }
+
     /// Apply one key.
     pub fn key(&mut self, key: Key) -> Action {
         match key {
-            Key::Char(c) => {
-                let bytes: usize = self.chars.iter().map(|c| c.len_utf8()).sum();
-                if bytes + c.len_utf8() <= MAX_BYTES {
-                    self.chars.insert(self.cursor, c);
-                    self.cursor += 1;
-                }
-            }
+            Key::Char(c) => self.insert(c.encode_utf8(&mut [0; 4])),
             Key::Enter => {
                 let text = self.text();
                 self.set("");
                 return Action::Submit(text);
             }
             Key::Backspace if self.cursor > 0 => {
-                self.cursor -= 1;
-                self.chars.remove(self.cursor);
+                let start = self.cluster_before(self.cursor);
+                self.chars.drain(start..self.cursor);
+                self.cursor = start;
             }
             Key::Delete if self.cursor < self.chars.len() => {
-                self.chars.remove(self.cursor);
+                let end = self.cluster_after(self.cursor);
+                self.chars.drain(self.cursor..end);
             }
-            Key::Left => self.cursor = self.cursor.saturating_sub(1),
-            Key::Right => self.cursor = (self.cursor + 1).min(self.chars.len()),
+            Key::Left => self.cursor = self.cluster_before(self.cursor),
+            Key::Right => self.cursor = self.cluster_after(self.cursor),
             Key::Home => self.cursor = 0,
             Key::End => self.cursor = self.chars.len(),
             Key::KillToStart => {
@@ -238,6 +151,7 @@ impl Editor {
             Key::Eof => return self.key(Key::Delete),
             Key::Interrupt => return Action::Quit,
             Key::Backspace | Key::Delete | Key::Redraw => {}
+            other => return Action::Other(other),
         }
         Action::Redraw
     }
@@ -247,7 +161,7 @@ impl Editor {
     /// When the text is wider than `room`, the view scrolls so that the cursor stays visible.
     pub fn view(&self, room: usize) -> (String, usize) {
         let room = room.max(2);
-        let widths: Vec<usize> = self.chars.iter().map(|&c| char_width(c)).collect();
+        let widths: Vec<usize> = self.chars.iter().map(|&c| width(c)).collect();
         let mut start = 0;
         while widths[start..self.cursor].iter().sum::<usize>() >= room {
             start += 1;
@@ -265,32 +179,15 @@ impl Editor {
     }
 }
 
-/// Return how many columns a character takes: 0 for combining marks, 2 for wide (East Asian,
-/// emoji) characters, else 1. An approximation that keeps the cursor right for common text.
-pub fn char_width(c: char) -> usize {
-    match u32::from(c) {
-        0x0300..=0x036f | 0x200b..=0x200f | 0x20d0..=0x20ff | 0xfe00..=0xfe0f => 0,
-        0x1100..=0x115f
-        | 0x2e80..=0x303e
-        | 0x3041..=0x33ff
-        | 0x3400..=0x4dbf
-        | 0x4e00..=0x9fff
-        | 0xa000..=0xa4cf
-        | 0xac00..=0xd7a3
-        | 0xf900..=0xfaff
-        | 0xfe30..=0xfe4f
-        | 0xff00..=0xff60
-        | 0xffe0..=0xffe6
-        | 0x1f300..=0x1f64f
-        | 0x1f900..=0x1f9ff
-        | 0x20000..=0x3fffd => 2,
-        _ => 1,
-    }
+/// Return how many columns a character takes on a terminal: 2 for East Asian wide characters
+/// and emoji, 0 for combining marks and other zero-width characters, else 1.
+pub fn width(c: char) -> usize {
+    UnicodeWidthChar::width(c).unwrap_or(0)
 }
 
-/// Return how many columns a string takes.
+/// Return how many columns a string takes, character by character as a terminal places them.
 pub fn str_width(s: &str) -> usize {
-    s.chars().map(char_width).sum()
+    s.chars().map(width).sum()
 }
 
 #[cfg(test)]
@@ -299,59 +196,14 @@ mod test {
 
     fn typed(keys: &[Key]) -> Editor {
         let mut e = Editor::default();
-        for &k in keys {
-            e.key(k);
+        for k in keys {
+            e.key(k.clone());
         }
         e
     }
 
     fn chars(s: &str) -> Vec<Key> {
         s.chars().map(Key::Char).collect()
-    }
-
-    #[test]
-    fn decodes_text_arrows_and_control_keys() {
-        let mut d = Decoder::default();
-        let keys = d.feed(
-            b"\ta\xc3\xa9\x1b[D\x1b[C\x1bOH\x1b[F\x1b[3~\x1b[1~\x1b[4~\x7f\x15\x17\x03\x04\r",
-        );
-        use Key::*;
-        assert_eq!(
-            keys,
-            [
-                Char(' '),
-                Char('a'),
-                Char('é'),
-                Left,
-                Right,
-                Home,
-                End,
-                Delete,
-                Home,
-                End,
-                Backspace,
-                KillToStart,
-                KillWord,
-                Interrupt,
-                Eof,
-                Enter
-            ]
-        );
-    }
-
-    #[test]
-    fn decodes_sequences_split_across_reads() {
-        let mut d = Decoder::default();
-        assert_eq!(d.feed(b"\xe2\x82"), []);
-        assert_eq!(d.feed(b"\xac\x1b["), [Key::Char('€')]);
-        assert_eq!(d.feed(b"D"), [Key::Left]);
-        assert_eq!(d.feed(b"\x1b"), [], "a lone Escape is dropped");
-        assert_eq!(d.feed(b"x"), [Key::Char('x')]);
-        assert_eq!(
-            d.feed(b"\x1b[200~\x1bxy\xff"),
-            [Key::Char('y')],
-            "unknown keys are ignored"
-        );
     }
 
     #[test]
@@ -376,6 +228,24 @@ mod test {
     }
 
     #[test]
+    fn a_combining_mark_moves_and_goes_with_its_letter() {
+        let mut e = typed(&chars("ae\u{301}b"));
+        assert_eq!(e.view(20).1, 3, "e + acute is one column");
+        e.key(Key::Left);
+        e.key(Key::Left);
+        assert_eq!(e.cursor(), 1, "the cursor skips the mark, landing before e");
+        e.key(Key::Right);
+        assert_eq!(e.cursor(), 3, "and after it");
+        e.key(Key::Backspace);
+        assert_eq!(e.text(), "ab", "Backspace takes the letter and its mark");
+        let mut e = typed(&chars("xe\u{301}\u{302}y"));
+        e.key(Key::Home);
+        e.key(Key::Right);
+        e.key(Key::Delete);
+        assert_eq!(e.text(), "xy", "Delete too");
+    }
+
+    #[test]
     fn kill_keys_and_enter() {
         let mut e = typed(&chars("abc def"));
         e.key(Key::Left);
@@ -397,6 +267,7 @@ mod test {
         assert_eq!(e.key(Key::Enter), Action::Submit("oi".into()));
         assert_eq!(e.text(), "");
         assert_eq!(e.key(Key::Interrupt), Action::Quit);
+        assert_eq!(e.key(Key::Tab), Action::Other(Key::Tab));
     }
 
     #[test]
@@ -412,6 +283,11 @@ mod test {
         );
         e.key(Key::Char('x'));
         assert_eq!(e.text().len(), MAX_BYTES);
+        e.key(Key::Home);
+        e.insert("yz");
+        assert_eq!(e.text().len(), MAX_BYTES, "insert stops there too");
+        e.replace_before_cursor(0, "longer than nothing");
+        assert_eq!(e.text().len(), MAX_BYTES, "and so does completion");
     }
 
     #[test]
@@ -423,6 +299,29 @@ mod test {
         assert_eq!(e.view(6), ("012345".to_string(), 0));
         let e = typed(&chars("日本語"));
         assert_eq!(e.view(20), ("日本語".to_string(), 6));
+    }
+
+    #[test]
+    fn widths_of_emoji_cjk_and_combining_marks() {
+        assert_eq!(str_width("🚀🚀🚀 ☕☕"), 11, "the issue's example");
         assert_eq!(str_width("日本語 e\u{301}"), 8);
+        assert_eq!(
+            str_width("ñ\u{0331}ก\u{0e35}\u{0e49}"),
+            2,
+            "marks take no room"
+        );
+        assert_eq!(str_width("한국어"), 6);
+    }
+
+    #[test]
+    fn replace_before_cursor_puts_the_cursor_after_the_new_text() {
+        let mut e = typed(&chars("oi an tudo"));
+        for _ in 0.." tudo".len() {
+            e.key(Key::Left);
+        }
+        e.replace_before_cursor(3, "Ana");
+        assert_eq!(e.text(), "oi Ana tudo");
+        assert_eq!(e.cursor(), 6);
+        assert_eq!(e.before_cursor().iter().collect::<String>(), "oi Ana");
     }
 }

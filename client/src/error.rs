@@ -82,6 +82,8 @@ pub enum Error {
     Cancelled,
     /// Some lines of a script were refused by the server.
     Refused(usize),
+    /// The configuration file is wrong (exit status 2, like a bad command line).
+    Config(crate::config::ConfigError),
     /// The terminal or standard input/output failed.
     Io(io::Error),
 }
@@ -175,6 +177,7 @@ impl fmt::Display for Error {
             Error::Refused(n) => {
                 write!(f, "the server refused {n} line(s); see the messages above")
             }
+            Error::Config(err) => write!(f, "{err}"),
             Error::Io(err) => write!(f, "{err}"),
         }
     }
@@ -185,6 +188,12 @@ impl std::error::Error for Error {}
 impl From<io::Error> for Error {
     fn from(err: io::Error) -> Self {
         Error::Io(err)
+    }
+}
+
+impl From<crate::config::ConfigError> for Error {
+    fn from(err: crate::config::ConfigError) -> Self {
+        Error::Config(err)
     }
 }
 

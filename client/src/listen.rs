@@ -31,17 +31,17 @@
 //! without one, and exits 1 when the server closes it with `BYE` for another reason.
 
 use std::io::{self, Write};
-use std::time::Duration;
 
 use chat_core::history::EntryKind;
 use chat_core::wire::ErrCode;
 use chat_core::{ServerLine, Timestamp};
 use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::poll::{PollFd, PollFlags};
 
 use crate::clock;
-use crate::connection::{join, Asker, Backoff, Connection, Login, NoAsker, Target};
+use crate::connection::{Asker, Login, NoAsker, Target};
 use crate::error::Error;
+use crate::link::{farewell, AfterShutdown, Incoming, Link};
 use crate::sanitize::clean;
 use crate::seen::Seen;
 use crate::signals::Signals;
@@ -113,56 +113,69 @@ impl Asker for ListenAsker<'_> {
     }
 }
 
-/// How one connection ended.
-enum End {
-    /// The server said `SHUTDOWN` and closed.
-    Shutdown,
-    /// The connection dropped without a word.
-    Lost,
-    /// A stop signal arrived.
-    Stopped,
-}
-
 /// Run listen mode until the server shuts down.
-pub fn run(target: &Target, mut login: Login, signals: &Signals) -> Result<(), Error> {
+pub fn run(target: &Target, login: Login, signals: &Signals) -> Result<(), Error> {
     let mut out = io::stdout().lock();
     let mut seen = Seen::default();
-    let mut conn = Connection::open(target)?;
-    let shown = join(&mut conn, &mut login, &mut ListenAsker { signals })?;
-    for raw in shown {
-        print(&mut out, &raw, &mut seen)?;
-    }
+    let mut link = Link::join(
+        target,
+        login,
+        &mut ListenAsker { signals },
+        AfterShutdown::Stop,
+    )?;
     loop {
-        match follow(&mut conn, &mut out, &mut seen, signals)? {
-            End::Shutdown | End::Stopped => return Ok(()),
-            End::Lost => {
-                eprintln!("chatc: {}; reconnecting", conn.lost());
-                match reconnect(target, &mut login, signals)? {
-                    Some((c, shown)) => {
-                        conn = c;
-                        eprintln!("chatc: reconnected to {target} as {}", login.name);
-                        for raw in shown {
-                            print(&mut out, &raw, &mut seen)?;
-                        }
+        while let Some(incoming) = link.next() {
+            match incoming {
+                Incoming::Line(raw) => {
+                    if let Some(end) = print(&mut out, &raw, &mut seen)? {
+                        return end;
                     }
-                    None => return Ok(()),
                 }
+                Incoming::Lost { why, .. } => eprintln!("chatc: {why}; reconnecting"),
+                Incoming::Retrying { why, .. } => eprintln!("chatc: {why}; retrying"),
+                Incoming::Rejoined => {
+                    eprintln!("chatc: reconnected to {} as {}", link.target(), link.name())
+                }
+                Incoming::NeedPassword => return Err(Error::NeedPassword),
+                Incoming::Ended => return Ok(()),
             }
         }
+        let mut fds = vec![PollFd::new(signals.fd(), PollFlags::POLLIN)];
+        if let Some(fd) = link.fd() {
+            fds.push(PollFd::new(fd, PollFlags::POLLIN));
+        }
+        match nix::poll::poll(&mut fds, clock::poll_timeout(link.timeout())) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(Error::Io(e.into())),
+        }
+        let readable = fds
+            .get(1)
+            .and_then(PollFd::revents)
+            .is_some_and(|r| !r.is_empty());
+        drop(fds);
+        if signals.stop_requested() {
+            return Ok(());
+        }
+        link.ready(readable)?;
     }
 }
 
-/// Print one raw server line in the listen format, skipping history already printed.
-fn print(out: &mut impl Write, raw: &str, seen: &mut Seen) -> Result<(), Error> {
+/// Print one raw server line in the listen format, skipping history already printed; return
+/// a result when the line ends the session.
+fn print(
+    out: &mut impl Write,
+    raw: &str,
+    seen: &mut Seen,
+) -> Result<Option<Result<(), Error>>, Error> {
     let Ok(line) = ServerLine::parse(raw) else {
-        return Ok(());
+        return Ok(None);
     };
     match line {
         ServerLine::Hist {
             time, name, text, ..
         } => {
             if seen.contains(time, name, text) {
-                return Ok(());
+                return Ok(None);
             }
             seen.note(time, name, text);
         }
@@ -175,97 +188,7 @@ fn print(out: &mut impl Write, raw: &str, seen: &mut Seen) -> Result<(), Error> 
         writeln!(out, "{s}")?;
         out.flush()?;
     }
-    Ok(())
-}
-
-/// Print lines until the connection ends.
-fn follow(
-    conn: &mut Connection,
-    out: &mut impl Write,
-    seen: &mut Seen,
-    signals: &Signals,
-) -> Result<End, Error> {
-    let mut shutdown = false;
-    loop {
-        while let Some(raw) = conn.next_line() {
-            print(out, &raw, seen)?;
-            match ServerLine::parse(&raw) {
-                Ok(ServerLine::Shutdown { .. }) => shutdown = true,
-                Ok(ServerLine::Bye { code, text }) => {
-                    return Err(Error::Bye {
-                        code: clean(code.as_str()),
-                        text: clean(text),
-                    })
-                }
-                _ => {}
-            }
-        }
-        let mut fds = [
-            PollFd::new(conn.fd(), PollFlags::POLLIN),
-            PollFd::new(signals.fd(), PollFlags::POLLIN),
-        ];
-        match nix::poll::poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(e) => return Err(Error::Io(e.into())),
-        }
-        if signals.stop_requested() {
-            return Ok(End::Stopped);
-        }
-        if fds[0].revents().is_some_and(|r| !r.is_empty()) && !conn.fill() {
-            while let Some(raw) = conn.next_line() {
-                print(out, &raw, seen)?;
-                shutdown |= matches!(ServerLine::parse(&raw), Ok(ServerLine::Shutdown { .. }));
-            }
-            return Ok(if shutdown { End::Shutdown } else { End::Lost });
-        }
-    }
-}
-
-/// Try to connect and join again, waiting 1, 2, 4… seconds between attempts.
-///
-/// Return `None` if a stop signal arrived while waiting.
-fn reconnect(
-    target: &Target,
-    login: &mut Login,
-    signals: &Signals,
-) -> Result<Option<(Connection, Vec<String>)>, Error> {
-    let mut backoff = Backoff::default();
-    while let Some(delay) = backoff.next_delay() {
-        if !sleep(delay, signals) {
-            return Ok(None);
-        }
-        let attempt = Connection::open(target).and_then(|mut c| {
-            let shown = join(&mut c, login, &mut NoAsker)?;
-            Ok((c, shown))
-        });
-        match attempt {
-            Ok(joined) => return Ok(Some(joined)),
-            Err(e) if e.is_retryable() => eprintln!("chatc: {e}; retrying"),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(Error::GaveUp {
-        target: target.to_string(),
-        attempts: backoff.attempts(),
-    })
-}
-
-/// Wait `delay` unless a stop signal comes first (then return false).
-fn sleep(delay: Duration, signals: &Signals) -> bool {
-    let end = std::time::Instant::now() + delay;
-    for _ in 0..10_000 {
-        let left = end.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return true;
-        }
-        let ms = u16::try_from(left.as_millis().min(10_000)).unwrap_or(10_000);
-        let mut fds = [PollFd::new(signals.fd(), PollFlags::POLLIN)];
-        let _ = nix::poll::poll(&mut fds, PollTimeout::from(ms));
-        if signals.stop_requested() {
-            return false;
-        }
-    }
-    true
+    Ok(farewell(&line))
 }
 
 #[cfg(test)]

@@ -3,24 +3,34 @@
 //! Three modes, chosen by how it is run: interactive on a terminal ([`interactive`]), script
 //! mode when standard input is a pipe or file ([`script`]), and `--listen` ([`listen`]). All
 //! server lines are parsed by `chat_core::ServerLine` and cleaned by [`sanitize`] before they
-//! are shown.
+//! are shown. Settings come from the command line over the configuration file ([`config`]).
 //!
 //! Exit status: 0 when the session ended as asked (`/quit`, Ctrl-D, Ctrl-C, end of a script
 //! answered by `BYE quit`, `SHUTDOWN` in listen mode, SIGINT/SIGTERM/SIGHUP in interactive
-//! and listen mode); 1 on any error, with one line on
-//! standard error saying what went wrong; 2 for a bad command line; 130 when a prompt (name,
-//! password) was cancelled with Ctrl-C or Ctrl-D.
+//! and listen mode); 1 on any error, with one line on standard error saying what went wrong;
+//! 2 for a bad command line or configuration file; 130 when a prompt (name, password) was
+//! cancelled with Ctrl-C or Ctrl-D.
 
+mod alert;
 mod attempt;
 mod cli;
 mod clock;
+mod complete;
+mod config;
 mod connection;
 mod editor;
 mod error;
 mod interactive;
+mod keys;
+mod lines;
+mod link;
 mod listen;
+mod pacing;
+mod recall;
 mod render;
+mod roster;
 mod sanitize;
+mod screen;
 mod script;
 mod seen;
 mod signals;
@@ -30,24 +40,29 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::alert::Alerts;
 use crate::cli::Args;
 use crate::error::Error;
 use crate::render::Style;
 
-/// Pick the mode and run it.
+/// Read the settings, pick the mode and run it.
 fn run(args: &Args) -> Result<(), Error> {
-    let target = args.target();
-    let login = args.login()?;
-    if args.listen {
+    let settings = args.settings(config::load(args.config.as_deref())?);
+    let target = settings.target();
+    let login = settings.login()?;
+    if settings.listen {
         let signals = signals::Signals::install()?;
         return listen::run(&target, login, &signals);
     }
     if terminal::stdin_is_tty() {
         let signals = signals::Signals::install()?;
-        let style = Style {
-            color: args.color(terminal::stdout_is_tty()),
+        let options = interactive::Options {
+            style: Style {
+                color: settings.color(terminal::stdout_is_tty()),
+            },
+            alerts: Alerts::new(settings.bell, settings.notify),
         };
-        return interactive::run(&target, login, &signals, style);
+        return interactive::run(&target, login, &signals, options);
     }
     script::run(&target, login)
 }
@@ -57,6 +72,10 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Cancelled) => ExitCode::from(130),
+        Err(e @ Error::Config(_)) => {
+            eprintln!("chatc: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("chatc: {e}");
             ExitCode::FAILURE

@@ -33,6 +33,7 @@ mod sgr {
     pub const INFO: &str = "36";
     pub const ERROR: &str = "1;31";
     pub const ACTION: &str = "1;35";
+    pub const HIGHLIGHT: &str = "1;33";
 }
 
 impl Style {
@@ -161,6 +162,13 @@ impl Style {
             }
             ServerLine::Ask { .. } | ServerLine::Unknown(_) => return None,
         })
+    }
+
+    /// Return how to show a line addressed to the user named `me` (see [`crate::alert::for_me`]):
+    /// the whole line in the highlight colour.
+    pub fn highlight(self, line: &ServerLine<'_>, me: &str) -> Option<String> {
+        let plain = Style { color: false }.server_line(line, me)?;
+        Some(self.paint(sgr::HIGHLIGHT, &plain))
     }
 
     /// Return how to show a line the user just sent, or `None` if the server will show it.
@@ -292,6 +300,18 @@ mod test {
         for code in ["[2J", "]0;", "[1A", "\x07"] {
             assert!(!colored.contains(code), "{code:?} in {colored:?}");
         }
+    }
+
+    #[test]
+    fn a_highlighted_line_is_one_colour_over_the_clean_text() {
+        let line =
+            ServerLine::parse("MSG 2026-11-29T14:13:05Z Ana bruno\x1b[31m, olha").expect("parses");
+        let lit = COLOR.highlight(&line, "bruno").expect("shown");
+        assert_eq!(lit, format!("\x1b[1;33m{} <Ana> bruno, olha\x1b[0m", hm()));
+        assert_eq!(
+            PLAIN.highlight(&line, "bruno"),
+            PLAIN.server_line(&line, "bruno")
+        );
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! Signals as events: SIGINT, SIGTERM, SIGHUP and SIGQUIT set a flag and wake the poll loop
 //! through a self-pipe, so chatc leaves through its normal path and restores the terminal;
-//! SIGWINCH (the window was resized) sets another, so the input line is drawn again.
+//! SIGWINCH (the window was resized) sets another, so the input line is drawn again, and so
+//! does SIGCONT (chatc was stopped and is running again), so raw mode is taken back too.
+//!
+//! SIGTSTP keeps its default action: chatc stops itself with it on Ctrl-Z after giving the
+//! terminal back, and a shell without job control (an orphaned process group) makes the kernel
+//! ignore it, as it would for any program.
 
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
@@ -10,16 +15,17 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
+use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
 
 /// The signals that ask chatc to stop.
 const STOP: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
 
-/// Flags raised by a stop signal and by a resize, and the read end of the pipe that wakes
-/// `poll`.
+/// Flags raised by a stop signal, a resize and a continue, and the read end of the pipe that
+/// wakes `poll`.
 pub struct Signals {
     stop: Arc<AtomicBool>,
     resized: Arc<AtomicBool>,
+    continued: Arc<AtomicBool>,
     wake: UnixStream,
 }
 
@@ -36,10 +42,14 @@ impl Signals {
         }
         let resized = Arc::new(AtomicBool::new(false));
         signal_hook::flag::register(SIGWINCH, Arc::clone(&resized))?;
-        signal_hook::low_level::pipe::register(SIGWINCH, write)?;
+        signal_hook::low_level::pipe::register(SIGWINCH, write.try_clone()?)?;
+        let continued = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(SIGCONT, Arc::clone(&continued))?;
+        signal_hook::low_level::pipe::register(SIGCONT, write)?;
         Ok(Signals {
             stop,
             resized,
+            continued,
             wake,
         })
     }
@@ -66,6 +76,11 @@ impl Signals {
     /// Say whether the window was resized since the last call.
     pub fn take_resize(&self) -> bool {
         self.resized.swap(false, Ordering::SeqCst)
+    }
+
+    /// Say whether chatc was continued (after being stopped) since the last call.
+    pub fn take_continued(&self) -> bool {
+        self.continued.swap(false, Ordering::SeqCst)
     }
 }
 

@@ -1,10 +1,12 @@
 //! The controlling terminal: raw mode with a guard that always restores it, the window width,
 //! and reading a password with echo off.
 //!
-//! [`RawMode`] saves the terminal settings, switches stdin to raw mode and puts them back when
-//! dropped — on a normal exit, on an error, and (through a panic hook installed by
+//! [`RawMode`] saves the terminal settings, switches stdin to raw mode, asks the terminal for
+//! bracketed paste (so a paste arrives marked as one, see [`crate::keys`]) and puts everything
+//! back when dropped — on a normal exit, on an error, and (through a panic hook installed by
 //! [`RawMode::enter`]) on a panic. Signals are turned into events by [`crate::signals`], so the
-//! loops exit through the guard too.
+//! loops exit through the guard too. [`RawMode::suspend`] and [`RawMode::resume`] do the same
+//! around Ctrl-Z, so the shell gets a sane terminal while chatc is stopped.
 
 use std::io::{self, IsTerminal, Write};
 use std::os::fd::AsFd;
@@ -29,6 +31,18 @@ pub fn stdout_is_tty() -> bool {
     io::stdout().is_terminal()
 }
 
+/// Ask the terminal to mark pastes (bracketed paste mode).
+const PASTE_ON: &[u8] = b"\x1b[?2004h";
+/// Stop marking pastes.
+const PASTE_OFF: &[u8] = b"\x1b[?2004l";
+
+/// Write terminal control bytes to stdout, ignoring errors (the terminal may be gone).
+fn control(bytes: &[u8]) {
+    let mut out = io::stdout();
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
+}
+
 /// Put the saved settings back, if any (used by the panic hook).
 fn restore_saved() {
     let saved = match SAVED.lock() {
@@ -36,6 +50,7 @@ fn restore_saved() {
         Err(p) => p.into_inner().take(),
     };
     if let Some(t) = saved {
+        control(PASTE_OFF);
         let _ = termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSAFLUSH, &Termios::from(t));
     }
 }
@@ -43,6 +58,7 @@ fn restore_saved() {
 /// Raw mode on stdin for as long as this value lives.
 pub struct RawMode {
     saved: Termios,
+    raw: Termios,
 }
 
 impl RawMode {
@@ -65,12 +81,37 @@ impl RawMode {
             }));
         });
         termios::tcsetattr(stdin.as_fd(), SetArg::TCSAFLUSH, &raw)?;
-        Ok(RawMode { saved })
+        control(PASTE_ON);
+        Ok(RawMode { saved, raw })
+    }
+
+    /// Give the terminal back as it was, for a while (before chatc stops on Ctrl-Z).
+    pub fn suspend(&self) {
+        control(PASTE_OFF);
+        let _ = termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, &self.saved);
+    }
+
+    /// Stop chatc as Ctrl-Z stops any program, with the terminal given back first; return
+    /// once it runs again (`fg`), in raw mode.
+    pub fn stop_until_continued(&self) -> nix::Result<()> {
+        self.suspend();
+        // The default action of SIGTSTP stops the process; the kernel ignores it in a process
+        // group no shell controls, and then there is nothing to wait for.
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP);
+        self.resume()
+    }
+
+    /// Take raw mode again (after `fg`: the shell may have changed the settings meanwhile).
+    pub fn resume(&self) -> nix::Result<()> {
+        termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, &self.raw)?;
+        control(PASTE_ON);
+        Ok(())
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
+        control(PASTE_OFF);
         let _ = termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSAFLUSH, &self.saved);
         if let Ok(mut g) = SAVED.lock() {
             *g = None;

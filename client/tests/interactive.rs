@@ -5,136 +5,18 @@
 //! its own session. tmux is required: without it these tests fail and say so.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+mod tmux;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-use support::{wait_for, Chatd, Raw};
-
-/// One tmux server and session of our own.
-struct Tmux {
-    socket: String,
-    /// The socket file, removed when the session is gone.
-    socket_path: Option<String>,
-}
-
-impl Tmux {
-    /// Start `shell_command` in a new 100x30 session.
-    fn start(tag: &str, shell_command: &str) -> Tmux {
-        let ok = Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            ok,
-            "tmux is needed for the interactive tests: install it (apt-get install tmux)"
-        );
-        let mut t = Tmux {
-            socket: format!("chatc-test-{}-{tag}", std::process::id()),
-            socket_path: None,
-        };
-        let out = t.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "chatc",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            shell_command,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux new-session: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let path = t.display("#{socket_path}");
-        t.socket_path = Some(path).filter(|p| !p.is_empty());
-        t
-    }
-
-    /// Run a tmux command against our server.
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .env_remove("TMUX")
-            .output()
-            .expect("run tmux")
-    }
-
-    /// Type text literally.
-    fn type_text(&self, text: &str) {
-        assert!(self
-            .run(&["send-keys", "-t", "chatc", "-l", text])
-            .status
-            .success());
-    }
-
-    /// Press a named key (Enter, C-c, Left…).
-    fn key(&self, key: &str) {
-        assert!(self
-            .run(&["send-keys", "-t", "chatc", key])
-            .status
-            .success());
-    }
-
-    /// Return the screen's lines, trailing blanks removed.
-    fn screen(&self) -> Vec<String> {
-        let out = self.run(&["capture-pane", "-p", "-t", "chatc"]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
-        while lines.last().is_some_and(String::is_empty) {
-            lines.pop();
-        }
-        lines
-    }
-
-    /// Wait until some screen line satisfies `pred`; return the screen.
-    fn wait_screen(&self, what: &str, pred: impl Fn(&[String]) -> bool) -> Vec<String> {
-        let mut last = Vec::new();
-        let mut ok = false;
-        let deadline = std::time::Instant::now() + support::WAIT;
-        while std::time::Instant::now() < deadline {
-            last = self.screen();
-            if pred(&last) {
-                ok = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        assert!(ok, "screen never showed {what}:\n{}", last.join("\n"));
-        last
-    }
-
-    /// Return a `#{format}` value for the pane.
-    fn display(&self, format: &str) -> String {
-        let out = self.run(&["display-message", "-p", "-t", "chatc", format]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Return true while our session exists.
-    fn alive(&self) -> bool {
-        self.run(&["has-session", "-t", "chatc"]).status.success()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-session", "-t", "chatc"]);
-        if let Some(path) = &self.socket_path {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
+use chat_testkit::{chatc_bin, signal, wait_for, Chatd, Launch, Signal, TempDir};
+use tmux::Tmux;
 
 /// Return the shell command that runs chatc and then records the terminal settings.
 fn chatc_then_stty(port: u16, name: &str, stty_file: &Path) -> String {
     format!(
         "env -u CHATC_PASSWORD -u NO_COLOR {} -H 127.0.0.1 -p {port} -n {name}; stty -a > {}; sleep 30",
-        support::chatc_bin().display(),
+        chatc_bin().display(),
         stty_file.display()
     )
 }
@@ -153,11 +35,11 @@ fn assert_terminal_restored(stty_file: &Path) {
 
 #[test]
 fn incoming_lines_appear_above_the_half_typed_line() {
-    let d = Chatd::start("tmux", None);
-    let mut ana = Raw::join(d.port, "Ana", None);
-    let dir = support::temp_dir("tmux");
+    let d = Chatd::start(&["--flood", "off"]);
+    let mut ana = d.join("Ana");
+    let dir = TempDir::new("tmux");
     let stty = dir.join("stty");
-    let tmux = Tmux::start("main", &chatc_then_stty(d.port, "ana", &stty));
+    let tmux = Tmux::start("main", &chatc_then_stty(d.addr.port(), "ana", &stty));
 
     // The name is taken: chatc asks for another on the terminal.
     tmux.wait_screen("the name prompt", |s| {
@@ -231,16 +113,15 @@ fn incoming_lines_appear_above_the_half_typed_line() {
     assert!(ana.expect("LEAVE ").contains(" Bruno quit"));
     assert_terminal_restored(&stty);
     drop(tmux);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn a_signal_restores_the_terminal_too() {
-    let d = Chatd::start("tmux-signal", None);
-    let mut ana = Raw::join(d.port, "Ana", None);
-    let dir = support::temp_dir("tmux-signal");
+    let d = Chatd::start(&["--flood", "off"]);
+    let mut ana = d.join("Ana");
+    let dir = TempDir::new("tmux-signal");
     let stty = dir.join("stty");
-    let tmux = Tmux::start("signal", &chatc_then_stty(d.port, "Bruno", &stty));
+    let tmux = Tmux::start("signal", &chatc_then_stty(d.addr.port(), "Bruno", &stty));
     tmux.wait_screen("the prompt", |s| s.last().is_some_and(|l| l == "Bruno>"));
     // A line wider than the window scrolls sideways, and a resize redraws it.
     let long: String = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
@@ -260,24 +141,26 @@ fn a_signal_restores_the_terminal_too() {
     let sh = tmux.display("#{pane_pid}");
     let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children")).unwrap();
     let chatc: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
-    support::signal(chatc, "TERM");
+    signal(chatc, Signal::SIGTERM);
     assert_terminal_restored(&stty);
     assert!(ana.expect("LEAVE ").contains(" Bruno "));
     assert!(tmux.alive());
     drop(tmux);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn the_password_prompt_does_not_echo_and_a_wrong_one_is_reported() {
-    let d = Chatd::start("tmux-password", Some("sesame"));
-    let mut ana = Raw::join(d.port, "Ana", Some("sesame"));
-    let dir = support::temp_dir("tmux-password");
+    let d = Launch::new()
+        .args(&["--flood", "off"])
+        .password("sesame")
+        .start();
+    let mut ana = d.join("Ana");
+    let dir = TempDir::new("tmux-password");
     let stty = dir.join("stty");
     let once = format!(
         "env -u CHATC_PASSWORD {} -H 127.0.0.1 -p {} -n Bruno",
-        support::chatc_bin().display(),
-        d.port
+        chatc_bin().display(),
+        d.addr.port()
     );
     let cmd = format!(
         "{once}; echo exit=$?; {once}; stty -a > {}; sleep 30",
@@ -313,14 +196,13 @@ fn the_password_prompt_does_not_echo_and_a_wrong_one_is_reported() {
     assert!(ana.expect("LEAVE ").ends_with(" Bruno quit: até logo"));
     assert_terminal_restored(&stty);
     drop(tmux);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn a_restarted_server_is_rejoined_and_the_typed_line_survives() {
-    let mut d = Chatd::start("tmux-restart", None);
-    let port = d.port;
-    let dir = support::temp_dir("tmux-restart");
+    let mut d = Chatd::start(&["--flood", "off"]);
+    let port = d.addr.port();
+    let dir = TempDir::new("tmux-restart");
     let stty = dir.join("stty");
     let tmux = Tmux::start("restart", &chatc_then_stty(port, "Bruno", &stty));
     tmux.wait_screen("the prompt", |s| s.last().is_some_and(|l| l == "Bruno>"));
@@ -339,14 +221,17 @@ fn a_restarted_server_is_rejoined_and_the_typed_line_survives() {
             .is_some_and(|l| l == "(offline) Bruno> typed before")
     });
 
-    let d2 = Chatd::start_on("tmux-restart2", port, None);
+    let d2 = Launch::new()
+        .listen(&format!("127.0.0.1:{port}"))
+        .args(&["--flood", "off"])
+        .start();
     tmux.wait_screen("the rejoin", |s| {
         s.iter().any(|l| l.contains("reconnected to 127.0.0.1:"))
     });
     tmux.wait_screen("the prompt again", |s| {
         s.last().is_some_and(|l| l == "Bruno> typed before")
     });
-    let mut ana = Raw::join(d2.port, "Ana", None);
+    let mut ana = d2.join("Ana");
     assert!(
         ana.expect("WHO ").contains(" Bruno"),
         "rejoined under the same name"
@@ -357,14 +242,13 @@ fn a_restarted_server_is_rejoined_and_the_typed_line_survives() {
     assert!(ana.expect("LEAVE ").contains(" Bruno quit"));
     assert_terminal_restored(&stty);
     drop(tmux);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn typing_and_ctrl_c_work_while_a_rejoin_hangs() {
-    let mut d = Chatd::start("tmux-hang", None);
-    let port = d.port;
-    let dir = support::temp_dir("tmux-hang");
+    let mut d = Chatd::start(&["--flood", "off"]);
+    let port = d.addr.port();
+    let dir = TempDir::new("tmux-hang");
     let stty = dir.join("stty");
     let tmux = Tmux::start("hang", &chatc_then_stty(port, "Bruno", &stty));
     tmux.wait_screen("the prompt", |s| s.last().is_some_and(|l| l == "Bruno>"));
@@ -404,5 +288,4 @@ fn typing_and_ctrl_c_work_while_a_rejoin_hangs() {
     );
     drop(held);
     drop(tmux);
-    std::fs::remove_dir_all(dir).unwrap();
 }

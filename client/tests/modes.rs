@@ -2,18 +2,16 @@
 //! reconnection, and connection errors.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 
-use support::{Chatc, Chatd, Raw};
+use chat_testkit::{Chatc, Chatd, Launch, TempDir};
 
 #[test]
 fn script_mode_sends_each_line_then_quits() {
-    let d = Chatd::start("script", None);
-    let mut ana = Raw::join(d.port, "Ana", None);
-    let mut c = Chatc::start(d.port, &["-n", "ci"], &[]);
+    let d = Chatd::start(&["--flood", "off"]);
+    let mut ana = d.join("Ana");
+    let mut c = Chatc::start(d.addr.port(), &["-n", "ci"], &[]);
     c.write("build done\n\x1b[32mall green\x1b[0m\r\n\n/me deploys\n");
     assert_eq!(c.wait(), Some(0), "stderr: {:?}", c.err.drain());
     assert!(ana.expect("JOIN ").ends_with(" ci"));
@@ -28,10 +26,10 @@ fn script_mode_sends_each_line_then_quits() {
 
 #[test]
 fn listen_mode_prints_what_others_say_and_exits_on_shutdown() {
-    let mut d = Chatd::start("listen", None);
-    let mut ana = Raw::join(d.port, "Ana", None);
+    let mut d = Chatd::start(&["--flood", "off"]);
+    let mut ana = d.join("Ana");
     ana.send("before the logger");
-    let mut l = Chatc::start(d.port, &["-n", "logger", "--listen"], &[]);
+    let mut l = Chatc::start(d.addr.port(), &["-n", "logger", "--listen"], &[]);
     let hello = l.out.expect(" HELLO chatd/1 ");
     assert!(
         hello.len() > 21 && hello.as_bytes()[19] == b'Z',
@@ -64,15 +62,18 @@ fn listen_mode_prints_what_others_say_and_exits_on_shutdown() {
 
 #[test]
 fn listen_mode_reconnects_after_a_crash() {
-    let mut d = Chatd::start("crash", None);
-    let port = d.port;
+    let mut d = Chatd::start(&["--flood", "off"]);
+    let port = d.addr.port();
     let mut l = Chatc::start(port, &["-n", "logger", "--listen"], &[]);
     l.out.expect(" WELCOME logger ");
     d.crash();
     l.err.expect("lost the connection to 127.0.0.1:");
-    let d2 = Chatd::start_on("crash2", port, None);
+    let d2 = Launch::new()
+        .listen(&format!("127.0.0.1:{port}"))
+        .args(&["--flood", "off"])
+        .start();
     l.err.expect("reconnected");
-    let mut ana = Raw::join(d2.port, "Ana", None);
+    let mut ana = d2.join("Ana");
     ana.send("still there?");
     assert!(l
         .out
@@ -83,20 +84,23 @@ fn listen_mode_reconnects_after_a_crash() {
 
 #[test]
 fn passwords_from_file_and_environment_and_wrong_ones() {
-    let d = Chatd::start("password", Some("sesame"));
-    let mut ana = Raw::join(d.port, "Ana", Some("sesame"));
-    let dir = support::temp_dir("pwfile");
+    let d = Launch::new()
+        .args(&["--flood", "off"])
+        .password("sesame")
+        .start();
+    let mut ana = d.join("Ana");
+    let dir = TempDir::new("pwfile");
     let wrong = dir.join("wrong");
     std::fs::write(&wrong, "open sesame\n").unwrap();
     let mut c = Chatc::start(
-        d.port,
+        d.addr.port(),
         &["-n", "Bia", "--password-file", wrong.to_str().unwrap()],
         &[],
     );
     assert_eq!(c.wait(), Some(1));
     assert!(c.err.expect("chatc:").contains("wrong password"));
 
-    let mut c = Chatc::start(d.port, &["-n", "Bia"], &[]);
+    let mut c = Chatc::start(d.addr.port(), &["-n", "Bia"], &[]);
     assert_eq!(c.wait(), Some(1));
     assert!(
         c.err.expect("chatc:").contains("CHATC_PASSWORD"),
@@ -106,7 +110,7 @@ fn passwords_from_file_and_environment_and_wrong_ones() {
     let right = dir.join("right");
     std::fs::write(&right, "sesame\n").unwrap();
     let mut c = Chatc::start(
-        d.port,
+        d.addr.port(),
         &["-n", "Bia", "--password-file", right.to_str().unwrap()],
         &[],
     );
@@ -114,18 +118,21 @@ fn passwords_from_file_and_environment_and_wrong_ones() {
     assert_eq!(c.wait(), Some(0));
     assert!(ana.expect("MSG ").ends_with(" Bia from the file"));
 
-    let mut c = Chatc::start(d.port, &["-n", "Cid"], &[("CHATC_PASSWORD", "sesame")]);
+    let mut c = Chatc::start(
+        d.addr.port(),
+        &["-n", "Cid"],
+        &[("CHATC_PASSWORD", "sesame")],
+    );
     c.write("from the environment\n");
     assert_eq!(c.wait(), Some(0));
     assert!(ana.expect("MSG ").ends_with(" Cid from the environment"));
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn a_taken_name_is_an_error_in_script_mode() {
-    let d = Chatd::start("taken", None);
-    let _ana = Raw::join(d.port, "Ana", None);
-    let mut c = Chatc::start(d.port, &["-n", "ANA"], &[]);
+    let d = Chatd::start(&["--flood", "off"]);
+    let _ana = d.join("Ana");
+    let mut c = Chatc::start(d.addr.port(), &["-n", "ANA"], &[]);
     c.write("hello\n");
     assert_eq!(c.wait(), Some(1));
     let err = c.err.expect("chatc:");
@@ -135,9 +142,9 @@ fn a_taken_name_is_an_error_in_script_mode() {
 
 #[test]
 fn server_shutdown_is_reported_in_script_mode() {
-    let mut d = Chatd::start("shutdown", None);
-    let mut ana = Raw::join(d.port, "Ana", None);
-    let mut c = Chatc::start(d.port, &["-n", "ci"], &[]);
+    let mut d = Chatd::start(&["--flood", "off"]);
+    let mut ana = d.join("Ana");
+    let mut c = Chatc::start(d.addr.port(), &["-n", "ci"], &[]);
     c.write("first\n");
     ana.expect("MSG ");
     d.terminate();
@@ -203,9 +210,9 @@ fn hostile_text_from_a_server_never_reaches_the_output() {
 
 #[test]
 fn a_long_script_is_paced_under_the_default_flood_limit() {
-    let d = Chatd::start_with("paced", "127.0.0.1:0", None, "20/5");
-    let mut ana = Raw::join(d.port, "Ana", None);
-    let mut c = Chatc::start(d.port, &["-n", "ci"], &[]);
+    let d = Chatd::start(&["--flood", "20/5"]);
+    let mut ana = d.join("Ana");
+    let mut c = Chatc::start(d.addr.port(), &["-n", "ci"], &[]);
     let lines: String = (1..=30).map(|i| format!("line {i}\n")).collect();
     c.write(&lines);
     assert_eq!(c.wait(), Some(0), "stderr: {:?}", c.err.drain());
@@ -219,10 +226,13 @@ fn a_long_script_is_paced_under_the_default_flood_limit() {
 
 #[test]
 fn ipv6_hosts_work_with_and_without_brackets() {
-    let d = Chatd::start_with("ipv6", "[::1]:0", None, "off");
-    let mut ana = Raw::join_at("::1", d.port, "Ana");
+    let d = Launch::new()
+        .listen("[::1]:0")
+        .args(&["--flood", "off"])
+        .start();
+    let mut ana = d.join("Ana");
     for host in ["::1", "[::1]"] {
-        let mut c = Chatc::start_at(host, d.port, &["-n", "v6"], &[]);
+        let mut c = Chatc::start_at(host, d.addr.port(), &["-n", "v6"], &[]);
         c.write(&format!("via {host}\n"));
         assert_eq!(c.wait(), Some(0), "stderr: {:?}", c.err.drain());
         assert!(ana.expect("MSG ").ends_with(&format!(" v6 via {host}")));

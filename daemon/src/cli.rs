@@ -13,8 +13,9 @@ use crate::settings::{Settings, DEFAULT_STATE_DIR, SLOTS};
 #[derive(Debug, Parser)]
 #[command(name = "chatd", version, about, long_about = None)]
 pub struct Cli {
-    /// Listen on ADDR:PORT (repeatable; default [::]:5000 and 0.0.0.0:5000).
+    /// Listen on ADDR:PORT (repeatable; default `[::]:5000` and `0.0.0.0:5000`).
     #[arg(
+        help = "Listen on ADDR:PORT (repeatable; default [::]:5000 and 0.0.0.0:5000)",
         short,
         long,
         value_name = "ADDR:PORT",

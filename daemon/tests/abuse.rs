@@ -4,26 +4,24 @@
 //! and what reaches the logs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod abuse_support;
-
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use abuse_support::{msg_from, raw_connect, reset, Client, Daemon, TempDir, XorShift, WAIT};
 use chat_core::ServerLine;
+use chat_testkit::{msg_from, raw_connect, reset, Chatd, Client, TempDir, WAIT};
 use nix::sys::signal::Signal;
 
 /// Two clients that can still talk to each other: the server is alive and well.
-fn assert_chat_works(d: &Daemon, tag: &str) {
-    let mut a = d.joined(&format!("{tag}A"));
-    let mut b = d.joined(&format!("{tag}B"));
+fn assert_chat_works(d: &Chatd, tag: &str) {
+    let mut a = d.join_settled(&format!("{tag}A"));
+    let mut b = d.join_settled(&format!("{tag}B"));
     a.sync();
-    a.send(format!("still here {tag}\n").as_bytes());
-    let (l, _) = b.expect("MSG ");
+    a.send_raw(format!("still here {tag}\n").as_bytes());
+    let l = b.expect("MSG ");
     assert_eq!(
         msg_from(&l, &format!("{tag}A")),
         Some(format!("still here {tag}").as_str()),
@@ -33,13 +31,13 @@ fn assert_chat_works(d: &Daemon, tag: &str) {
 
 #[test]
 fn one_connection_over_capacity_gets_bye_full() {
-    let d = Daemon::fresh("full", &["--max-clients", "3"]);
-    let mut a = d.joined("a");
-    let mut others: Vec<Client> = (0..2).map(|_| d.client()).collect();
+    let d = Chatd::start(&["--max-clients", "3"]);
+    let mut a = d.join_settled("a");
+    let mut others: Vec<Client> = (0..2).map(|_| d.connect()).collect();
     for c in &mut others {
         c.expect("ASK NAME");
     }
-    let mut extra = d.client();
+    let mut extra = d.connect();
     let first = extra.line();
     assert!(first.starts_with("BYE full "), "{first}");
     assert!(extra.closes(), "the refused connection stays open");
@@ -47,7 +45,7 @@ fn one_connection_over_capacity_gets_bye_full() {
     drop(others.pop());
     let end = Instant::now() + WAIT;
     loop {
-        let mut c = d.client();
+        let mut c = d.connect();
         let l = c.line();
         if l.starts_with("HELLO ") {
             break;
@@ -60,18 +58,18 @@ fn one_connection_over_capacity_gets_bye_full() {
 
 #[test]
 fn silent_connections_neither_block_chat_nor_stay() {
-    let d = Daemon::fresh("silent", &["--join-timeout", "1"]);
-    let mut a = d.joined("talker");
-    let mut b = d.joined("listener");
-    let mut silent: Vec<Client> = (0..200).map(|_| d.client()).collect();
-    a.send(b"over the silence\n");
-    let (l, _) = b.expect("MSG ");
+    let d = Chatd::start(&["--join-timeout", "1"]);
+    let mut a = d.join_settled("talker");
+    let mut b = d.join_settled("listener");
+    let mut silent: Vec<Client> = (0..200).map(|_| d.connect()).collect();
+    a.send_raw(b"over the silence\n");
+    let l = b.expect("MSG ");
     assert_eq!(msg_from(&l, "talker"), Some("over the silence"));
     for c in &mut silent {
         c.expect("ASK NAME");
     }
     for (k, c) in silent.iter_mut().enumerate() {
-        let (bye, _) = c.expect("BYE ");
+        let bye = c.expect("BYE ");
         assert!(
             bye.starts_with("BYE timeout "),
             "silent connection {k}: {bye}"
@@ -79,8 +77,8 @@ fn silent_connections_neither_block_chat_nor_stay() {
         assert!(c.closes(), "silent connection {k} not closed");
     }
     // The joined clients were not timed out.
-    a.send(b"after the timeouts\n");
-    let (l, before) = b.expect("MSG ");
+    a.send_raw(b"after the timeouts\n");
+    let (l, before) = b.skip_to("MSG ");
     assert_eq!(
         msg_from(&l, "talker"),
         Some("after the timeouts"),
@@ -90,24 +88,24 @@ fn silent_connections_neither_block_chat_nor_stay() {
 
 #[test]
 fn connect_disconnect_churn_leaves_the_server_working() {
-    let mut d = Daemon::fresh("churn", &[]);
-    let mut watcher = d.joined("watcher");
+    let mut d = Chatd::start(&[]);
+    let mut watcher = d.join_settled("watcher");
     let end = Instant::now() + Duration::from_secs(8);
     let mut n = 0;
     while n < 3000 && Instant::now() < end {
         if n % 50 == 0 {
             watcher.lines_for(Duration::from_millis(1));
         }
-        let mut c = d.client();
+        let mut c = d.connect();
         match n % 4 {
             0 => drop(c),
             1 => reset(c.stream),
             2 => {
-                c.send(b"churn");
+                c.send_raw(b"churn");
                 drop(c);
             }
             _ => {
-                c.send(format!("churn{n}\n").as_bytes());
+                c.send_raw(format!("churn{n}\n").as_bytes());
                 drop(c);
             }
         }
@@ -122,14 +120,14 @@ fn connect_disconnect_churn_leaves_the_server_working() {
 
 #[test]
 fn a_reset_in_the_middle_of_a_line_is_a_clean_leave() {
-    let d = Daemon::fresh("reset", &[]);
-    let mut a = d.joined("resetter");
-    let mut b = d.joined("bystander");
+    let d = Chatd::start(&[]);
+    let mut a = d.join_settled("resetter");
+    let mut b = d.join_settled("bystander");
     a.sync();
-    a.send(b"half a li");
+    a.send_raw(b"half a li");
     thread::sleep(Duration::from_millis(50));
     reset(a.stream);
-    let (l, before) = b.expect("LEAVE ");
+    let (l, before) = b.skip_to("LEAVE ");
     assert!(l.contains(" resetter connection "), "{l}");
     assert!(
         before.iter().all(|l| !l.contains("half a li")),
@@ -140,16 +138,16 @@ fn a_reset_in_the_middle_of_a_line_is_a_clean_leave() {
 
 #[test]
 fn a_one_megabyte_line_is_refused_and_the_next_line_works() {
-    let d = Daemon::fresh("huge", &[]);
-    let mut a = d.joined("big");
-    let mut b = d.joined("small");
+    let d = Chatd::start(&[]);
+    let mut a = d.join_settled("big");
+    let mut b = d.join_settled("small");
     let mut huge = vec![b'x'; 1 << 20];
     huge.push(b'\n');
-    a.send(&huge);
-    a.send(b"after the big one\n");
-    let (err, _) = a.expect("ERR ");
+    a.send_raw(&huge);
+    a.send_raw(b"after the big one\n");
+    let err = a.expect("ERR ");
     assert!(err.starts_with("ERR too-long "), "{err}");
-    let (l, before) = b.expect("MSG ");
+    let (l, before) = b.skip_to("MSG ");
     assert_eq!(msg_from(&l, "big"), Some("after the big one"), "{before:?}");
     // Exactly one refusal for the one long line.
     let rest = a.sync();
@@ -158,24 +156,24 @@ fn a_one_megabyte_line_is_refused_and_the_next_line_works() {
 
 #[test]
 fn random_bytes_and_bad_utf8_reach_nobody() {
-    let d = Daemon::fresh("random", &["--flood", "off"]);
-    let mut a = d.joined("noise");
-    let mut b = d.joined("ear");
+    let d = Chatd::start(&["--flood", "off"]);
+    let mut a = d.join_settled("noise");
+    let mut b = d.join_settled("ear");
     a.sync();
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     for _ in 0..64 {
         let chunk: Vec<u8> = (0..1024).map(|_| (rng.next_u64() >> 24) as u8).collect();
-        a.send(&chunk);
+        a.send_raw(&chunk);
     }
-    a.send(b"\ncaf\xc3\n\xff\xfeabc\n\xed\xa0\x80\n");
-    a.send(b"clean again\n");
+    a.send_raw(b"\ncaf\xc3\n\xff\xfeabc\n\xed\xa0\x80\n");
+    a.send_raw(b"clean again\n");
     // The connection survives; the noise produced ERRs, all well-formed (checked per line).
     let lines = a.sync();
     assert!(
         lines.iter().any(|l| l.starts_with("ERR bad-utf8 ")),
         "no bad-utf8 error"
     );
-    let (l, seen) = b.expect("MSG ");
+    let (l, seen) = b.skip_to("MSG ");
     let mut got = vec![l];
     got.extend(seen);
     got.extend(b.lines_for(Duration::from_millis(300)));
@@ -186,7 +184,7 @@ fn random_bytes_and_bad_utf8_reach_nobody() {
     );
     for bad in [&b"\xff"[..], b"\x1b", b"\x00", b"\xed\xa0"] {
         assert!(
-            !b.raw.windows(bad.len()).any(|w| w == bad),
+            !b.received().windows(bad.len()).any(|w| w == bad),
             "{bad:?} reached another client"
         );
     }
@@ -194,17 +192,17 @@ fn random_bytes_and_bad_utf8_reach_nobody() {
 
 #[test]
 fn terminal_escapes_are_refused_in_messages_and_names() {
-    let d = Daemon::fresh("escape", &[]);
-    let mut victim = d.joined("victim");
-    let mut c = d.client();
+    let d = Chatd::start(&[]);
+    let mut victim = d.join_settled("victim");
+    let mut c = d.connect();
     c.expect("ASK NAME");
     for name in ["\x1b[31mred", "x\x1b]0;owned\x07", "nul\0", "\u{9b}2J"] {
-        c.send(format!("{name}\n").as_bytes());
-        let (e, _) = c.expect("ERR ");
+        c.send_raw(format!("{name}\n").as_bytes());
+        let e = c.expect("ERR ");
         assert!(e.starts_with("ERR control-char "), "{name:?}: {e}");
     }
     // (A refused line gets no new ASK NAME; the client may simply send another name.)
-    c.send(b"attacker\n");
+    c.send_raw(b"attacker\n");
     c.expect("WELCOME ");
     c.expect("WHO ");
     let attacks: [&[u8]; 6] = [
@@ -216,31 +214,31 @@ fn terminal_escapes_are_refused_in_messages_and_names() {
         "c1 csi \u{9b}31m\n".as_bytes(),
     ];
     for line in attacks {
-        c.send(line);
-        let (e, _) = c.expect("ERR ");
+        c.send_raw(line);
+        let e = c.expect("ERR ");
         assert!(e.starts_with("ERR control-char "), "{line:?}: {e}");
     }
-    c.send(b"plain words\n");
-    let (l, before) = victim.expect("MSG ");
+    c.send_raw(b"plain words\n");
+    let (l, before) = victim.skip_to("MSG ");
     assert_eq!(msg_from(&l, "attacker"), Some("plain words"), "{before:?}");
     assert!(
-        !victim.raw.contains(&0x1b),
+        !victim.received().contains(&0x1b),
         "an ESC byte reached another client"
     );
-    assert!(!victim.raw.contains(&0x07) && !victim.raw.contains(&0));
+    assert!(!victim.received().contains(&0x07) && !victim.received().contains(&0));
     assert!(
-        !victim.raw.windows(2).any(|w| w == [0xc2, 0x9b]),
+        !victim.received().windows(2).any(|w| w == [0xc2, 0x9b]),
         "a C1 CSI reached another client"
     );
 }
 
 #[test]
 fn a_client_that_never_reads_is_dropped_and_nobody_else_waits() {
-    let d = Daemon::fresh("slow", &["--flood", "off"]);
+    let d = Chatd::start(&["--flood", "off"]);
     let mut sleeper = Client::from_stream(raw_connect(d.addr, None, Some(2048)));
-    sleeper.join("sleeper");
-    let mut reader = d.joined("reader");
-    let mut writer = d.joined("writer");
+    sleeper.join_settled("sleeper");
+    let mut reader = d.join_settled("reader");
+    let mut writer = d.join_settled("writer");
     writer.sync();
     let count = 20_000;
     let pad = "p".repeat(100);
@@ -270,7 +268,7 @@ fn a_client_that_never_reads_is_dropped_and_nobody_else_waits() {
     for k in 0..count {
         batch.push_str(&format!("{k} {pad}\n"));
         if batch.len() > 16 * 1024 || k + 1 == count {
-            writer.send(batch.as_bytes());
+            writer.send_raw(batch.as_bytes());
             batch.clear();
         }
     }
@@ -289,20 +287,20 @@ fn a_client_that_never_reads_is_dropped_and_nobody_else_waits() {
 
 #[test]
 fn a_flooder_is_warned_then_dropped_and_others_are_unaffected() {
-    let d = Daemon::fresh("flood", &[]);
-    let mut flooder = d.joined("flooder");
-    let mut b = d.joined("calm");
+    let d = Chatd::start(&[]);
+    let mut flooder = d.join_settled("flooder");
+    let mut b = d.join_settled("calm");
     flooder.sync();
     let burst: String = (0..40).map(|k| format!("f{k}\n")).collect();
-    flooder.send(burst.as_bytes());
-    let (bye, before) = flooder.expect("BYE ");
+    flooder.send_raw(burst.as_bytes());
+    let (bye, before) = flooder.skip_to("BYE ");
     assert!(bye.starts_with("BYE flood "), "{bye}");
     let warnings = before
         .iter()
         .filter(|l| l.starts_with("ERR flood "))
         .count();
     assert_eq!(warnings, 1, "{before:?}");
-    let (left, seen) = b.expect("LEAVE ");
+    let (left, seen) = b.skip_to("LEAVE ");
     assert!(left.ends_with(" flooder flood"), "{left}");
     let got: Vec<usize> = seen
         .iter()
@@ -320,10 +318,10 @@ fn a_flooder_is_warned_then_dropped_and_others_are_unaffected() {
 }
 
 /// Collect the `HIST` texts a new client sees.
-fn replayed(d: &Daemon, name: &str) -> Vec<String> {
-    let mut c = d.client();
+fn replayed(d: &Chatd, name: &str) -> Vec<String> {
+    let mut c = d.connect();
     c.expect("ASK NAME");
-    c.send(format!("{name}\n").as_bytes());
+    c.send_raw(format!("{name}\n").as_bytes());
     c.expect("WELCOME ");
     c.expect("WHO ");
     c.sync()
@@ -363,9 +361,9 @@ fn read_until_shutdown(
 #[test]
 fn sigterm_mid_burst_says_shutdown_exits_zero_and_loses_no_accepted_message() {
     let dir = TempDir::new("term");
-    let mut d = Daemon::start(dir.path(), &["--flood", "off"]);
-    let mut a = d.joined("sender");
-    let readers: Vec<Client> = ["r1", "r2"].iter().map(|n| d.joined(n)).collect();
+    let mut d = Chatd::start_in(dir.path(), &["--flood", "off"]);
+    let mut a = d.join_settled("sender");
+    let readers: Vec<Client> = ["r1", "r2"].iter().map(|n| d.join_settled(n)).collect();
     a.sync();
     let seen = Arc::new(AtomicUsize::new(0));
     let mut reading: Vec<_> = readers
@@ -410,7 +408,7 @@ fn sigterm_mid_burst_says_shutdown_exits_zero_and_loses_no_accepted_message() {
         d.log()
     );
     // Every message accepted before the signal was delivered or saved.
-    let d2 = Daemon::start(dir.path(), &[]);
+    let d2 = Chatd::start_in(dir.path(), &[]);
     let hist: Vec<usize> = replayed(&d2, "late")
         .iter()
         .map(|t| t[1..].parse().unwrap())
@@ -445,10 +443,10 @@ fn sigterm_mid_burst_says_shutdown_exits_zero_and_loses_no_accepted_message() {
 #[test]
 fn kill_minus_nine_then_restart_comes_back_with_recent_history() {
     let dir = TempDir::new("kill");
-    let mut d = Daemon::start(dir.path(), &[]);
-    let mut a = d.joined("keeper");
+    let mut d = Chatd::start_in(dir.path(), &[]);
+    let mut a = d.join_settled("keeper");
     for k in 1..=3 {
-        a.send(format!("kept {k}\n").as_bytes());
+        a.send_raw(format!("kept {k}\n").as_bytes());
     }
     a.sync();
     let sent = Instant::now();
@@ -467,7 +465,7 @@ fn kill_minus_nine_then_restart_comes_back_with_recent_history() {
     d.signal(Signal::SIGKILL);
     let status = d.wait_exit();
     assert!(!status.success());
-    let d2 = Daemon::start(dir.path(), &[]);
+    let d2 = Chatd::start_in(dir.path(), &[]);
     assert_eq!(replayed(&d2, "after"), ["kept 1", "kept 2", "kept 3"]);
     assert_chat_works(&d2, "k9");
 }
@@ -477,41 +475,45 @@ fn repeated_wrong_passwords_are_throttled_per_address() {
     let dir = TempDir::new("auth");
     let pw = dir.path().join("password");
     std::fs::write(&pw, "sesame\n").unwrap();
-    let d = Daemon::start(dir.path(), &["--password-file", pw.to_str().unwrap()]);
-    let from = Some(Ipv4Addr::new(127, 0, 0, 1));
+    let d = Chatd::start_in(dir.path(), &["--password-file", pw.to_str().unwrap()]);
+    let from = Some(IpAddr::from(Ipv4Addr::new(127, 0, 0, 1)));
     for k in 1..=3 {
         let mut c = Client::from_stream(raw_connect(d.addr, from, None));
         c.expect("ASK PASSWORD");
-        c.send(b"open sesame\n");
-        let (bye, _) = c.expect("BYE ");
+        c.send_raw(b"open sesame\n");
+        let bye = c.expect("BYE ");
         assert!(bye.starts_with("BYE password "), "attempt {k}: {bye}");
         assert!(c.closes());
     }
     let mut c = Client::from_stream(raw_connect(d.addr, from, None));
-    let (bye, before) = c.expect("BYE ");
+    let (bye, before) = c.skip_to("BYE ");
     assert!(bye.starts_with("BYE throttled "), "4th attempt: {bye}");
     assert!(!before.iter().any(|l| l.starts_with("ASK ")), "{before:?}");
     // Another address is not held back by the guesser's failures.
-    let mut ok = Client::from_stream(raw_connect(d.addr, Some(Ipv4Addr::new(127, 0, 0, 2)), None));
+    let mut ok = Client::from_stream(raw_connect(
+        d.addr,
+        Some(IpAddr::from(Ipv4Addr::new(127, 0, 0, 2))),
+        None,
+    ));
     ok.expect("ASK PASSWORD");
-    ok.send(b"sesame\n");
-    ok.join("legit");
+    ok.send_raw(b"sesame\n");
+    ok.join_settled("legit");
 }
 
 #[test]
 fn a_client_cannot_forge_lines_or_names() {
-    let d = Daemon::fresh("spoof", &[]);
-    let mut eve = d.joined("eve");
-    let mut bob = d.joined("bob");
+    let d = Chatd::start(&[]);
+    let mut eve = d.join_settled("eve");
+    let mut bob = d.join_settled("bob");
     eve.sync();
-    eve.send(b"x\nMSG 2026-11-24T14:03:05Z bob forged\nJOIN 2026-11-24T14:03:05Z mallory\n");
-    eve.send(b"y\rMSG 2026-11-24T14:03:05Z bob cr\n");
-    eve.send(b"/nick BOB\n");
-    let (e, _) = eve.expect("ERR ");
+    eve.send_raw(b"x\nMSG 2026-11-24T14:03:05Z bob forged\nJOIN 2026-11-24T14:03:05Z mallory\n");
+    eve.send_raw(b"y\rMSG 2026-11-24T14:03:05Z bob cr\n");
+    eve.send_raw(b"/nick BOB\n");
+    let e = eve.expect("ERR ");
     assert!(e.starts_with("ERR control-char "), "{e}");
-    let (e, _) = eve.expect("ERR ");
+    let e = eve.expect("ERR ");
     assert!(e.starts_with("ERR name-taken "), "{e}");
-    eve.send(b"done\n");
+    eve.send_raw(b"done\n");
     let mut lines = Vec::new();
     loop {
         let l = bob.line();
@@ -542,9 +544,9 @@ fn a_client_cannot_forge_lines_or_names() {
 
 #[test]
 fn logs_carry_no_message_text() {
-    let mut d = Daemon::fresh("logs", &["--log-level", "debug"]);
-    let mut a = d.joined("loud");
-    let mut b = d.joined("quiet");
+    let mut d = Chatd::start(&["--log-level", "debug"]);
+    let mut a = d.join_settled("loud");
+    let mut b = d.join_settled("quiet");
     a.sync();
     let secrets = [
         "zq-public-7731",
@@ -552,7 +554,7 @@ fn logs_carry_no_message_text() {
         "zq-action-9182",
         "zq-quit-5520",
     ];
-    a.send(
+    a.send_raw(
         format!(
             "{}\n/msg quiet {}\n/me {}\n",
             secrets[0], secrets[1], secrets[2]
@@ -562,7 +564,7 @@ fn logs_carry_no_message_text() {
     b.expect("MSG ");
     b.expect("PRIV ");
     b.expect("ME ");
-    a.send(format!("/quit {}\n", secrets[3]).as_bytes());
+    a.send_raw(format!("/quit {}\n", secrets[3]).as_bytes());
     b.expect("LEAVE ");
     d.signal(Signal::SIGTERM);
     assert!(d.wait_exit().success());
@@ -580,15 +582,15 @@ fn logs_carry_no_message_text() {
 /// the others as slow consumers when they read everything.
 #[test]
 fn long_lines_within_the_flood_limit_reach_everyone() {
-    let d = Daemon::fresh("longburst", &[]);
-    let mut a = d.joined("longA");
-    let mut b = d.joined("longB");
+    let d = Chatd::start(&[]);
+    let mut a = d.join_settled("longA");
+    let mut b = d.join_settled("longB");
     a.sync();
     // Ten lines of 1000 bytes in one write: well within the default 20-line burst.
     let burst: String = (0..10)
         .map(|k| format!("{k} {}\n", "w".repeat(998)))
         .collect();
-    a.send(burst.as_bytes());
+    a.send_raw(burst.as_bytes());
     for k in 0..10 {
         let Some(l) = b.line_within(WAIT) else {
             panic!("message {k} never came; log:\n{}", d.log());
@@ -602,15 +604,15 @@ fn long_lines_within_the_flood_limit_reach_everyone() {
 /// `/help`) are answered in full to a client that reads, even several in one write.
 #[test]
 fn repeated_who_and_help_in_one_write_are_answered_in_full() {
-    let d = Daemon::fresh("who", &[]);
+    let d = Chatd::start(&[]);
     let crowd: Vec<Client> = (0..40)
-        .map(|k| d.joined(&format!("{k:02}-a-rather-long-name-of-32-bytes")[..32]))
+        .map(|k| d.join_settled(&format!("{k:02}-a-rather-long-name-of-32-bytes")[..32]))
         .collect();
-    let mut asker = d.joined("asker");
+    let mut asker = d.join_settled("asker");
     asker.sync();
-    asker.send("/who\n".repeat(10).as_bytes());
-    asker.send("/help\n".repeat(5).as_bytes());
-    asker.send(b"/who\n");
+    asker.send_raw("/who\n".repeat(10).as_bytes());
+    asker.send_raw("/help\n".repeat(5).as_bytes());
+    asker.send_raw(b"/who\n");
     let mut whos = 0;
     let mut infos = 0;
     while whos < 11 {
@@ -626,4 +628,19 @@ fn repeated_who_and_help_in_one_write_are_answered_in_full() {
     }
     assert_eq!(infos, 5 * chat_core::commands::HELP.len());
     drop(crowd);
+}
+
+/// A small deterministic generator for "random" bytes.
+struct XorShift(u64);
+
+impl XorShift {
+    /// Return the next number.
+    fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
 }

@@ -1,18 +1,16 @@
 //! The chat as clients see it, against the real binary on loopback.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Server, TempDir};
+use chat_testkit::{raw_connect, Chatd, Client, TempDir};
 
 const QUIET: Duration = Duration::from_millis(300);
 
 #[test]
 fn broadcast_reaches_others_but_not_the_sender() {
     let dir = TempDir::new("bcast");
-    let s = Server::start(dir.path(), &[]);
+    let s = Chatd::start_in(dir.path(), &[]);
     let mut ana = s.join("Ana");
     let mut bo = s.join("Bo");
     let mut cy = s.join("Cy");
@@ -34,7 +32,7 @@ fn broadcast_reaches_others_but_not_the_sender() {
 #[test]
 fn private_messages_both_forms_and_unknown_names() {
     let dir = TempDir::new("priv");
-    let s = Server::start(dir.path(), &[]);
+    let s = Chatd::start_in(dir.path(), &[]);
     let mut ana = s.join("Ana");
     let mut bo = s.join("Bo");
     let mut cy = s.join("Cy");
@@ -48,7 +46,7 @@ fn private_messages_both_forms_and_unknown_names() {
     let e = ana.expect("ERR ");
     assert!(e.starts_with("ERR no-such-name carla"), "{e}");
     // Cy saw none of it (only the JOINs).
-    while let Some(l) = cy.silent_for(QUIET) {
+    while let Some(l) = cy.line_within(QUIET) {
         assert!(
             !l.starts_with("PRIV") && !l.starts_with("MSG"),
             "Cy saw {l}"
@@ -59,7 +57,7 @@ fn private_messages_both_forms_and_unknown_names() {
 #[test]
 fn names_taken_and_invalid_are_refused_and_asked_again() {
     let dir = TempDir::new("names");
-    let s = Server::start(dir.path(), &[]);
+    let s = Chatd::start_in(dir.path(), &[]);
     let _ana = s.join("Ana");
     let mut c = s.connect();
     c.expect("ASK NAME");
@@ -79,7 +77,7 @@ fn names_taken_and_invalid_are_refused_and_asked_again() {
 #[test]
 fn late_joiner_gets_the_last_ten_messages_in_order() {
     let dir = TempDir::new("hist");
-    let s = Server::start(dir.path(), &["--flood", "off"]);
+    let s = Chatd::start_in(dir.path(), &["--flood", "off"]);
     let mut ana = s.join("Ana");
     let mut bo = s.join("Bo");
     for i in 1..=12 {
@@ -97,13 +95,13 @@ fn late_joiner_gets_the_last_ten_messages_in_order() {
             "{h}"
         );
     }
-    assert!(cy.silent_for(QUIET).is_none());
+    assert!(cy.line_within(QUIET).is_none());
 }
 
 #[test]
 fn bad_lines_get_errors_and_the_connection_survives() {
     let dir = TempDir::new("bad");
-    let s = Server::start(dir.path(), &[]);
+    let s = Chatd::start_in(dir.path(), &[]);
     let mut ana = s.join("Ana");
     let mut bo = s.join("Bo");
     let mut long = vec![b'a'; 3000];
@@ -125,7 +123,7 @@ fn bad_lines_get_errors_and_the_connection_survives() {
 #[test]
 fn capacity_full_gets_bye_full() {
     let dir = TempDir::new("full");
-    let s = Server::start(dir.path(), &["--max-clients", "2"]);
+    let s = Chatd::start_in(dir.path(), &["--max-clients", "2"]);
     let _a = s.join("Ana");
     let _b = s.join("Bo");
     let mut c = s.connect();
@@ -137,10 +135,10 @@ fn capacity_full_gets_bye_full() {
 #[test]
 fn a_client_that_stops_reading_is_dropped_and_others_carry_on() {
     let dir = TempDir::new("slow");
-    let mut s = Server::start(dir.path(), &["--flood", "off"]);
+    let s = Chatd::start_in(dir.path(), &["--flood", "off"]);
     let mut ana = s.join("Ana");
     let mut bo = s.join("Bo");
-    let mut slow = common::Client::connect_small_window(s.addr);
+    let mut slow = Client::from_stream(raw_connect(s.addr, None, Some(2048)));
     slow.expect("ASK NAME");
     slow.send("Slow");
     slow.expect("WELCOME ");

@@ -1,12 +1,12 @@
 //! Bad command lines: one line naming the option and the value, exit status 2.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::process::Command;
 
+use chat_testkit::chatd_bin;
+
 fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut cmd = Command::new(common::chatd_bin());
+    let mut cmd = Command::new(chatd_bin());
     cmd.args(args);
     for v in [
         "CHATD_LISTEN",
@@ -77,16 +77,10 @@ fn unknown_option_exits_2() {
 
 #[test]
 fn help_and_version_exit_0() {
-    let out = Command::new(common::chatd_bin())
-        .arg("--version")
-        .output()
-        .unwrap();
+    let out = Command::new(chatd_bin()).arg("--version").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("chatd "));
-    let out = Command::new(common::chatd_bin())
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = Command::new(chatd_bin()).arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
     for opt in [

@@ -1,13 +1,11 @@
 //! `--daemon`: detaching, the pidfile, and failures reaching the terminal.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Client, TempDir, DEADLINE};
+use chat_testkit::{chatd_bin, Client, TempDir, WAIT};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -45,7 +43,7 @@ fn detaches_writes_the_pidfile_and_removes_it_on_sigterm() {
     let pidfile = dir.join("chatd.pid");
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let out = Command::new(common::chatd_bin())
+    let out = Command::new(chatd_bin())
         .args([
             "--daemon",
             "--log",
@@ -80,7 +78,7 @@ fn detaches_writes_the_pidfile_and_removes_it_on_sigterm() {
 
     kill(pid, Signal::SIGTERM).unwrap();
     assert!(c.read_to_close().last().unwrap().starts_with("SHUTDOWN "));
-    let end = Instant::now() + DEADLINE;
+    let end = Instant::now() + WAIT;
     while alive(pid) || pidfile.exists() {
         assert!(
             Instant::now() < end,
@@ -96,7 +94,7 @@ fn failure_to_bind_makes_the_parent_fail() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let listen = taken.local_addr().unwrap().to_string();
     let pidfile = dir.join("chatd.pid");
-    let out = Command::new(common::chatd_bin())
+    let out = Command::new(chatd_bin())
         .args(["--daemon", "--listen", &listen, "--pidfile"])
         .arg(&pidfile)
         .arg("--state-dir")

@@ -1,17 +1,15 @@
 //! Starting, stopping, restarting and reloading the real binary.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Server, TempDir};
+use chat_testkit::{chatd_bin, Chatd, Launch, TempDir, WAIT};
 use nix::sys::signal::Signal;
 
 #[test]
 fn sigterm_sends_shutdown_to_everyone_and_exits_zero() {
     let dir = TempDir::new("term");
-    let mut s = Server::start(dir.path(), &[]);
+    let mut s = Chatd::start_in(dir.path(), &[]);
     let mut ana = s.join("Ana");
     let mut bo = s.join("Bo");
     let mut pending = s.connect();
@@ -25,29 +23,24 @@ fn sigterm_sends_shutdown_to_everyone_and_exits_zero() {
             "{lines:?}"
         );
     }
-    assert_eq!(s.wait_exit(), Some(0));
-    assert!(s
-        .log
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|l| l.contains("history-saved")));
+    assert_eq!(s.wait_exit().code(), Some(0));
+    assert!(s.log().contains("history-saved"));
 }
 
 #[test]
 fn sigint_also_stops_gracefully() {
     let dir = TempDir::new("int");
-    let mut s = Server::start(dir.path(), &[]);
+    let mut s = Chatd::start_in(dir.path(), &[]);
     let mut ana = s.join("Ana");
     s.signal(Signal::SIGINT);
     assert!(ana.read_to_close().last().unwrap().starts_with("SHUTDOWN "));
-    assert_eq!(s.wait_exit(), Some(0));
+    assert_eq!(s.wait_exit().code(), Some(0));
 }
 
 #[test]
 fn history_survives_a_restart() {
     let dir = TempDir::new("restart");
-    let mut s = Server::start(dir.path(), &[]);
+    let mut s = Chatd::start_in(dir.path(), &[]);
     let mut ana = s.join("Ana");
     let mut bo = s.join("Bo");
     ana.send("antes do restart");
@@ -55,9 +48,9 @@ fn history_survives_a_restart() {
     bo.expect("MSG ");
     bo.expect("ME ");
     s.signal(Signal::SIGTERM);
-    assert_eq!(s.wait_exit(), Some(0));
+    assert_eq!(s.wait_exit().code(), Some(0));
     drop(s);
-    let s = Server::start(dir.path(), &[]);
+    let s = Chatd::start_in(dir.path(), &[]);
     let mut cy = s.join("Cy");
     cy.expect("WHO ");
     let h1 = cy.line();
@@ -75,14 +68,14 @@ fn history_survives_a_restart() {
 #[test]
 fn history_is_saved_while_running_so_a_kill_loses_little() {
     let dir = TempDir::new("kill9");
-    let mut s = Server::start(dir.path(), &[]);
+    let mut s = Chatd::start_in(dir.path(), &[]);
     let mut ana = s.join("Ana");
     let mut bo = s.join("Bo");
     ana.send("salvo");
     bo.expect("MSG ");
     // Saved within about a second, without any shutdown.
     let file = dir.join("history");
-    let end = std::time::Instant::now() + common::DEADLINE;
+    let end = std::time::Instant::now() + WAIT;
     while !std::fs::read_to_string(&file).is_ok_and(|t| t.contains(" Ana salvo")) {
         assert!(std::time::Instant::now() < end, "history not saved in time");
         std::thread::sleep(Duration::from_millis(50));
@@ -90,7 +83,7 @@ fn history_is_saved_while_running_so_a_kill_loses_little() {
     s.signal(Signal::SIGKILL);
     let _ = s.wait_exit();
     drop(s);
-    let s = Server::start(dir.path(), &[]);
+    let s = Chatd::start_in(dir.path(), &[]);
     let mut cy = s.join("Cy");
     cy.expect("WHO ");
     assert!(cy.line().ends_with(" Ana salvo"));
@@ -104,14 +97,14 @@ fn corrupt_history_is_ignored() {
         b"\xff\xfe garbage\nHIST MSG not-a-time Ana x\n",
     )
     .unwrap();
-    let mut s = Server::start(dir.path(), &[]);
+    let s = Chatd::start_in(dir.path(), &[]);
     s.wait_log("skipped-bad-lines=2");
     let mut ana = s.join("Ana");
     ana.expect("WHO ");
-    assert!(ana.silent_for(Duration::from_millis(300)).is_none());
+    assert!(ana.line_within(Duration::from_millis(300)).is_none());
 }
 
-fn password_dialog(s: &Server, password: &str) -> Vec<String> {
+fn password_dialog(s: &Chatd, password: &str) -> Vec<String> {
     let mut c = s.connect();
     c.expect("ASK PASSWORD");
     c.send(password);
@@ -129,7 +122,7 @@ fn password_from_a_file_right_and_wrong() {
     let dir = TempDir::new("pw");
     let pw = dir.join("pw");
     std::fs::write(&pw, "sesame\r\n").unwrap();
-    let mut s = Server::start(dir.path(), &["--password-file", pw.to_str().unwrap()]);
+    let s = Chatd::start_in(dir.path(), &["--password-file", pw.to_str().unwrap()]);
     assert!(password_dialog(&s, "sesame")[0].starts_with("ASK NAME"));
     let wrong = password_dialog(&s, "open up");
     assert!(wrong[0].starts_with("BYE password"), "{wrong:?}");
@@ -141,11 +134,10 @@ fn password_from_the_credentials_directory() {
     let dir = TempDir::new("cred");
     let creds = TempDir::new("creddir");
     std::fs::write(creds.join("password"), "segredo\n").unwrap();
-    let s = Server::start_env(
-        dir.path(),
-        &[],
-        &[("CREDENTIALS_DIRECTORY", creds.path().to_str().unwrap())],
-    );
+    let s = Launch::new()
+        .state_dir(dir.path())
+        .env("CREDENTIALS_DIRECTORY", creds.path().to_str().unwrap())
+        .start();
     assert!(password_dialog(&s, "segredo")[0].starts_with("ASK NAME"));
     assert!(password_dialog(&s, "sesame")[0].starts_with("BYE password"));
 }
@@ -153,7 +145,7 @@ fn password_from_the_credentials_directory() {
 #[test]
 fn unreadable_password_file_is_fatal_at_start() {
     let dir = TempDir::new("nopw");
-    let out = std::process::Command::new(common::chatd_bin())
+    let out = std::process::Command::new(chatd_bin())
         .args(["--listen", "127.0.0.1:0", "--password-file"])
         .arg(dir.join("missing"))
         .arg("--state-dir")
@@ -174,7 +166,7 @@ fn sighup_rereads_the_password_and_keeps_it_when_broken() {
     let dir = TempDir::new("hup");
     let pw = dir.join("pw");
     std::fs::write(&pw, "one\n").unwrap();
-    let mut s = Server::start(dir.path(), &["--password-file", pw.to_str().unwrap()]);
+    let s = Chatd::start_in(dir.path(), &["--password-file", pw.to_str().unwrap()]);
     assert!(password_dialog(&s, "one")[0].starts_with("ASK NAME"));
     std::fs::write(&pw, "two\n").unwrap();
     s.signal(Signal::SIGHUP);
@@ -194,12 +186,12 @@ fn unwritable_state_dir_is_logged_not_fatal() {
     let file = dir.join("plain-file");
     std::fs::write(&file, "").unwrap();
     let bad = file.join("state");
-    let mut s = Server::start(&bad, &[]);
+    let mut s = Chatd::start_in(&bad, &[]);
     assert!(s.wait_log("state-dir-unwritable").contains("plain-file"));
     let mut ana = s.join("Ana");
     let mut bo = s.join("Bo");
     ana.send("ainda funciona");
     assert!(bo.expect("MSG ").ends_with(" Ana ainda funciona"));
     s.signal(Signal::SIGTERM);
-    assert_eq!(s.wait_exit(), Some(0));
+    assert_eq!(s.wait_exit().code(), Some(0));
 }

@@ -6,16 +6,14 @@
 //! the server thread must not move.
 #![allow(clippy::unwrap_used, unsafe_code)]
 
-mod common;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
 use std::time::Duration;
 
+use chat_testkit::{Client, TempDir, WAIT};
 use chatd::{Daemon, Settings};
-use common::{Client, TempDir};
 
 struct Counting;
 
@@ -80,7 +78,7 @@ fn relaying_messages_allocates_nothing_on_the_server_thread() {
             ON_SERVER_THREAD.with(|f| f.set(false));
         })
         .unwrap();
-    let (addr, handle) = rx.recv_timeout(common::DEADLINE).unwrap();
+    let (addr, handle) = rx.recv_timeout(WAIT).unwrap();
 
     let mut clients = Vec::new();
     for k in 0..CLIENTS {

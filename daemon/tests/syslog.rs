@@ -1,19 +1,17 @@
 //! What reaches syslog, through a datagram socket the test binds itself.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::os::unix::net::UnixDatagram;
 use std::time::Instant;
 
-use common::{TempDir, DEADLINE};
+use chat_testkit::{chatd_bin, Client, TempDir, WAIT};
 
 #[test]
 fn join_lines_reach_syslog_with_facility_daemon() {
     let dir = TempDir::new("syslog");
     let sock_path = dir.join("log.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
-    let mut child = std::process::Command::new(common::chatd_bin())
+    let mut child = std::process::Command::new(chatd_bin())
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -28,7 +26,7 @@ fn join_lines_reach_syslog_with_facility_daemon() {
         .spawn()
         .unwrap();
     let guard = ChildGuard(&mut child);
-    let end = Instant::now() + DEADLINE;
+    let end = Instant::now() + WAIT;
     let mut buf = [0u8; 4096];
     let mut seen = Vec::new();
     let mut addr = None;
@@ -47,7 +45,7 @@ fn join_lines_reach_syslog_with_facility_daemon() {
         }
         seen.push(msg);
     }
-    let mut c = common::Client::connect(addr.unwrap());
+    let mut c = Client::connect(addr.unwrap());
     c.expect("ASK NAME");
     c.send("Zeca");
     c.expect("WELCOME ");

@@ -1,15 +1,13 @@
 //! systemd integration without systemd: socket activation (`LISTEN_FDS`) and `sd_notify`.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 
-use common::{Client, TempDir, DEADLINE};
+use chat_testkit::{chatd_bin, Client, TempDir, WAIT};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 
 struct Kill(std::process::Child);
@@ -31,13 +29,15 @@ fn serves_a_socket_passed_by_systemd_and_notifies_readiness_and_stopping() {
     fcntl(&listener, FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
     let notify_path = dir.join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path).unwrap();
-    notify.set_read_timeout(Some(DEADLINE)).unwrap();
+    notify.set_read_timeout(Some(WAIT)).unwrap();
     let script = format!(
         "exec 3<&{fd}; export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" --state-dir \"$1\"",
         fd = listener.as_raw_fd()
     );
     let mut child = Command::new("sh")
-        .args(["-c", &script, common::chatd_bin()])
+        .arg("-c")
+        .arg(&script)
+        .arg(chatd_bin())
         .arg(dir.path())
         .env("NOTIFY_SOCKET", &notify_path)
         .env_remove("CREDENTIALS_DIRECTORY")

@@ -1,0 +1,247 @@
+//! The real `chatd`, started on a loopback port the kernel picks and stopped by its PID.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+use nix::sys::signal::Signal;
+
+use crate::process::{signal, wait_exit};
+use crate::{chatd_bin, Client, Lines, TempDir};
+
+/// Variables of the test's own environment that would change how chatd runs: systemd's, and
+/// every `CHATD_*` option (removed by prefix, see [`Launch::start`]).
+const FOREIGN_ENV: [&str; 7] = [
+    "CREDENTIALS_DIRECTORY",
+    "NOTIFY_SOCKET",
+    "LISTEN_FDS",
+    "LISTEN_PID",
+    "LISTEN_FDNAMES",
+    "STATE_DIRECTORY",
+    "JOURNAL_STREAM",
+];
+
+/// How to start a [`Chatd`]: by default on 127.0.0.1, port 0, with a state directory of its
+/// own, no extra arguments, and none of the test's `CHATD_*` or systemd variables.
+#[must_use = "a launch does nothing until `start`"]
+#[derive(Debug, Clone)]
+pub struct Launch {
+    listen: String,
+    state_dir: Option<PathBuf>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    password: Option<String>,
+}
+
+impl Default for Launch {
+    fn default() -> Launch {
+        Launch {
+            listen: "127.0.0.1:0".to_string(),
+            state_dir: None,
+            args: Vec::new(),
+            env: Vec::new(),
+            password: None,
+        }
+    }
+}
+
+impl Launch {
+    /// Start from the defaults.
+    pub fn new() -> Launch {
+        Launch::default()
+    }
+
+    /// Listen on `addr` (`--listen`), e.g. `[::1]:0`, or a fixed port to restart on.
+    pub fn listen(mut self, addr: &str) -> Launch {
+        self.listen = addr.to_string();
+        self
+    }
+
+    /// Keep the state in `dir`, which outlives the daemon (to restart on the same history).
+    pub fn state_dir(mut self, dir: &Path) -> Launch {
+        self.state_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Add command-line arguments.
+    pub fn args(mut self, args: &[&str]) -> Launch {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Set an environment variable for chatd.
+    pub fn env(mut self, key: &str, value: &str) -> Launch {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Require `password` (through `--password-file`); [`Chatd::join`] then answers it.
+    pub fn password(mut self, password: &str) -> Launch {
+        self.password = Some(password.to_string());
+        self
+    }
+
+    /// Start chatd and wait (bounded) for its `listening` log line.
+    pub fn start(self) -> Chatd {
+        let own_dir = TempDir::new("chatd");
+        let state_dir = self
+            .state_dir
+            .unwrap_or_else(|| own_dir.path().to_path_buf());
+        let mut cmd = Command::new(chatd_bin());
+        cmd.arg("--listen")
+            .arg(&self.listen)
+            .arg("--state-dir")
+            .arg(&state_dir);
+        if let Some(pw) = &self.password {
+            let file = own_dir.join("password");
+            std::fs::write(&file, format!("{pw}\n")).expect("write the password file");
+            cmd.arg("--password-file").arg(file);
+        }
+        cmd.args(&self.args);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("CHATD_") {
+                cmd.env_remove(key);
+            }
+        }
+        for key in FOREIGN_ENV {
+            cmd.env_remove(key);
+        }
+        cmd.envs(self.env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start chatd");
+        let log = Lines::spawn(child.stderr.take().expect("chatd's stderr"));
+        let mut d = Chatd {
+            child,
+            exit: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state_dir,
+            log,
+            password: self.password,
+            _own_dir: own_dir,
+        };
+        let line = d.wait_log("listening addr=");
+        let addr = line
+            .split("listening addr=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or("");
+        d.addr = addr
+            .parse()
+            .unwrap_or_else(|_| panic!("no address in {line:?}"));
+        d
+    }
+}
+
+/// A running chatd, killed (by its PID, through its `Child`) when dropped.
+pub struct Chatd {
+    child: Child,
+    /// How it exited, once [`Chatd::wait_exit`] has seen it: its PID may then be reused.
+    exit: Option<ExitStatus>,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state directory.
+    pub state_dir: PathBuf,
+    /// Its stderr, where it logs.
+    log: Lines,
+    /// The password it was started with, if any.
+    password: Option<String>,
+    /// A directory of its own (state unless given one, password file), removed after it.
+    _own_dir: TempDir,
+}
+
+impl Chatd {
+    /// Start chatd with `args` and a state directory of its own.
+    pub fn start(args: &[&str]) -> Chatd {
+        Launch::new().args(args).start()
+    }
+
+    /// Start chatd with `args`, keeping its state in `state_dir`.
+    pub fn start_in(state_dir: &Path, args: &[&str]) -> Chatd {
+        Launch::new().state_dir(state_dir).args(args).start()
+    }
+
+    /// Return its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Send it a signal.
+    pub fn signal(&self, sig: Signal) {
+        assert!(self.exit.is_none(), "chatd has already exited");
+        signal(self.pid(), sig);
+    }
+
+    /// Wait (bounded) for it to exit and for its log to end; return how it exited.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let status = wait_exit(&mut self.child);
+        self.exit = Some(status);
+        assert!(
+            self.log.wait_closed(),
+            "chatd exited but its stderr stayed open"
+        );
+        status
+    }
+
+    /// Stop it gracefully with SIGTERM and wait for it to exit.
+    pub fn terminate(&mut self) {
+        self.signal(Signal::SIGTERM);
+        self.wait_exit();
+    }
+
+    /// Kill it without warning (a crash) and wait for it to exit.
+    pub fn crash(&mut self) {
+        self.signal(Signal::SIGKILL);
+        self.wait_exit();
+    }
+
+    /// Return whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        if self.exit.is_none() {
+            self.exit = self.child.try_wait().expect("look at chatd's status");
+        }
+        self.exit.is_none()
+    }
+
+    /// Return everything it has logged so far.
+    pub fn log(&self) -> String {
+        self.log.text()
+    }
+
+    /// Wait (bounded) for a log line containing `needle`, logged before or to come; return it.
+    pub fn wait_log(&self, needle: &str) -> String {
+        self.log.find(needle, "chatd")
+    }
+
+    /// Connect a client.
+    pub fn connect(&self) -> Client {
+        Client::connect(self.addr)
+    }
+
+    /// Connect and join as `name` (answering the password it was launched with); the
+    /// `WELCOME` line has been read.
+    pub fn join(&self, name: &str) -> Client {
+        let mut c = self.connect();
+        if let Some(pw) = &self.password {
+            c.expect("ASK PASSWORD");
+            c.send(pw);
+        }
+        c.join(name);
+        c
+    }
+
+    /// Like [`Chatd::join`], and the `WHO` after `WELCOME` has been read too.
+    pub fn join_settled(&self, name: &str) -> Client {
+        let mut c = self.join(name);
+        c.expect("WHO ");
+        c
+    }
+}
+
+impl Drop for Chatd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
