@@ -1,11 +1,11 @@
 //! A simulated world around a [`Server`] for tests and fuzzers (feature `test-util`).
 //!
 //! [`Sim`] drives a server on a simulated clock with no sockets: it feeds a client's bytes the
-//! way the daemon does (writing out to everyone whenever [`Server::input`] stops early), takes
+//! way the daemon does (writing out to everyone whenever [`Server::input`] asks), takes
 //! each connection's output as a socket write would, and checks every line a client receives:
 //! UTF-8, no control character, a kind this version knows, nothing after `BYE` or `SHUTDOWN`.
-//! Unit tests, the property tests and the fuzz targets all drive the server through it, so
-//! there is one copy of that loop.
+//! The unit tests, the property tests and the `server_events` fuzz target all drive the server
+//! through it, so there is one copy of that loop.
 //!
 //! This module uses `std`; the default build of the crate has neither it nor `alloc`.
 
