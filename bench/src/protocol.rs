@@ -3,6 +3,12 @@
 //! Each adapter turns one server line into an [`Event`] and writes any reply the line calls for
 //! (a name after `ASK NAME`, `PONG` after `PING`, `JOIN` after IRC's `001`). The workload itself is
 //! the same for both: public messages whose text is a benchmark [`Payload`].
+//!
+//! chatd's lines are parsed here from `docs/PROTOCOL.md`, not with `chat_core::ServerLine`, on
+//! purpose: the benchmark is an independent oracle. A bug shared by the core's renderer and its
+//! parser (a field written in the wrong place and read back from the same wrong place) would
+//! cancel out if the benchmark used the core's parser, and every garbled line would count as a
+//! delivery; read from the documented format, it shows up as a loss or a parse error.
 
 use std::io::Write;
 

@@ -9,7 +9,8 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
-use chat_core::wire::{Ask, ByeCode, ErrCode};
+use chat_core::commands::Command;
+use chat_core::wire::{Ask, ByeCode, Code, ErrCode};
 use chat_core::ServerLine;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
@@ -172,12 +173,14 @@ impl Connection {
     }
 }
 
-/// The line chatc sends to leave.
-pub const QUIT_LINE: &str = "/quit";
+/// Return the line chatc sends to leave, as the core writes the command.
+pub fn quit_line() -> String {
+    Command::Quit(None).to_string()
+}
 
 /// Return true if a `BYE` code says the server closed because we asked to leave.
-pub fn is_quit(code: &str) -> bool {
-    ByeCode::parse(code) == Some(ByeCode::Quit)
+pub fn is_quit(code: Code<'_, ByeCode>) -> bool {
+    matches!(code, Code::Known(ByeCode::Quit))
 }
 
 /// Who to join as.
@@ -240,7 +243,7 @@ pub fn join(
                 deadline = Instant::now() + JOIN_TIMEOUT;
             }
             ServerLine::Err { code, text } => {
-                let Some(code) = ErrCode::parse(code) else {
+                let Code::Known(code) = code else {
                     continue;
                 };
                 if !matches!(code, ErrCode::NameTaken | ErrCode::NameInvalid) {
@@ -259,13 +262,13 @@ pub fn join(
                 return Ok(shown);
             }
             ServerLine::Bye { code, text } => {
-                return Err(match ByeCode::parse(code) {
-                    Some(ByeCode::Password) => {
+                return Err(match code {
+                    Code::Known(ByeCode::Password) => {
                         login.password = None;
                         Error::WrongPassword(crate::sanitize::clean(text))
                     }
                     _ => Error::Bye {
-                        code: crate::sanitize::clean(code),
+                        code: crate::sanitize::clean(code.as_str()),
                         text: crate::sanitize::clean(text),
                     },
                 });
@@ -345,10 +348,10 @@ mod test {
 
     #[test]
     fn the_quit_line_is_the_cores_quit_command() {
-        use chat_core::commands::Command;
-        assert_eq!(Command::parse(QUIT_LINE), Command::Quit(None));
-        assert!(is_quit(ByeCode::Quit.as_str()));
-        assert!(!is_quit(ByeCode::Flood.as_str()));
+        assert_eq!(Command::parse(&quit_line()), Command::Quit(None));
+        assert!(is_quit(Code::Known(ByeCode::Quit)));
+        assert!(!is_quit(Code::Known(ByeCode::Flood)));
+        assert!(!is_quit(Code::Other("quit-later")));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use nix::poll::{PollFd, PollFlags};
 use crate::alert::{self, Alerts};
 use crate::clock;
 use crate::complete::Completer;
-use crate::connection::{Asker, Login, Target, QUIT_LINE};
+use crate::connection::{quit_line, Asker, Login, Target};
 use crate::editor::Action;
 use crate::error::Error;
 use crate::keys::{Decoder, Key};
@@ -160,7 +160,7 @@ impl Session<'_> {
                     Err(e) => return Err(Error::Io(e.into())),
                 };
                 if n == 0 {
-                    return self.quit(QUIT_LINE);
+                    return self.quit(&quit_line());
                 }
                 for key in self.decoder.feed(&buf[..n]) {
                     if let Some(r) = self.key(key)? {
@@ -342,7 +342,7 @@ impl Session<'_> {
             Key::Paste { text, cut } => self.paste(&text, cut)?,
             key => match editor.key(key) {
                 Action::Redraw | Action::Other(_) => {}
-                Action::Quit => return Ok(Some(self.quit(QUIT_LINE))),
+                Action::Quit => return Ok(Some(self.quit(&quit_line()))),
                 Action::Submit(text) => return self.submit(&text),
             },
         }

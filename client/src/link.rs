@@ -24,7 +24,7 @@ pub fn farewell(line: &ServerLine<'_>) -> Option<Result<(), Error>> {
     match *line {
         ServerLine::Bye { code, .. } if is_quit(code) => Some(Ok(())),
         ServerLine::Bye { code, text } => Some(Err(Error::Bye {
-            code: clean(code),
+            code: clean(code.as_str()),
             text: clean(text),
         })),
         _ => None,

@@ -88,8 +88,8 @@ pub fn format(line: &ServerLine<'_>, now: Timestamp) -> Option<String> {
         }
         ServerLine::Nick { time, old, new } => format!("{time} NICK {} -> {}", c(old), c(new)),
         ServerLine::Info { text } => format!("{now} INFO {}", c(text)),
-        ServerLine::Err { code, text } => format!("{now} ERR {} {}", c(code), c(text)),
-        ServerLine::Bye { code, text } => format!("{now} BYE {} {}", c(code), c(text)),
+        ServerLine::Err { code, text } => format!("{now} ERR {} {}", c(code.as_str()), c(text)),
+        ServerLine::Bye { code, text } => format!("{now} BYE {} {}", c(code.as_str()), c(text)),
         ServerLine::Shutdown { time, text } => format!("{time} SHUTDOWN {}", c(text)),
         ServerLine::Ask { .. } | ServerLine::Unknown(_) => return None,
     };

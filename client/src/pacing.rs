@@ -161,7 +161,7 @@ mod test {
         assert_eq!(sent.len(), pace().burst as usize, "one burst at once");
         assert_eq!(sent[0], "line 0", "in order");
         assert_eq!(out.len(), 5);
-        let later = start.add_millis(1000 / u64::from(pace().per_sec));
+        let later = start + Duration::from_millis(1000 / u64::from(pace().per_sec));
         assert_eq!(
             out.pop_ready_at(later),
             Some(format!("line {}", pace().burst))

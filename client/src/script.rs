@@ -17,7 +17,7 @@ use chat_core::ServerLine;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
-use crate::connection::{join, Connection, Login, NoAsker, Target, QUIT_LINE};
+use crate::connection::{join, quit_line, Connection, Login, NoAsker, Target};
 use crate::error::Error;
 use crate::lines::LineBuffer;
 use crate::link::farewell;
@@ -88,7 +88,7 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
                     let _ = writeln!(
                         err,
                         "chatc: the server refused a line ({}): {}",
-                        clean(code),
+                        clean(code.as_str()),
                         clean(text)
                     );
                 }
@@ -107,7 +107,7 @@ pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
             .wait()
             .map(|w| u16::try_from(w.as_millis()).unwrap_or(u16::MAX));
         if input.eof && outbox.is_empty() && quit_by.is_none() {
-            conn.send(QUIT_LINE)?;
+            conn.send(&quit_line())?;
             quit_by = Some(Instant::now() + QUIT_TIMEOUT);
         }
         if let Some(by) = quit_by {

@@ -2,11 +2,11 @@
 //!
 //! The comparison takes the same time wherever the first wrong byte is, so a guesser learns
 //! nothing from timing. [`Throttle`] remembers recent failures per address: after
-//! [`AUTH_FAILURES_ALLOWED`] failures an address is refused for [`AUTH_PENALTY_MS`].
+//! [`AUTH_FAILURES_ALLOWED`] failures an address is refused for [`AUTH_PENALTY`].
 
 use core::net::IpAddr;
 
-use crate::config::{AUTH_FAILURES_ALLOWED, AUTH_PENALTY_MS, AUTH_TRACKED};
+use crate::config::{AUTH_FAILURES_ALLOWED, AUTH_PENALTY, AUTH_TRACKED};
 use crate::time::Instant;
 
 /// Compare a guess with the password in time that depends only on their lengths.
@@ -42,7 +42,8 @@ impl Throttle {
 
     /// Return whether `addr` must wait before trying again, forgetting stale records.
     pub fn is_blocked(&mut self, now: Instant, addr: IpAddr) -> bool {
-        self.records.retain(|r| now.since(r.last) < AUTH_PENALTY_MS);
+        self.records
+            .retain(|r| now.duration_since(r.last) < AUTH_PENALTY);
         self.records
             .iter()
             .any(|r| r.addr == addr && r.failures >= AUTH_FAILURES_ALLOWED)
@@ -78,6 +79,7 @@ impl Throttle {
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::time::Duration;
     use core::net::Ipv4Addr;
 
     #[test]
@@ -95,21 +97,22 @@ mod test {
         let mut t = Throttle::new();
         let a = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
         let b = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
-        let t0 = Instant::from_secs(100);
+        let t0 = Instant::from_millis(100_000);
         for n in 1..=AUTH_FAILURES_ALLOWED {
             assert!(!t.is_blocked(t0, a));
             assert_eq!(t.fail(t0, a), n);
         }
         assert!(t.is_blocked(t0, a));
         assert!(!t.is_blocked(t0, b), "other addresses are unaffected");
-        assert!(t.is_blocked(t0.add_millis(AUTH_PENALTY_MS - 1), a));
-        assert!(!t.is_blocked(t0.add_millis(AUTH_PENALTY_MS), a));
+        let ms = Duration::from_millis;
+        assert!(t.is_blocked(t0 + (AUTH_PENALTY - ms(1)), a));
+        assert!(!t.is_blocked(t0 + AUTH_PENALTY, a));
     }
 
     #[test]
     fn stays_bounded_under_many_addresses() {
         let mut t = Throttle::new();
-        let now = Instant::from_secs(1);
+        let now = Instant::from_millis(1000);
         for i in 0..1000u32 {
             t.fail(now, IpAddr::V4(Ipv4Addr::from(i)));
         }

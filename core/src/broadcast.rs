@@ -118,9 +118,13 @@ impl Broadcast {
         if from < self.tail || to > self.head() || from >= to {
             return (&[], &[]);
         }
-        // Both offsets are below RING_BYTES here.
-        let off = (from - self.tail) as usize;
-        let len = (to - from) as usize;
+        // Both are below RING_BYTES here, so they fit.
+        let (Ok(off), Ok(len)) = (
+            usize::try_from(from - self.tail),
+            usize::try_from(to - from),
+        ) else {
+            return (&[], &[]);
+        };
         let (a, b) = self.bytes.as_slices();
         if off >= a.len() {
             let o = off - a.len();

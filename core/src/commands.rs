@@ -3,6 +3,10 @@
 //! A line that does not start with `/` or `@` is a public message. The forms of the original
 //! programs (`@privado:NAME TEXT`, `@sair`, `/sair`) sit beside the usual `/msg`, `/quit`.
 //! Command words are case-insensitive; `//text` sends the literal text `/text`.
+//! [`Command::parse`] reads a line; `Display` writes the line a client sends for a command, in
+//! its canonical form, which reads back as the same command.
+
+use core::fmt;
 
 /// What a client asked for with one line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +21,7 @@ pub enum Command<'a> {
     Msg {
         /// The receiver's name as typed.
         to: &'a str,
-        /// The message.
+        /// The message, for the receiver alone.
         text: &'a str,
     },
     /// List who is online (`/who`).
@@ -117,6 +121,28 @@ impl<'a> Command<'a> {
     }
 }
 
+/// Writes the line (without `\n`) that reads back as this command: what [`Command::parse`]
+/// returns always does. A `Say` starting with `/` is escaped as `//`; `Usage` writes the bare
+/// command word; a hand-made `Say("@sair")`, which no line reads as, is written as it is.
+impl fmt::Display for Command<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Command::Empty => Ok(()),
+            Command::Say(text) if text.starts_with('/') => write!(f, "/{text}"),
+            Command::Say(text) => f.write_str(text),
+            Command::Me(text) => write!(f, "/me {text}"),
+            Command::Msg { to, text } => write!(f, "/msg {to} {text}"),
+            Command::Who => f.write_str("/who"),
+            Command::Nick(name) => write!(f, "/nick {name}"),
+            Command::Quit(None) => f.write_str("/quit"),
+            Command::Quit(Some(reason)) => write!(f, "/quit {reason}"),
+            Command::Help => f.write_str("/help"),
+            Command::Unknown(word) => write!(f, "/{word}"),
+            Command::Usage(usage) => f.write_str(usage.split(' ').next().unwrap_or(usage)),
+        }
+    }
+}
+
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -176,6 +202,40 @@ mod test {
         assert_eq!(Command::parse("/me"), Command::Usage(ME_USAGE));
         assert_eq!(Command::parse("/frob x"), Command::Unknown("frob"));
         assert_eq!(Command::parse("/"), Command::Unknown(""));
+    }
+
+    #[test]
+    fn written_commands_read_back_the_same() {
+        use std::string::ToString;
+        let lines = [
+            "Oi pessoal",
+            "//etc/passwd",
+            "/me dança",
+            "/msg Ana só pra você",
+            "@privado:Ana x",
+            "/who",
+            "/nick Bia",
+            "/quit",
+            "/QUIT tchau  ",
+            "@sair",
+            "/help",
+            "/frob x",
+            "/",
+            "/msg Ana",
+            "/nick a b",
+            "/me",
+            "",
+            "  lead",
+            "@someone hi",
+            "///x",
+        ];
+        for line in lines {
+            let c = Command::parse(line);
+            assert_eq!(Command::parse(&c.to_string()), c, "{line:?} wrote {c}");
+        }
+        assert_eq!(Command::Quit(None).to_string(), "/quit");
+        assert_eq!(Command::parse("/MSG Ana  oi").to_string(), "/msg Ana oi");
+        assert_eq!(Command::Say("/etc").to_string(), "//etc");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! The constants size the fixed buffers; [`Config`] holds what the daemon may change at run time.
 
 use crate::flood::FloodLimit;
+use crate::time::Duration;
 
 /// Largest client line in bytes, including its `\n` terminator.
 pub const MAX_LINE: usize = 1024;
@@ -28,12 +29,12 @@ pub const RING_RECORDS: usize = 4096;
 pub const DEFAULT_SLOTS: usize = 256;
 /// Largest line the server ever writes: a client's text plus kind, time and two names.
 pub const MAX_SERVER_LINE: usize = MAX_LINE + 2 * MAX_NAME + 64;
-/// How long a connection may take from connect to a valid name, in milliseconds.
-pub const JOIN_TIMEOUT_MS: u64 = 60_000;
+/// How long a connection may take from connect to a valid name.
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Failed passwords from one address before further attempts are refused for a while.
 pub const AUTH_FAILURES_ALLOWED: u8 = 3;
-/// How long an address that failed too often is refused, in milliseconds.
-pub const AUTH_PENALTY_MS: u64 = 30_000;
+/// How long an address that failed too often is refused.
+pub const AUTH_PENALTY: Duration = Duration::from_secs(30);
 /// Addresses whose failed passwords are remembered at once.
 pub const AUTH_TRACKED: usize = 32;
 
@@ -46,8 +47,8 @@ pub struct Config {
     pub max_clients: usize,
     /// The per-client rate limit, or `None` to turn flood control off (for benchmarks).
     pub flood: Option<FloodLimit>,
-    /// Milliseconds a connection may take to join before it is dropped.
-    pub join_timeout_ms: u64,
+    /// How long a connection may take to join before it is dropped.
+    pub join_timeout: Duration,
 }
 
 impl Default for Config {
@@ -56,7 +57,7 @@ impl Default for Config {
             password: None,
             max_clients: DEFAULT_SLOTS,
             flood: Some(FloodLimit::default()),
-            join_timeout_ms: JOIN_TIMEOUT_MS,
+            join_timeout: JOIN_TIMEOUT,
         }
     }
 }

@@ -62,9 +62,10 @@ impl Bucket {
     /// Charge one line at `now` and say what to do with it.
     pub fn take(&mut self, limit: &FloodLimit, now: Instant) -> Verdict {
         let cap = u64::from(limit.burst.max(1)) * 1000;
-        let refill = now
-            .since(self.last)
-            .saturating_mul(u64::from(limit.per_sec));
+        let elapsed = now.duration_since(self.last).as_millis();
+        // Thousandths of a line: one a second per line of `per_sec`, one a millisecond each.
+        let refill =
+            u64::try_from(elapsed.saturating_mul(u128::from(limit.per_sec))).unwrap_or(u64::MAX);
         self.last = self.last.max(now);
         self.milli_tokens = self.milli_tokens.saturating_add(refill).min(cap);
         if self.milli_tokens == cap {
@@ -86,6 +87,7 @@ impl Bucket {
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::time::Duration;
 
     const LIMIT: FloodLimit = FloodLimit {
         burst: 3,
@@ -94,7 +96,7 @@ mod test {
 
     #[test]
     fn burst_then_warn_then_kick() {
-        let t = Instant::from_secs(1);
+        let t = Instant::from_millis(1000);
         let mut b = Bucket::new(&LIMIT, t);
         for _ in 0..3 {
             assert_eq!(b.take(&LIMIT, t), Verdict::Pass);
@@ -108,30 +110,36 @@ mod test {
 
     #[test]
     fn refills_at_the_rate() {
-        let t = Instant::from_secs(1);
+        let t = Instant::from_millis(1000);
         let mut b = Bucket::new(&LIMIT, t);
         for _ in 0..3 {
             b.take(&LIMIT, t);
         }
-        assert_eq!(b.take(&LIMIT, t.add_millis(499)), Verdict::Warn);
-        assert_eq!(b.take(&LIMIT, t.add_millis(500)), Verdict::Pass);
+        assert_eq!(
+            b.take(&LIMIT, t + Duration::from_millis(499)),
+            Verdict::Warn
+        );
+        assert_eq!(
+            b.take(&LIMIT, t + Duration::from_millis(500)),
+            Verdict::Pass
+        );
         // A steady 2 lines a second never trips.
-        let mut now = t.add_millis(10_000);
+        let mut now = t + Duration::from_millis(10_000);
         for _ in 0..100 {
             assert_eq!(b.take(&LIMIT, now), Verdict::Pass);
-            now = now.add_millis(500);
+            now += Duration::from_millis(500);
         }
     }
 
     #[test]
     fn strikes_forgiven_once_bucket_is_full() {
-        let t = Instant::from_secs(1);
+        let t = Instant::from_millis(1000);
         let mut b = Bucket::new(&LIMIT, t);
         for _ in 0..3 {
             b.take(&LIMIT, t);
         }
         assert_eq!(b.take(&LIMIT, t), Verdict::Warn);
-        let later = t.add_millis(1500);
+        let later = t + Duration::from_millis(1500);
         assert_eq!(b.take(&LIMIT, later), Verdict::Pass);
         for _ in 0..2 {
             b.take(&LIMIT, later);
@@ -145,11 +153,11 @@ mod test {
 
     #[test]
     fn clock_going_backwards_does_not_panic_or_refill() {
-        let t = Instant::from_secs(10);
+        let t = Instant::from_millis(10_000);
         let mut b = Bucket::new(&LIMIT, t);
         for _ in 0..3 {
             b.take(&LIMIT, t);
         }
-        assert_eq!(b.take(&LIMIT, Instant::from_secs(1)), Verdict::Warn);
+        assert_eq!(b.take(&LIMIT, Instant::from_millis(1000)), Verdict::Warn);
     }
 }

@@ -8,32 +8,13 @@ use crate::config::{HISTORY_LEN, MAX_LINE};
 use crate::names::Name;
 use crate::time::Timestamp;
 
-/// Which kind of public message an entry was.
+/// Which kind of public message an entry was (its wire words are in [`crate::wire`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
     /// A plain public message (`MSG`).
     Msg,
     /// An action (`/me`, `ME`).
     Me,
-}
-
-impl EntryKind {
-    /// Return the wire kind word, `MSG` or `ME`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Msg => "MSG",
-            EntryKind::Me => "ME",
-        }
-    }
-
-    /// Read a wire kind word.
-    pub fn parse(s: &str) -> Option<EntryKind> {
-        match s {
-            "MSG" => Some(EntryKind::Msg),
-            "ME" => Some(EntryKind::Me),
-            _ => None,
-        }
-    }
 }
 
 /// One public message as it was said.
@@ -129,13 +110,5 @@ mod test {
         let times: Vec<u64> = h.iter().map(|e| e.time.0).collect();
         assert_eq!(times, (2..12).collect::<Vec<_>>());
         assert_eq!(h.changes(), 12);
-    }
-
-    #[test]
-    fn kind_words_round_trip() {
-        for k in [EntryKind::Msg, EntryKind::Me] {
-            assert_eq!(EntryKind::parse(k.as_str()), Some(k));
-        }
-        assert_eq!(EntryKind::parse("PRIV"), None);
     }
 }

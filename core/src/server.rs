@@ -1,13 +1,38 @@
 //! The chat server state machine: every rule of the protocol, with no I/O.
 //!
-//! The run loop, as a contract (in the style of quinn and str0m):
-//! 1. Feed what happened: [`Server::accept`] a connection, [`Server::receive`] its bytes (or
-//!    [`Server::read_from`] a [`Transport`]), report [`Server::closed`] when the transport ends,
-//!    and call [`Server::tick`] when [`Server::poll_at`] says.
-//! 2. Drain what the server wants: write each connection's [`Server::outgoing`] bytes and
-//!    [`Server::consume`] what was written (or [`Server::flush`] to a [`Transport`]); take
-//!    connections to close from [`Server::poll_close`], close them, and report [`Server::closed`].
-//! 3. Wait for readiness or until [`Server::poll_at`], then go to 1.
+//! # The run loop
+//!
+//! The server does nothing by itself. Its caller feeds it what happened and carries out what it
+//! asks, in a loop of this shape (the daemon's is `daemon/src/event_loop.rs`):
+//!
+//! ```text
+//! loop {
+//!     wait for readiness, or until poll_at()                 // never a busy loop
+//!     now = Now { instant: monotonic clock, wall: wall clock }
+//!     new connection from peer:  accept(now, peer)           // Err(Full): write FULL_LINE, close
+//!     bytes from id:             while bytes left {
+//!                                    fed = input(now, id, bytes)     // uses >= 1 byte
+//!                                    bytes = bytes[fed.used..]
+//!                                    if fed.write_out { write out }  // output piled up
+//!                                }
+//!     end of stream or error:    closed(now, id, reason)
+//!     poll_at() <= now.instant:  tick(now)
+//!     write out:                 for each id: flush(id, transport) until WouldBlock,
+//!                                    or outgoing_vectored + consume until it returns 0
+//!                                while let Some(id) = poll_close():
+//!                                    write what it still has if it can, close it,
+//!                                    closed(now, id, CloseReason::Closed)
+//! }
+//! ```
+//!
+//! Every call that feeds an event takes a [`Now`]: timers (the join timeout, the rate limit,
+//! the password throttle) read only its monotonic `instant`, which must never go backwards;
+//! lines are stamped with its `wall` time, which may jump anywhere without changing any
+//! verdict. [`Server::input`] stops early when output piles up, so that a burst from one client
+//! is written out to the others before more of it is read; a caller that skips the write-out
+//! there may see readers dropped as slow consumers. Output is only ever taken by the caller:
+//! [`Server::outgoing_vectored`] and [`Server::consume`] hand out plaintext without a
+//! [`Transport`] (for a TLS layer that encrypts it), [`Server::flush`] writes it to one.
 //!
 //! Lines for everyone are stored once in a [`crate::broadcast`] ring; each connection keeps a
 //! position in it beside a small queue of lines for it alone. A client that falls a whole ring
@@ -22,12 +47,13 @@ use log::{info, warn};
 use crate::auth::Throttle;
 use crate::broadcast::Broadcast;
 use crate::config::{Config, DEFAULT_SLOTS, MAX_LINE, MAX_SERVER_LINE};
+use crate::frame::Frame;
 use crate::history::{Entry, History};
 use crate::names::Name;
 use crate::outbox::{self, Cursor};
 use crate::slot::{Phase, Slot};
-use crate::time::Instant;
-use crate::transport::{ReadOutcome, Transport};
+use crate::time::{Instant, Now};
+use crate::transport::Transport;
 use crate::wire::{ByeCode, ErrCode, ServerLine, VERSION};
 
 /// Names one connection; stale once its slot is reused.
@@ -72,6 +98,17 @@ impl CloseReason {
     }
 }
 
+/// What [`Server::input`] did with the bytes it was given.
+#[must_use = "bytes past `used` were not read, and `write_out` asks for a write-out"]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fed {
+    /// How many bytes, from the front, were used: at least one unless there were none.
+    pub used: usize,
+    /// Output piled up: write out to every connection (and take [`Server::poll_close`])
+    /// before feeding more, so that a client that reads is never taken for a slow one.
+    pub write_out: bool,
+}
+
 /// No slot is free for another connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
@@ -98,10 +135,11 @@ fn render(line: &ServerLine<'_>) -> Option<Line> {
 }
 
 /// The chat server: `N` client slots, the history, and every rule of the protocol.
-// `repr(C)` with the slots last: the slot storage is the bulk of the server (2.3 MiB by
-// default) and starts uninitialised. With the slots last, no zeroed field lies beyond it, so
-// the compiler does not merge the small fields' initial stores into one memset over the whole
-// storage, and pages of unused slots are never touched: an idle daemon stays small.
+// `repr(C)` with the slots last: the slot storage is the bulk of the server (1.3 MiB of its
+// 1.6 MiB by default; see README.md, "Memory") and starts uninitialised. With the slots last,
+// no zeroed field lies beyond it, so the compiler does not merge the small fields' initial
+// stores into one memset over the whole storage, and pages of unused slots are never touched:
+// an idle daemon stays small.
 #[repr(C)]
 pub struct Server<const N: usize = DEFAULT_SLOTS> {
     config: Config,
@@ -110,9 +148,9 @@ pub struct Server<const N: usize = DEFAULT_SLOTS> {
     throttle: Throttle,
     to_close: heapless::Deque<ConnId, N>,
     shutting_down: bool,
-    /// Output has piled up since [`Server::take_pressure`] last said so.
+    /// Output has piled up since [`Server::input`] last said so: it stops after its next line.
     pressure: bool,
-    /// Broadcast head when pressure was last reported.
+    /// Broadcast head when pressure was last raised.
     pressure_head: u64,
     slots: heapless::Vec<Slot, N>,
 }
@@ -192,9 +230,8 @@ impl<const N: usize> Server<N> {
     }
 
     fn id_of(&self, i: usize) -> ConnId {
-        // i < N <= u16::MAX by construction in `accept`.
         ConnId {
-            index: i as u16,
+            index: slot_index(i),
             generation: self.slots[i].generation,
         }
     }
@@ -219,7 +256,7 @@ impl<const N: usize> Server<N> {
     /// Take a new connection from `peer` and greet it.
     ///
     /// On [`Full`] the caller should write [`crate::wire::FULL_LINE`] and close the socket.
-    pub fn accept(&mut self, now: Instant, peer: SocketAddr) -> Result<ConnId, Full> {
+    pub fn accept(&mut self, now: Now, peer: SocketAddr) -> Result<ConnId, Full> {
         if self.shutting_down || self.connections() >= self.config.max_clients {
             info!(target: "chatd", "refused peer={peer} reason=full");
             return Err(Full);
@@ -237,10 +274,10 @@ impl<const N: usize> Server<N> {
         } else {
             Phase::AwaitName
         };
-        self.slots[i].open(now, peer, phase, &limit);
+        self.slots[i].open(now.instant, peer, phase, &limit);
         let id = self.id_of(i);
         info!(target: "chatd", "connect peer={peer} conn={i}");
-        if self.config.password.is_some() && self.throttle.is_blocked(now, peer.ip()) {
+        if self.config.password.is_some() && self.throttle.is_blocked(now.instant, peer.ip()) {
             warn!(target: "chatd", "auth-throttled peer={peer}");
             self.bye(
                 i,
@@ -261,22 +298,36 @@ impl<const N: usize> Server<N> {
         Ok(id)
     }
 
-    /// Handle bytes that arrived on a connection: decode lines and act on each.
-    pub fn receive(&mut self, now: Instant, id: ConnId, mut bytes: &[u8]) {
-        let Some(i) = self.index(id) else { return };
+    /// Handle bytes that arrived on a connection: say how many were used, and whether to write
+    /// out before feeding more.
+    ///
+    /// Lines are decoded and acted on in order; a partial line is kept for the next call. The
+    /// call stops right after a line that made output pile up (a connection's private queue
+    /// low on room, or a quarter of the broadcast ring filled since the last stop), with
+    /// [`Fed::write_out`] set: write out to every connection, then call again with the rest.
+    /// It always uses at least one byte of non-empty input, so that loop ends. Bytes for a
+    /// stale id or a connection being closed are all used, and ignored.
+    pub fn input(&mut self, now: Now, id: ConnId, bytes: &[u8]) -> Fed {
+        let mut fed = Fed {
+            used: bytes.len(),
+            write_out: false,
+        };
+        let Some(i) = self.index(id) else { return fed };
         let mut line: heapless::Vec<u8, MAX_LINE> = heapless::Vec::new();
-        while !bytes.is_empty() && self.slots[i].accepts_input() {
+        let mut used = 0;
+        while used < bytes.len() && self.slots[i].accepts_input() && !fed.write_out {
             line.clear();
-            let (used, frame) = match self.slots[i].decoder.decode(bytes) {
-                (used, Some(Frame::Line(l))) => {
+            let rest = bytes.get(used..).unwrap_or_default();
+            let (n, frame) = match self.slots[i].decoder.decode(rest) {
+                (n, Some(Frame::Line(l))) => {
                     // A decoded line is shorter than MAX_LINE, so it always fits.
                     let fits = line.extend_from_slice(l).is_ok();
-                    (used, if fits { Got::Line } else { Got::TooLong })
+                    (n, if fits { Got::Line } else { Got::TooLong })
                 }
-                (used, Some(Frame::TooLong)) => (used, Got::TooLong),
-                (used, None) => (used, Got::Nothing),
+                (n, Some(Frame::TooLong)) => (n, Got::TooLong),
+                (n, None) => (n, Got::Nothing),
             };
-            bytes = bytes.get(used.max(1)..).unwrap_or_default();
+            used += n.max(1);
             match frame {
                 Got::Nothing => {}
                 Got::TooLong => {
@@ -292,59 +343,18 @@ impl<const N: usize> Server<N> {
                 }
             }
             self.settle(now);
-        }
-    }
-
-    /// Read from `t` until it would block, the peer closes, or `budget` bytes were handled.
-    ///
-    /// `scratch` is the caller's read buffer. On `Err` the caller should close the transport and
-    /// report [`Server::closed`] with a reason that fits the error.
-    pub fn read_from<T: Transport>(
-        &mut self,
-        now: Instant,
-        id: ConnId,
-        t: &mut T,
-        scratch: &mut [u8],
-        budget: usize,
-    ) -> Result<ReadOutcome, T::Error> {
-        let mut done = 0;
-        while done < budget {
-            if self.index(id).is_none() {
-                return Ok(ReadOutcome::WouldBlock);
-            }
-            match t.read(scratch) {
-                Ok(0) => {
-                    self.closed(now, id, CloseReason::Eof);
-                    return Ok(ReadOutcome::Eof);
-                }
-                Ok(n) => {
-                    let n = n.min(scratch.len());
-                    self.receive(now, id, &scratch[..n]);
-                    done += n;
-                }
-                Err(nb::Error::WouldBlock) => return Ok(ReadOutcome::WouldBlock),
-                Err(nb::Error::Other(e)) => return Err(e),
+            if core::mem::take(&mut self.pressure) {
+                fed = Fed {
+                    used,
+                    write_out: true,
+                };
             }
         }
-        Ok(ReadOutcome::Budget)
-    }
-
-    /// Return the next contiguous piece of a connection's output, as up to two slices.
-    ///
-    /// This is a prefix of what it has to send, not all of it: call [`Server::consume`] with
-    /// what was written, then ask again. [`Server::outgoing_vectored`] gathers more at once.
-    pub fn outgoing(&self, id: ConnId) -> (&[u8], &[u8]) {
-        let Some(i) = self.index(id) else {
-            return (&[], &[]);
-        };
-        let slot = &self.slots[i];
-        let mut cur = Cursor::of(slot);
-        cur.next(&self.ring, slot, i as u16)
-            .map_or((&[], &[]), |p| p.slices(&self.ring, slot))
+        fed
     }
 
     /// Fill `bufs` with a connection's output, in order, for one gather write; return how
-    /// many slices were filled (0: nothing to send).
+    /// many slices were filled (0: nothing to send; at least 2 slices are needed to get any).
     ///
     /// Its private lines and the public lines of others come interleaved in the order they
     /// were queued. Then [`Server::consume`] what was written.
@@ -354,7 +364,7 @@ impl<const N: usize> Server<N> {
         let mut cur = Cursor::of(slot);
         let mut filled = 0;
         while filled + 2 <= bufs.len() {
-            let Some(piece) = cur.next(&self.ring, slot, i as u16) else {
+            let Some(piece) = cur.next(&self.ring, slot, slot_index(i)) else {
                 break;
             };
             let (a, b) = piece.slices(&self.ring, slot);
@@ -369,34 +379,18 @@ impl<const N: usize> Server<N> {
         filled
     }
 
-    /// Return whether output has piled up since the last call, and forget it.
-    ///
-    /// True once a connection's private queue is low on room or a quarter of the broadcast
-    /// ring was filled: a caller feeding a burst of input should then write out what it can
-    /// before it feeds more, so that a client that does read is never mistaken for a slow one.
-    #[must_use]
-    pub fn take_pressure(&mut self) -> bool {
-        core::mem::take(&mut self.pressure)
-    }
-
-    /// Return whether a connection has bytes waiting to be written.
-    pub fn wants_write(&self, id: ConnId) -> bool {
-        self.index(id).is_some_and(|i| {
-            let slot = &self.slots[i];
-            Cursor::of(slot).next(&self.ring, slot, i as u16).is_some()
-        })
-    }
-
     /// Mark `n` bytes of a connection's output as written.
     pub fn consume(&mut self, id: ConnId, n: usize) {
         if let Some(i) = self.index(id) {
-            outbox::consume(&self.ring, &mut self.slots[i], i as u16, n);
+            outbox::consume(&self.ring, &mut self.slots[i], slot_index(i), n);
         }
     }
 
-    /// Write a connection's pending bytes to `t` until done or it would block.
+    /// Write a connection's pending bytes to `t` until done or it would block: a loop of
+    /// [`Server::outgoing_vectored`] and [`Server::consume`] over a [`Transport`].
     ///
-    /// `Ok(())` means everything was written; `WouldBlock` means wait for writability.
+    /// `Ok(())` means everything was written; `WouldBlock` means wait for writability. On
+    /// another error the caller closes the transport and reports [`Server::closed`].
     pub fn flush<T: Transport>(&mut self, id: ConnId, t: &mut T) -> nb::Result<(), T::Error> {
         for _ in 0..FLUSH_ROUNDS {
             let mut bufs: [&[u8]; 16] = [&[]; 16];
@@ -440,7 +434,7 @@ impl<const N: usize> Server<N> {
     ///
     /// If the client had joined and the server did not already close it, everybody else gets
     /// a `LEAVE` with `reason`.
-    pub fn closed(&mut self, now: Instant, id: ConnId, reason: CloseReason) {
+    pub fn closed(&mut self, now: Now, id: ConnId, reason: CloseReason) {
         let Some(i) = self.index(id) else { return };
         let peer = self.peer_str(i);
         match self.slots[i].phase {
@@ -455,12 +449,12 @@ impl<const N: usize> Server<N> {
     }
 
     /// Let time pass: drop connections that did not join in time.
-    pub fn tick(&mut self, now: Instant) {
-        let timeout = self.config.join_timeout_ms;
+    pub fn tick(&mut self, now: Now) {
+        let timeout = self.config.join_timeout;
         for i in 0..self.slots.len() {
             let s = &self.slots[i];
             if matches!(s.phase, Phase::AwaitPassword | Phase::AwaitName)
-                && now.since(s.connected_at) >= timeout
+                && now.instant.duration_since(s.connected_at) >= timeout
             {
                 info!(target: "chatd", "disconnect peer={} reason=join-timeout", self.peer_str(i));
                 self.bye(i, ByeCode::Timeout, "No name was given in time.");
@@ -469,13 +463,14 @@ impl<const N: usize> Server<N> {
         self.settle(now);
     }
 
-    /// Return when [`Server::tick`] next has work to do, or `None` if it has none pending.
+    /// Return when [`Server::tick`] next has work to do, on the monotonic clock of [`Now`], or
+    /// `None` if it has none pending. Feeding an event may bring it forward: ask again after.
     #[must_use]
     pub fn poll_at(&self) -> Option<Instant> {
         self.slots
             .iter()
             .filter(|s| matches!(s.phase, Phase::AwaitPassword | Phase::AwaitName))
-            .map(|s| s.connected_at.add_millis(self.config.join_timeout_ms))
+            .map(|s| s.connected_at + self.config.join_timeout)
             .min()
     }
 
@@ -483,11 +478,11 @@ impl<const N: usize> Server<N> {
     ///
     /// New connections are refused from now on. The caller flushes what it can within a short
     /// bound, closes everything and saves [`Server::history`].
-    pub fn shutdown(&mut self, now: Instant, text: &str) {
+    pub fn shutdown(&mut self, now: Now, text: &str) {
         self.shutting_down = true;
         info!(target: "chatd", "shutdown connections={}", self.connections());
         let line = render(&ServerLine::Shutdown {
-            time: now.timestamp(),
+            time: now.wall,
             text,
         });
         for i in 0..self.slots.len() {
@@ -549,15 +544,11 @@ enum Got {
     TooLong,
 }
 
-use crate::frame::Frame;
-
-fn hist_line(e: &Entry) -> ServerLine<'_> {
-    ServerLine::Hist {
-        kind: e.kind,
-        time: e.time,
-        name: e.name.as_str(),
-        text: &e.text,
-    }
+/// Return slot index `i` in the width a [`ConnId`] and the broadcast ring store it in.
+///
+/// `i < N` always, and [`Server::new`] caps the slots in use at `u16::MAX`.
+fn slot_index(i: usize) -> u16 {
+    u16::try_from(i).unwrap_or(u16::MAX)
 }
 
 #[cfg(test)]

@@ -1,44 +1,58 @@
 //! Time as the caller gives it: the core never reads a clock.
 //!
-//! [`Instant`] is milliseconds since the Unix epoch; it drives timeouts and rate limits.
-//! [`Timestamp`] is whole seconds, the precision stamped on messages, written as ISO 8601 UTC.
+//! Two clocks, never mixed: a monotonic [`Instant`] (with [`Duration`]) drives every timer and
+//! rate limit, so a wall clock that jumps (NTP on a board without a real-time clock) moves no
+//! timeout; the wall clock's [`Timestamp`] only stamps lines. [`Now`] carries both.
 
 use core::fmt;
 
-/// A point in time, in milliseconds since 1970-01-01T00:00:00Z, supplied by the caller.
+pub use core::time::Duration;
+
+/// A point on the caller's monotonic clock, in milliseconds from an origin of its choosing.
+///
+/// Only differences between instants mean anything; an instant says nothing about the date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Instant(pub u64);
+pub struct Instant(u64);
 
 impl Instant {
-    /// Make an instant from milliseconds since the epoch.
+    /// The clock's origin.
+    pub const ZERO: Instant = Instant(0);
+
+    /// Make an instant `ms` milliseconds after the origin.
     pub const fn from_millis(ms: u64) -> Self {
         Instant(ms)
     }
 
-    /// Make an instant from whole seconds since the epoch.
-    pub const fn from_secs(s: u64) -> Self {
-        Instant(s.saturating_mul(1000))
+    /// Return the time from `earlier` to `self`, or zero if `earlier` is later.
+    pub const fn duration_since(self, earlier: Instant) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
     }
+}
 
-    /// Return milliseconds since the epoch.
-    pub const fn millis(self) -> u64 {
-        self.0
-    }
+impl core::ops::Add<Duration> for Instant {
+    type Output = Instant;
 
-    /// Return this instant plus `ms` milliseconds, saturating.
-    pub const fn add_millis(self, ms: u64) -> Self {
+    /// Return the instant `d` later (whole milliseconds), saturating at the end of time.
+    fn add(self, d: Duration) -> Instant {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         Instant(self.0.saturating_add(ms))
     }
+}
 
-    /// Return the milliseconds from `earlier` to `self`, or 0 if `earlier` is later.
-    pub const fn since(self, earlier: Instant) -> u64 {
-        self.0.saturating_sub(earlier.0)
+impl core::ops::AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, d: Duration) {
+        *self = *self + d;
     }
+}
 
-    /// Return the whole second this instant falls in, for stamping messages.
-    pub const fn timestamp(self) -> Timestamp {
-        Timestamp(self.0 / 1000)
-    }
+/// The time of an event on both clocks, which need not agree: timers read `instant`, lines are
+/// stamped with `wall`, and the server never derives one from the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Now {
+    /// The monotonic clock, for timeouts and rate limits.
+    pub instant: Instant,
+    /// The wall clock, for the `TIME` field of the lines this event causes.
+    pub wall: Timestamp,
 }
 
 /// Whole seconds since the Unix epoch, shown as `2026-11-24T14:03:05Z`.
@@ -61,13 +75,14 @@ impl core::error::Error for BadTimestamp {}
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
+    // The day of the 400-year era, below 146,097: it fits, and so does all that follows.
+    let doe = u32::try_from(z.rem_euclid(146_097)).unwrap_or_default();
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
+    let y = i64::from(yoe) + era * 400;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
@@ -85,9 +100,9 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 impl Timestamp {
     /// Return (year, month, day, hour, minute, second) in UTC.
     pub fn civil(self) -> (i64, u32, u32, u32, u32, u32) {
-        let secs = self.0 as i64;
-        let days = secs.div_euclid(86_400);
-        let rem = secs.rem_euclid(86_400) as u32;
+        // Days since the epoch stay below 2^48, so they fit an i64; the rest of a day, a u32.
+        let days = i64::try_from(self.0 / 86_400).unwrap_or(i64::MAX);
+        let rem = u32::try_from(self.0 % 86_400).unwrap_or_default();
         let (y, m, d) = civil_from_days(days);
         (y, m, d, rem / 3600, rem / 60 % 60, rem % 60)
     }
@@ -149,6 +164,9 @@ mod test {
         assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00Z");
         assert_eq!(Timestamp(951_782_400).to_string(), "2000-02-29T00:00:00Z");
         assert_eq!(Timestamp(1_795_961_585).to_string(), "2026-11-29T14:13:05Z");
+        assert_eq!(Timestamp(4_107_542_399).to_string(), "2100-02-28T23:59:59Z");
+        // Far beyond any real clock, but it still renders, without wrapping into the past.
+        assert!(Timestamp(u64::MAX).civil().0 > 9999);
     }
 
     #[test]
@@ -174,10 +192,23 @@ mod test {
 
     #[test]
     fn instant_arithmetic_saturates() {
-        let t = Instant::from_secs(10);
-        assert_eq!(t.add_millis(500).since(t), 500);
-        assert_eq!(t.since(t.add_millis(1)), 0);
-        assert_eq!(Instant(u64::MAX).add_millis(1), Instant(u64::MAX));
-        assert_eq!(Instant::from_millis(1999).timestamp(), Timestamp(1));
+        let t = Instant::from_millis(10_000);
+        assert_eq!(
+            (t + Duration::from_millis(500)).duration_since(t),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            t.duration_since(t + Duration::from_millis(1)),
+            Duration::ZERO
+        );
+        assert_eq!(
+            Instant(u64::MAX) + Duration::from_millis(1),
+            Instant(u64::MAX)
+        );
+        assert_eq!(t + Duration::MAX, Instant(u64::MAX));
+        assert_eq!(
+            t + Duration::from_micros(1999),
+            Instant::from_millis(10_001)
+        );
     }
 }

@@ -3,11 +3,14 @@
 //! Every line starts with its kind word, then fields separated by one space, the last of which
 //! is free text (see `docs/PROTOCOL.md`). [`ServerLine`]'s `Display` writes a line without its
 //! `\n`; [`ServerLine::parse`] reads one, so `chatc` and the tests share the server's own
-//! definition of the protocol.
+//! definition of the protocol. The history file holds the same `HIST` lines: [`Entry::line`]
+//! writes one and [`Entry::parse`] reads it back. (What clients send is read by
+//! [`crate::commands::Command::parse`] and written by its `Display`.)
 
 use core::fmt;
 
-use crate::history::EntryKind;
+use crate::history::{Entry, EntryKind};
+use crate::names::Name;
 use crate::time::Timestamp;
 
 /// The protocol version in the greeting.
@@ -19,9 +22,9 @@ pub const FULL_LINE: &[u8] = b"BYE full The server is full; try again later.\n";
 /// What an `ASK` line waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ask {
-    /// The password.
+    /// `ASK PASSWORD`: the server's password, before anything else.
     Password,
-    /// A name.
+    /// `ASK NAME`: a name to join under (asked again after every refused line until joined).
     Name,
 }
 
@@ -53,7 +56,7 @@ pub enum ErrCode {
 pub enum ByeCode {
     /// The client asked to leave.
     Quit,
-    /// Wrong password.
+    /// The password was wrong.
     Password,
     /// Too many wrong passwords from this address.
     Throttled,
@@ -68,13 +71,13 @@ pub enum ByeCode {
 macro_rules! code_words {
     ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
         impl $t {
-            /// Return the code word used on the wire.
+            /// Return the word used on the wire.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$v => $s),* }
             }
-            /// Read a code word.
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($s => Some(Self::$v),)* _ => None }
+            /// Read a word; `None` if this version does not know it.
+            pub fn parse(word: &str) -> Option<Self> {
+                match word { $($s => Some(Self::$v),)* _ => None }
             }
         }
     };
@@ -91,133 +94,169 @@ code_words!(ByeCode {
     Timeout => "timeout", Flood => "flood",
 });
 
+code_words!(EntryKind { Msg => "MSG", Me => "ME" });
+
+/// The code of an `ERR` or `BYE` line as a client reads it: one this version knows, or a word
+/// a newer server invented, which a client treats as the general case (an error, a goodbye).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code<'a, C> {
+    /// A code this version knows.
+    Known(C),
+    /// A code word this version does not know, as it was on the wire.
+    Other(&'a str),
+}
+
+macro_rules! open_code {
+    ($($t:ty),*) => {$(
+        impl<'a> Code<'a, $t> {
+            /// Read a code word; an unknown word is [`Code::Other`], never an error.
+            pub fn parse(word: &'a str) -> Self {
+                <$t>::parse(word).map_or(Code::Other(word), Code::Known)
+            }
+            /// Return the word used on the wire.
+            pub fn as_str(self) -> &'a str {
+                match self { Code::Known(c) => c.as_str(), Code::Other(w) => w }
+            }
+        }
+        impl fmt::Display for Code<'_, $t> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+
+open_code!(ErrCode, ByeCode);
+
 /// One line from the server, borrowing its text.
+///
+/// Every `time` is the server's wall clock when the event happened, in whole seconds (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerLine<'a> {
     /// `HELLO chatd/1 TEXT`: the greeting.
     Hello {
-        /// Protocol version word.
+        /// The protocol version, [`VERSION`]; a client may refuse a version it does not speak.
         version: &'a str,
-        /// Free text.
+        /// A welcome for people to read.
         text: &'a str,
     },
     /// `ASK PASSWORD|NAME TEXT`: the server waits for this.
     Ask {
-        /// What is asked for.
+        /// What the next line from the client must be.
         what: Ask,
-        /// Free text.
+        /// The request, for people to read.
         text: &'a str,
     },
     /// `WELCOME TIME NAME TEXT`: joined.
     Welcome {
-        /// When.
+        /// When the client joined.
         time: Timestamp,
-        /// The name joined under.
+        /// The name it joined under, as accepted (surrounding blanks removed).
         name: &'a str,
-        /// Free text.
+        /// A welcome for people to read.
         text: &'a str,
     },
     /// `WHO TIME COUNT NAMES`: who is online.
     Who {
-        /// When.
+        /// When the list was taken.
         time: Timestamp,
-        /// How many are online.
+        /// How many clients are joined, including any left out of `names`.
         count: usize,
-        /// Space-separated names, possibly ending in `+N`.
+        /// Space-separated names, ending in `+N` if `N` did not fit on the line.
         names: &'a str,
     },
     /// `HIST KIND TIME NAME TEXT`: a replayed public message.
     Hist {
-        /// Message or action.
+        /// Whether it was a message or an action.
         kind: EntryKind,
-        /// When it was said.
+        /// When it was first said (not when it is replayed).
         time: Timestamp,
-        /// Who said it.
+        /// Who said it, under the name they had then.
         name: &'a str,
         /// What was said.
         text: &'a str,
     },
     /// `MSG TIME FROM TEXT`: a public message.
     Msg {
-        /// When.
+        /// When the server received it.
         time: Timestamp,
-        /// Sender.
+        /// The sender's current name.
         from: &'a str,
-        /// Text.
+        /// What was said, exactly as sent (spaces kept).
         text: &'a str,
     },
-    /// `ME TIME FROM TEXT`: a public action.
+    /// `ME TIME FROM TEXT`: a public action (`/me`).
     Me {
-        /// When.
+        /// When the server received it.
         time: Timestamp,
-        /// Sender.
+        /// The sender's current name.
         from: &'a str,
-        /// Text.
+        /// The action, shown after the name.
         text: &'a str,
     },
-    /// `PRIV TIME FROM TO TEXT`: a private message.
+    /// `PRIV TIME FROM TO TEXT`: a private message; both ends get it.
     Priv {
-        /// When.
+        /// When the server received it.
         time: Timestamp,
-        /// Sender.
+        /// The sender's current name.
         from: &'a str,
-        /// Receiver.
+        /// The receiver's name, as the server spells it.
         to: &'a str,
-        /// Text.
+        /// What was said.
         text: &'a str,
     },
-    /// `JOIN TIME NAME`.
+    /// `JOIN TIME NAME`: someone joined.
     Join {
-        /// When.
+        /// When they joined.
         time: Timestamp,
-        /// Who.
+        /// The name they joined under.
         name: &'a str,
     },
-    /// `LEAVE TIME NAME REASON`.
+    /// `LEAVE TIME NAME REASON`: someone left.
     Leave {
-        /// When.
+        /// When they left.
         time: Timestamp,
-        /// Who.
+        /// The name they had.
         name: &'a str,
-        /// Why.
+        /// Why: `quit`, `quit: THEIR WORDS`, `connection closed`, `slow consumer`, `flood`, ….
         reason: &'a str,
     },
-    /// `NICK TIME OLD NEW`.
+    /// `NICK TIME OLD NEW`: someone changed name.
     Nick {
-        /// When.
+        /// When the name changed.
         time: Timestamp,
-        /// Old name.
+        /// The name before.
         old: &'a str,
-        /// New name.
+        /// The name from now on.
         new: &'a str,
     },
-    /// `INFO TEXT`: a notice.
+    /// `INFO TEXT`: a notice (help, replay notes).
     Info {
-        /// Free text.
+        /// The notice, for people to read.
         text: &'a str,
     },
-    /// `ERR CODE TEXT`: the last line was refused.
+    /// `ERR CODE TEXT`: the last line was refused; the connection stays up.
     Err {
-        /// Code word (see [`ErrCode`]); kept as text so unknown codes still parse.
-        code: &'a str,
-        /// Free text.
+        /// Why, for programs; a newer server's unknown code reads as [`Code::Other`].
+        code: Code<'a, ErrCode>,
+        /// Why, for people to read.
         text: &'a str,
     },
     /// `BYE CODE TEXT`: the server closes this connection.
     Bye {
-        /// Code word (see [`ByeCode`]).
-        code: &'a str,
-        /// Free text.
+        /// Why, for programs; a newer server's unknown code reads as [`Code::Other`].
+        code: Code<'a, ByeCode>,
+        /// Why, for people to read.
         text: &'a str,
     },
-    /// `SHUTDOWN TIME TEXT`: the server is going down.
+    /// `SHUTDOWN TIME TEXT`: the server is going down and closes every connection.
     Shutdown {
-        /// When.
+        /// When the shutdown began.
         time: Timestamp,
-        /// Free text.
+        /// The notice, for people to read.
         text: &'a str,
     },
-    /// A line of a kind this version does not know (clients ignore it).
+    /// A line of a kind this version does not know (clients ignore it), whole.
     Unknown(&'a str),
 }
 
@@ -347,11 +386,11 @@ impl<'a> ServerLine<'a> {
             },
             "INFO" => ServerLine::Info { text: f.rest() },
             "ERR" => ServerLine::Err {
-                code: f.word()?,
+                code: Code::<ErrCode>::parse(f.word()?),
                 text: f.rest(),
             },
             "BYE" => ServerLine::Bye {
-                code: f.word()?,
+                code: Code::<ByeCode>::parse(f.word()?),
                 text: f.rest(),
             },
             "SHUTDOWN" => ServerLine::Shutdown {
@@ -404,9 +443,49 @@ impl fmt::Display for ServerLine<'_> {
     }
 }
 
+/// Return whether `text` holds a control character other than tab, which no line carries.
+pub(crate) fn has_control(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\t')
+}
+
+impl Entry {
+    /// Return the `HIST` line that replays this entry to newcomers; written out (`Display`,
+    /// plus `\n`), it is also the entry's line in the daemon's history file.
+    pub fn line(&self) -> ServerLine<'_> {
+        ServerLine::Hist {
+            kind: self.kind,
+            time: self.time,
+            name: self.name.as_str(),
+            text: &self.text,
+        }
+    }
+
+    /// Read an entry back from its `HIST` line (as [`Entry::line`] writes it, without `\n`),
+    /// checking it as the server checks what a client says: a saved file may have been edited.
+    /// Another kind of line, a control character, a bad name or an over-long text is a
+    /// [`ParseError::BadField`].
+    pub fn parse(line: &str) -> Result<Entry, ParseError> {
+        if has_control(line) {
+            return Err(ParseError::BadField);
+        }
+        let ServerLine::Hist {
+            kind,
+            time,
+            name,
+            text,
+        } = ServerLine::parse(line)?
+        else {
+            return Err(ParseError::BadField);
+        };
+        let name = Name::new(name).map_err(|_| ParseError::BadField)?;
+        Entry::new(kind, time, name, text).ok_or(ParseError::BadField)
+    }
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
+    use std::format;
     use std::string::ToString;
 
     const T: Timestamp = Timestamp(1_795_961_585);
@@ -471,11 +550,11 @@ mod test {
                 text: "hello there",
             },
             ServerLine::Err {
-                code: "name-taken",
+                code: Code::Known(ErrCode::NameTaken),
                 text: "Ana is taken.",
             },
             ServerLine::Bye {
-                code: "quit",
+                code: Code::Known(ByeCode::Quit),
                 text: "Goodbye.",
             },
             ServerLine::Shutdown {
@@ -570,6 +649,65 @@ mod test {
     }
 
     #[test]
+    fn unknown_codes_from_a_newer_server_still_parse() {
+        let line = ServerLine::parse("BYE maintenance Back in five minutes.").unwrap();
+        let ServerLine::Bye { code, text } = line else {
+            panic!("not a BYE: {line:?}");
+        };
+        assert_eq!(code, Code::Other("maintenance"));
+        assert!(!matches!(code, Code::Known(ByeCode::Quit)));
+        assert_eq!(code.to_string(), "maintenance");
+        assert_eq!(text, "Back in five minutes.");
+        assert_eq!(line.to_string(), "BYE maintenance Back in five minutes.");
+        let line = ServerLine::parse("ERR too-shy Say something.").unwrap();
+        assert!(matches!(
+            line,
+            ServerLine::Err {
+                code: Code::Other("too-shy"),
+                ..
+            }
+        ));
+        let line = ServerLine::parse("BYE quit Goodbye.").unwrap();
+        assert!(
+            matches!(line, ServerLine::Bye { code, .. } if matches!(code, Code::Known(ByeCode::Quit)))
+        );
+    }
+
+    #[test]
+    fn entries_round_trip_through_their_hist_line() {
+        let name = Name::new("Ana").unwrap();
+        for (kind, text) in [
+            (EntryKind::Msg, " oi  tab\there "),
+            (EntryKind::Me, "dança"),
+        ] {
+            let e = Entry::new(kind, T, name.clone(), text).unwrap();
+            let s = e.line().to_string();
+            assert!(s.starts_with("HIST "), "{s}");
+            assert_eq!(Entry::parse(&s), Ok(e));
+        }
+    }
+
+    #[test]
+    fn bad_history_lines_are_refused() {
+        let t = "2026-11-24T14:03:05Z";
+        let long = "x".repeat(crate::config::MAX_LINE + 1);
+        for bad in [
+            format!("HIST MSG {t} Ana a\u{1b}[2J"),
+            format!("MSG {t} Ana hi"),
+            "garbage".into(),
+            format!("HIST MSG {t} /ana hi"),
+            format!("HIST ME {t} Ana {long}"),
+        ] {
+            assert_eq!(Entry::parse(&bad), Err(ParseError::BadField), "{bad}");
+        }
+        assert_eq!(Entry::parse(""), Err(ParseError::MissingField));
+        assert_eq!(
+            Entry::parse(&format!("HIST MSG {t}")),
+            Err(ParseError::MissingField)
+        );
+    }
+
+    #[test]
     fn code_words_round_trip() {
         for c in [ErrCode::TooLong, ErrCode::Flood, ErrCode::NoSuchName] {
             assert_eq!(ErrCode::parse(c.as_str()), Some(c));
@@ -577,6 +715,10 @@ mod test {
         for c in [ByeCode::Quit, ByeCode::Full, ByeCode::Throttled] {
             assert_eq!(ByeCode::parse(c.as_str()), Some(c));
         }
+        for k in [EntryKind::Msg, EntryKind::Me] {
+            assert_eq!(EntryKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(EntryKind::parse("PRIV"), None);
         assert!(FULL_LINE.starts_with(b"BYE full "));
     }
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chat_core::flood::FloodLimit;
 use clap::{Parser, ValueEnum};
@@ -154,7 +155,7 @@ impl Cli {
             password_file: self.password_file.clone().or_else(credentials_password),
             state_dir: Some(self.state_dir.clone().unwrap_or_else(default_state_dir)),
             flood: self.flood.0,
-            join_timeout_ms: self.join_timeout.saturating_mul(1000),
+            join_timeout: Duration::from_secs(self.join_timeout),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use chat_core::{CloseReason, Config, ConnId, Instant, Server, Transport as _};
+use chat_core::{CloseReason, Config, ConnId, Duration, Instant, Now, Server};
 use log::{info, warn, Level};
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
@@ -44,11 +44,11 @@ const SCRATCH: usize = 4096;
 /// Connections accepted from one listener per wake-up.
 const ACCEPTS_PER_WAKE: usize = 64;
 /// How long a connection the server closes may take to receive its last lines.
-const LINGER_MS: u64 = 2000;
+const LINGER: Duration = Duration::from_secs(2);
 /// How long shutdown may spend flushing `SHUTDOWN` lines.
-const SHUTDOWN_MS: u64 = 2000;
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(2);
 /// How long to stop accepting after running out of file descriptors.
-const ACCEPT_PAUSE_MS: u64 = 100;
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// Readiness events taken per `epoll_wait`.
 const EVENTS: usize = 64;
 /// Stack for building the core, which is a few megabytes and must not land on a small stack.
@@ -60,7 +60,8 @@ struct Conn {
     stream: TcpStream,
     id: ConnId,
     interest: EpollFlags,
-    /// Set once the core asked to close it: only its last bytes are written until then.
+    /// Set once the core asked to close it: only its last bytes are written until then
+    /// (monotonic clock, like every timer here).
     closing_until: Option<Instant>,
 }
 
@@ -115,7 +116,7 @@ impl Daemon {
         let mut config = Config {
             max_clients: settings.max_clients.clamp(1, SLOTS),
             flood: settings.flood,
-            join_timeout_ms: settings.join_timeout_ms,
+            join_timeout: settings.join_timeout,
             ..Config::default()
         };
         let password_file = settings.password_file.as_ref().map(absolute);
@@ -249,7 +250,7 @@ impl Daemon {
     pub fn run(&mut self) -> Result<(), RunError> {
         let mut events = [EpollEvent::empty(); EVENTS];
         loop {
-            let timeout = self.timeout(clock::now());
+            let timeout = self.timeout(clock::monotonic());
             let n = match self.epoll.wait(&mut events, timeout) {
                 Ok(n) => n,
                 Err(Errno::EINTR) => 0,
@@ -263,17 +264,17 @@ impl Daemon {
                 self.dispatch(now, ev.data(), ev.events());
             }
             self.check_flags(now);
-            if self.server.poll_at().is_some_and(|t| t <= now) {
+            if self.server.poll_at().is_some_and(|t| t <= now.instant) {
                 self.server.tick(now);
             }
             self.resume_accepting(now);
             self.take_closes(now);
             self.service_writes(now);
             if let Some(store) = &mut self.store {
-                store.save_if_due(now, &self.server);
+                store.save_if_due(now.instant, &self.server);
             }
             if let Some(deadline) = self.shutdown_deadline {
-                if self.conns.iter().all(Option::is_none) || now >= deadline {
+                if self.conns.iter().all(Option::is_none) || now.instant >= deadline {
                     self.finish(now);
                     return Ok(());
                 }
@@ -288,7 +289,7 @@ impl Daemon {
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         if let Some(store) = &self.store {
             if store.dirty(&self.server) {
-                consider(store.due_at());
+                consider(store.due_at().unwrap_or(now));
             }
         }
         if let Some(t) = self.accept_paused_until {
@@ -305,13 +306,13 @@ impl Daemon {
         match next {
             None => EpollTimeout::NONE,
             Some(t) => {
-                let ms = i32::try_from(t.since(now)).unwrap_or(i32::MAX);
+                let ms = i32::try_from(t.duration_since(now).as_millis()).unwrap_or(i32::MAX);
                 EpollTimeout::try_from(ms).unwrap_or(EpollTimeout::MAX)
             }
         }
     }
 
-    fn dispatch(&mut self, now: Instant, token: u64, flags: EpollFlags) {
+    fn dispatch(&mut self, now: Now, token: u64, flags: EpollFlags) {
         if token == WAKER {
             let mut buf = [0u8; 64];
             for _ in 0..64 {
@@ -330,7 +331,7 @@ impl Daemon {
         }
     }
 
-    fn on_conn(&mut self, now: Instant, idx: usize, flags: EpollFlags) {
+    fn on_conn(&mut self, now: Now, idx: usize, flags: EpollFlags) {
         let Some(conn) = self.conns.get(idx).and_then(Option::as_ref) else {
             return;
         };
@@ -378,26 +379,23 @@ impl Daemon {
         }
     }
 
-    /// Hand `scratch[..n]` to the core a line at a time, and write out to every connection
-    /// whenever the core says output piled up: a burst of input must not overflow the queue
-    /// of a client that does read, nor lap the broadcast ring.
-    fn feed(&mut self, now: Instant, id: ConnId, n: usize) {
+    /// Hand `scratch[..n]` to the core. Whenever it says output piled up, write out to every
+    /// connection before feeding the rest: a burst of input must not overflow the queue of a
+    /// client that does read, nor lap the broadcast ring.
+    fn feed(&mut self, now: Now, id: ConnId, n: usize) {
         let mut start = 0;
+        // The core uses at least one byte a call, so this ends.
         while start < n {
-            let end = self.scratch[start..n]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(n, |i| start + i + 1);
-            self.server.receive(now, id, &self.scratch[start..end]);
-            if self.server.take_pressure() {
+            let fed = self.server.input(now, id, &self.scratch[start..n]);
+            start += fed.used;
+            if fed.write_out {
                 self.take_closes(now);
                 self.service_writes(now);
             }
-            start = end;
         }
     }
 
-    fn accept_from(&mut self, now: Instant, i: usize) {
+    fn accept_from(&mut self, now: Now, i: usize) {
         for _ in 0..ACCEPTS_PER_WAKE {
             let Some(l) = self.listeners.get(i) else {
                 return;
@@ -411,7 +409,7 @@ impl Daemon {
                         io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
                     ) => {}
                 Err(e) => {
-                    warn!(target: "chatd", "accept-failed error=\"{e}\" pause-ms={ACCEPT_PAUSE_MS}");
+                    warn!(target: "chatd", "accept-failed error=\"{e}\" pause-ms={}", ACCEPT_PAUSE.as_millis());
                     self.pause_accepting(now);
                     return;
                 }
@@ -419,7 +417,7 @@ impl Daemon {
         }
     }
 
-    fn admit(&mut self, now: Instant, stream: TcpStream, peer: SocketAddr) {
+    fn admit(&mut self, now: Now, stream: TcpStream, peer: SocketAddr) {
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         if let Err(e) = socket::configure(&stream) {
             warn!(target: "chatd", "socket-setup-failed peer={peer} error=\"{e}\"");
@@ -460,8 +458,8 @@ impl Daemon {
         });
     }
 
-    fn pause_accepting(&mut self, now: Instant) {
-        self.accept_paused_until = Some(now.add_millis(ACCEPT_PAUSE_MS));
+    fn pause_accepting(&mut self, now: Now) {
+        self.accept_paused_until = Some(now.instant + ACCEPT_PAUSE);
         for (i, l) in self.listeners.iter().enumerate() {
             let _ = self.epoll.modify(
                 l,
@@ -470,8 +468,8 @@ impl Daemon {
         }
     }
 
-    fn resume_accepting(&mut self, now: Instant) {
-        if self.accept_paused_until.is_some_and(|t| t <= now) {
+    fn resume_accepting(&mut self, now: Now) {
+        if self.accept_paused_until.is_some_and(|t| t <= now.instant) {
             self.accept_paused_until = None;
             for (i, l) in self.listeners.iter().enumerate() {
                 let _ = self.epoll.modify(
@@ -482,7 +480,7 @@ impl Daemon {
         }
     }
 
-    fn check_flags(&mut self, now: Instant) {
+    fn check_flags(&mut self, now: Now) {
         if self.handle.reload.swap(false, Ordering::SeqCst) {
             self.reload_password();
         }
@@ -508,21 +506,21 @@ impl Daemon {
         }
     }
 
-    fn begin_shutdown(&mut self, now: Instant) {
+    fn begin_shutdown(&mut self, now: Now) {
         info!(target: "chatd", "stopping connections={}", self.server.connections());
         notify::notify_or_log("STOPPING=1");
         for l in self.listeners.drain(..) {
             let _ = self.epoll.delete(&l);
         }
         self.accept_paused_until = None;
-        self.shutdown_deadline = Some(now.add_millis(SHUTDOWN_MS));
+        self.shutdown_deadline = Some(now.instant + SHUTDOWN_BOUND);
         self.server.shutdown(now, SHUTDOWN_TEXT);
     }
 
     /// Take the connections the core wants closed; each lingers until its queue is written.
-    fn take_closes(&mut self, now: Instant) {
+    fn take_closes(&mut self, now: Now) {
         while let Some(id) = self.server.poll_close() {
-            let until = self.shutdown_deadline.unwrap_or(now.add_millis(LINGER_MS));
+            let until = self.shutdown_deadline.unwrap_or(now.instant + LINGER);
             match self
                 .conns
                 .get_mut(id.index())
@@ -537,30 +535,28 @@ impl Daemon {
 
     /// Write each connection's pending bytes with one gather write, keep its epoll interest
     /// in step, and close lingering connections that are done or out of time.
-    fn service_writes(&mut self, now: Instant) {
+    fn service_writes(&mut self, now: Now) {
         for idx in 0..self.conns.len() {
             let Some(c) = self.conns[idx].as_mut() else {
                 continue;
             };
             let id = c.id;
-            if self.server.wants_write(id) {
-                match self.server.flush(id, &mut Sock(&c.stream)) {
-                    Ok(()) | Err(nb::Error::WouldBlock) => {}
-                    Err(nb::Error::Other(e)) => {
-                        let reason = if c.closing_until.is_some() {
-                            CloseReason::Closed
-                        } else {
-                            socket::close_reason(&e)
-                        };
-                        self.forget(idx);
-                        self.server.closed(now, id, reason);
-                        continue;
-                    }
+            let pending = match self.server.flush(id, &mut Sock(&c.stream)) {
+                Ok(()) => false,
+                Err(nb::Error::WouldBlock) => true,
+                Err(nb::Error::Other(e)) => {
+                    let reason = if c.closing_until.is_some() {
+                        CloseReason::Closed
+                    } else {
+                        socket::close_reason(&e)
+                    };
+                    self.forget(idx);
+                    self.server.closed(now, id, reason);
+                    continue;
                 }
-            }
-            let pending = self.server.wants_write(id);
+            };
             let want = match c.closing_until {
-                Some(until) if !pending || now >= until => {
+                Some(until) if !pending || now.instant >= until => {
                     self.close_conn(now, idx);
                     continue;
                 }
@@ -589,7 +585,7 @@ impl Daemon {
     }
 
     /// Close a connection the core asked to close, and report it closed.
-    fn close_conn(&mut self, now: Instant, idx: usize) {
+    fn close_conn(&mut self, now: Now, idx: usize) {
         if let Some(c) = self.conns.get_mut(idx).and_then(Option::take) {
             let _ = self.epoll.delete(&c.stream);
             socket::drain(&c.stream);
@@ -599,7 +595,7 @@ impl Daemon {
     }
 
     /// Close whatever is left and save the history.
-    fn finish(&mut self, now: Instant) {
+    fn finish(&mut self, now: Now) {
         for idx in 0..self.conns.len() {
             self.close_conn(now, idx);
         }

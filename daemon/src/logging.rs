@@ -33,12 +33,7 @@ impl Log for StderrLogger {
             Level::Debug => "DEBUG",
             Level::Trace => "TRACE",
         };
-        let _ = write!(
-            line,
-            "{} {level} {}",
-            clock::now().timestamp(),
-            record.args()
-        );
+        let _ = write!(line, "{} {level} {}", clock::wall(), record.args());
         if line.len() >= line.capacity() {
             line.pop();
         }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chat_core::flood::FloodLimit;
 
@@ -29,8 +30,8 @@ pub struct Settings {
     pub state_dir: Option<PathBuf>,
     /// The per-client rate limit, or `None` for none.
     pub flood: Option<FloodLimit>,
-    /// Milliseconds a connection may take to join.
-    pub join_timeout_ms: u64,
+    /// How long a connection may take to join.
+    pub join_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -42,7 +43,7 @@ impl Default for Settings {
             password_file: None,
             state_dir: None,
             flood: Some(FloodLimit::default()),
-            join_timeout_ms: chat_core::config::JOIN_TIMEOUT_MS,
+            join_timeout: chat_core::config::JOIN_TIMEOUT,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! One client connection: a non-blocking TCP socket that the core reads and writes through
+//! One client connection: a non-blocking TCP socket that the core writes through
 //! [`chat_core::Transport`], plus the options set on it when it is accepted.
 
 use std::io::{self, IoSlice, Read as _};
@@ -35,8 +35,11 @@ impl chat_core::Transport for Sock<'_> {
         }
         send_vectored(self.0, &iov)
     }
+}
 
-    fn read(&mut self, buf: &mut [u8]) -> nb::Result<usize, io::Error> {
+impl Sock<'_> {
+    /// Read into `buf`, retrying on EINTR; `Ok(0)` means the peer closed its side.
+    pub fn read(&mut self, buf: &mut [u8]) -> nb::Result<usize, io::Error> {
         loop {
             match (&mut &*self.0).read(buf) {
                 Ok(n) => return Ok(n),

@@ -2,19 +2,20 @@
 //!
 //! Saving is atomic (temp file, fsync, rename, fsync of the directory) and reuses one buffer
 //! sized at start, so the periodic save allocates nothing. It runs at graceful shutdown and,
-//! when the history changed, at most once per [`SAVE_INTERVAL_MS`], so `kill -9` loses about a
-//! second. A missing or corrupt file and an unwritable directory are logged, never fatal.
+//! when the history changed, at most once per [`SAVE_INTERVAL`] (on the monotonic clock), so
+//! `kill -9` loses about a second. A missing or corrupt file and an unwritable directory are
+//! logged, never fatal. The line format is the core's: [`Entry`] writes and parses it.
 
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use chat_core::config::{HISTORY_LEN, MAX_SERVER_LINE};
-use chat_core::{Entry, Instant, Name, Server, ServerLine};
+use chat_core::{Duration, Entry, Instant, Server};
 use log::{debug, info, warn};
 
-/// Least time between two saves of a changing history, in milliseconds.
-pub const SAVE_INTERVAL_MS: u64 = 1000;
+/// Least time between two saves of a changing history.
+pub const SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The history file and what was last saved to it.
 #[derive(Debug)]
@@ -24,7 +25,8 @@ pub struct HistoryStore {
     tmp: PathBuf,
     buf: Vec<u8>,
     saved: u64,
-    last_save: Instant,
+    /// When the last periodic save ran; `None` before the first.
+    last_save: Option<Instant>,
     failing: bool,
 }
 
@@ -48,7 +50,7 @@ impl HistoryStore {
             tmp: dir.join(".history.tmp"),
             buf: Vec::with_capacity(HISTORY_LEN * (MAX_SERVER_LINE + 1)),
             saved: 0,
-            last_save: Instant(0),
+            last_save: None,
             failing: false,
         }
     }
@@ -85,15 +87,15 @@ impl HistoryStore {
         server.history_changes() != self.saved
     }
 
-    /// Return when the next periodic save may run if the history is dirty.
-    pub fn due_at(&self) -> Instant {
-        self.last_save.add_millis(SAVE_INTERVAL_MS)
+    /// Return when the next periodic save may run if the history is dirty (`None`: now).
+    pub fn due_at(&self) -> Option<Instant> {
+        self.last_save.map(|t| t + SAVE_INTERVAL)
     }
 
     /// Save if the history changed and the last save is old enough.
     pub fn save_if_due<const N: usize>(&mut self, now: Instant, server: &Server<N>) {
-        if self.dirty(server) && now >= self.due_at() {
-            self.last_save = now;
+        if self.dirty(server) && self.due_at().is_none_or(|t| now >= t) {
+            self.last_save = Some(now);
             self.save_logged(server, false);
         }
     }
@@ -123,13 +125,7 @@ impl HistoryStore {
         self.buf.clear();
         let mut n = 0;
         for e in server.history() {
-            let line = ServerLine::Hist {
-                kind: e.kind,
-                time: e.time,
-                name: e.name.as_str(),
-                text: &e.text,
-            };
-            writeln!(self.buf, "{line}")?;
+            writeln!(self.buf, "{}", e.line())?;
             n += 1;
         }
         let mut f = File::create(&self.tmp)?;
@@ -147,7 +143,10 @@ impl HistoryStore {
 pub fn restore<const N: usize>(server: &mut Server<N>, text: &[u8]) -> Loaded {
     let mut loaded = Loaded::default();
     for raw in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        match parse_entry(raw) {
+        match std::str::from_utf8(raw)
+            .ok()
+            .and_then(|l| Entry::parse(l).ok())
+        {
             Some(e) => {
                 server.restore_history(e);
                 loaded.entries += 1;
@@ -159,28 +158,11 @@ pub fn restore<const N: usize>(server: &mut Server<N>, text: &[u8]) -> Loaded {
     loaded
 }
 
-/// Read one saved `HIST` line back into an entry.
-fn parse_entry(raw: &[u8]) -> Option<Entry> {
-    let line = std::str::from_utf8(raw).ok()?;
-    if line.chars().any(|c| c.is_control() && c != '\t') {
-        return None;
-    }
-    match ServerLine::parse(line).ok()? {
-        ServerLine::Hist {
-            kind,
-            time,
-            name,
-            text,
-        } => Entry::new(kind, time, Name::new(name).ok()?, text),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod test {
     use super::*;
-    use chat_core::{Config, EntryKind, Timestamp};
+    use chat_core::{Config, EntryKind, Name, Timestamp};
 
     fn server() -> Box<Server<2>> {
         Box::new(Server::new(Config::default()))

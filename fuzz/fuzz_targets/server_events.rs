@@ -1,15 +1,15 @@
 //! Drive `Server` with arbitrary event sequences — connects, bytes, closes, drains, ticks,
-//! shutdown — and check its invariants after every step, and that every byte it sends forms
-//! well-formed lines without control characters.
+//! shutdown — and check its invariants after every step, and (through `chat_core::testing`)
+//! that every byte it sends forms well-formed lines without control characters.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use arbitrary::Arbitrary;
-use chat_core::config::{OUT_QUEUE, RING_BYTES};
 use chat_core::flood::FloodLimit;
 use chat_core::slot::Phase;
-use chat_core::{CloseReason, Config, ConnId, Instant, Server, ServerLine};
+use chat_core::testing::Sim;
+use chat_core::{CloseReason, Config, ConnId, Duration};
 use libfuzzer_sys::fuzz_target;
 
 /// Slots: few, so that the server fills up.
@@ -64,8 +64,9 @@ enum Event {
         who: u8,
         len: u16,
     },
-    /// Many valid lines from one client, a line at a time, draining everyone on pressure if
-    /// `drain`: enough of these go round the broadcast ring (by bytes or by records).
+    /// Many valid lines from one client, a line at a time, writing out to everyone when the
+    /// server asks if `drain`: enough of these go round the broadcast ring (by bytes or by
+    /// records).
     Spam {
         who: u8,
         count: u8,
@@ -106,68 +107,14 @@ const REASONS: [CloseReason; 5] = [
     CloseReason::Closed,
 ];
 
-struct Conn {
-    id: ConnId,
-    partial: Vec<u8>,
-    ended: bool,
-}
-
-fn drain(server: &mut Server<SLOTS>, c: &mut Conn, amount: Option<usize>) {
-    // Take the output a few slices at a time, as a socket write would.
-    let mut left = amount.unwrap_or(usize::MAX);
-    let mut total = 0;
-    while left > 0 {
-        let mut bufs: [&[u8]; 64] = [&[]; 64];
-        let k = server.outgoing_vectored(c.id, &mut bufs);
-        if k == 0 {
-            break;
-        }
-        let mut took = 0;
-        for b in &bufs[..k] {
-            let n = b.len().min(left - took);
-            c.partial.extend_from_slice(&b[..n]);
-            took += n;
-            if took == left {
-                break;
-            }
-        }
-        server.consume(c.id, took);
-        total += took;
-        left -= took;
-    }
-    assert!(total <= OUT_QUEUE + RING_BYTES, "{total} bytes pending");
-    let mut start = 0;
-    while let Some(off) = c.partial[start..].iter().position(|&b| b == b'\n') {
-        let text =
-            std::str::from_utf8(&c.partial[start..start + off]).expect("server lines are UTF-8");
-        assert!(
-            !text.chars().any(|ch| ch.is_control() && ch != '\t'),
-            "control character sent: {text:?}"
-        );
-        assert!(!c.ended, "a line after BYE/SHUTDOWN: {text:?}");
-        match ServerLine::parse(text) {
-            Ok(ServerLine::Unknown(_)) | Err(_) => panic!("unparsable server line {text:?}"),
-            Ok(ServerLine::Bye { .. } | ServerLine::Shutdown { .. }) => c.ended = true,
-            Ok(_) => {}
-        }
-        start += off + 1;
-    }
-    c.partial.drain(..start);
-}
-
-fn close(
-    server: &mut Server<SLOTS>,
-    conns: &mut Vec<Conn>,
-    k: usize,
-    now: Instant,
-    reason: CloseReason,
-) {
-    let c = conns.swap_remove(k);
-    server.closed(now, c.id, reason);
-    assert_eq!(server.phase(c.id), Phase::Free);
-    // A stale id is harmless from now on.
-    server.receive(now, c.id, b"/quit\n");
-    server.consume(c.id, 1);
+/// Close connection `k` and check that its id is harmless from then on.
+fn close(sim: &mut Sim<SLOTS>, conns: &mut Vec<ConnId>, k: usize, reason: CloseReason) {
+    let id = conns.swap_remove(k);
+    sim.server.closed(sim.now(), id, reason);
+    assert_eq!(sim.server.phase(id), Phase::Free);
+    sim.send(id, b"/quit\n");
+    sim.server.consume(id, 1);
+    assert_eq!(sim.server.outgoing_vectored(id, &mut [&[][..]; 2]), 0);
 }
 
 fuzz_target!(|input: Input| {
@@ -177,104 +124,100 @@ fuzz_target!(|input: Input| {
             burst: u32::from(b % 30),
             per_sec: u32::from(p % 8),
         }),
-        join_timeout_ms: u64::from(input.join_timeout_ms),
+        join_timeout: Duration::from_millis(u64::from(input.join_timeout_ms)),
         ..Config::default()
     };
     if input.password {
         config.set_password(PASSWORD).expect("short password");
     }
-    let mut server: Server<SLOTS> = Server::new(config);
-    let mut now = Instant::from_secs(1_795_961_585);
-    let mut conns: Vec<Conn> = Vec::new();
+    let mut sim: Sim<SLOTS> = Sim::new(config);
+    let mut conns: Vec<ConnId> = Vec::new();
     for event in input.events.into_iter().take(400) {
         let pick = |who: u8, n: usize| (n > 0).then(|| usize::from(who) % n);
         match event {
             Event::Accept { ip, port } => {
                 let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, ip % 4)), port);
-                if let Ok(id) = server.accept(now, peer) {
-                    conns.push(Conn {
-                        id,
-                        partial: Vec::new(),
-                        ended: false,
-                    });
+                if let Ok(id) = sim.accept(peer) {
+                    conns.push(id);
                 }
             }
             Event::Bytes { who, data } => {
                 if let Some(k) = pick(who, conns.len()) {
-                    server.receive(now, conns[k].id, &data);
+                    sim.send_unread(conns[k], &data);
                 }
             }
             Event::Line { who, line, crlf } => {
                 if let Some(k) = pick(who, conns.len()) {
                     let mut bytes = LINES[usize::from(line) % LINES.len()].to_vec();
                     bytes.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
-                    server.receive(now, conns[k].id, &bytes);
+                    sim.send_unread(conns[k], &bytes);
                 }
             }
             Event::Long { who, len } => {
                 if let Some(k) = pick(who, conns.len()) {
                     let mut bytes = vec![b'x'; usize::from(len) % 2100];
                     bytes.push(b'\n');
-                    server.receive(now, conns[k].id, &bytes);
+                    sim.send_unread(conns[k], &bytes);
                 }
             }
             Event::Spam {
                 who,
                 count,
                 len,
-                drain: on_pressure,
+                drain,
             } => {
                 if let Some(k) = pick(who, conns.len()) {
                     let line = format!("{}\n", "s".repeat(usize::from(len) % 1000));
                     for _ in 0..count {
-                        server.receive(now, conns[k].id, line.as_bytes());
-                        if server.take_pressure() && on_pressure {
-                            for c in conns.iter_mut() {
-                                drain(&mut server, c, None);
-                            }
+                        if drain {
+                            sim.send(conns[k], line.as_bytes());
+                        } else {
+                            sim.send_unread(conns[k], line.as_bytes());
                         }
                     }
                 }
             }
             Event::Close { who, reason } => {
                 if let Some(k) = pick(who, conns.len()) {
-                    close(
-                        &mut server,
-                        &mut conns,
-                        k,
-                        now,
-                        REASONS[usize::from(reason) % REASONS.len()],
-                    );
+                    let reason = REASONS[usize::from(reason) % REASONS.len()];
+                    close(&mut sim, &mut conns, k, reason);
                 }
             }
             Event::Drain { who, amount } => {
                 if let Some(k) = pick(who, conns.len()) {
-                    drain(&mut server, &mut conns[k], amount.map(usize::from));
+                    sim.drain(conns[k], amount.map(usize::from));
                 }
             }
             Event::PollClose { flush } => {
                 for _ in 0..=SLOTS {
-                    let Some(id) = server.poll_close() else { break };
+                    let Some(id) = sim.server.poll_close() else {
+                        break;
+                    };
                     let k = conns
                         .iter()
-                        .position(|c| c.id == id)
+                        .position(|&c| c == id)
                         .expect("poll_close names a live connection");
-                    assert_eq!(server.phase(id), Phase::Closing);
+                    assert_eq!(sim.server.phase(id), Phase::Closing);
                     if flush {
-                        drain(&mut server, &mut conns[k], None);
+                        sim.drain(id, None);
                     }
-                    close(&mut server, &mut conns, k, now, CloseReason::Closed);
+                    close(&mut sim, &mut conns, k, CloseReason::Closed);
                 }
             }
             Event::Tick { ms } => {
-                now = now.add_millis(u64::from(ms));
-                server.tick(now);
-                if let Some(at) = server.poll_at() {
-                    assert!(at > now, "poll_at in the past");
+                sim.advance(Duration::from_millis(u64::from(ms)));
+                let now = sim.now();
+                sim.server.tick(now);
+                if let Some(at) = sim.server.poll_at() {
+                    assert!(at > now.instant, "poll_at in the past");
                 }
             }
-            Event::Shutdown => server.shutdown(now, "chatd is shutting down."),
+            Event::Shutdown => {
+                let now = sim.now();
+                sim.server.shutdown(now, "chatd is shutting down.");
+            }
         }
+        let server = &sim.server;
         if let Err(e) = server.check_invariants() {
             panic!("invariant broken: {e}");
         }

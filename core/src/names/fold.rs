@@ -122,7 +122,8 @@ impl<'a> Keys<'a> {
     fn set_inline(&mut self, elems: &[Elem]) {
         let n = elems.len().min(self.inline.len());
         self.inline[..n].copy_from_slice(&elems[..n]);
-        self.inline_len = n as u8;
+        // n is at most the inline array's length, 3.
+        self.inline_len = u8::try_from(n).unwrap_or(u8::MAX);
         self.inline_at = 0;
     }
 

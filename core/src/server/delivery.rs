@@ -5,15 +5,15 @@ use core::net::SocketAddr;
 
 use log::{info, warn};
 
-use super::{render, Server};
+use super::{render, slot_index, Server};
 use crate::config::{MAX_SERVER_LINE, RING_BYTES};
 use crate::names::{fold_hash, same_name, Name};
 use crate::slot::Phase;
-use crate::time::Instant;
-use crate::wire::{Ask, ByeCode, ErrCode, ServerLine};
+use crate::time::Now;
+use crate::wire::{Ask, ByeCode, Code, ErrCode, ServerLine};
 
-/// Room left in a private queue below which the caller is asked to write out
-/// (see [`Server::take_pressure`]): two of the longest lines.
+/// Room left in a private queue below which [`Server::input`] stops so that the caller
+/// writes out: two of the longest lines.
 const PRESSURE_ROOM: usize = 2 * MAX_SERVER_LINE;
 
 impl<const N: usize> Server<N> {
@@ -50,8 +50,7 @@ impl<const N: usize> Server<N> {
     /// the broadcast ring. Clients it leaves behind the ring's tail are marked slow.
     pub(super) fn broadcast(&mut self, except: Option<usize>, line: &ServerLine<'_>) {
         let Some(l) = render(line) else { return };
-        // Slot indices are below N <= u16::MAX (see `Server::new`).
-        let sender = except.map(|i| i as u16);
+        let sender = except.map(slot_index);
         if self.ring.append(sender, l.as_bytes()).is_none() {
             warn!(target: "chatd", "line longer than the broadcast ring; dropped");
             return;
@@ -93,7 +92,7 @@ impl<const N: usize> Server<N> {
         self.send(
             i,
             &ServerLine::Err {
-                code: code.as_str(),
+                code: Code::Known(code),
                 text,
             },
         );
@@ -106,7 +105,7 @@ impl<const N: usize> Server<N> {
         self.send(
             i,
             &ServerLine::Bye {
-                code: code.as_str(),
+                code: Code::Known(code),
                 text,
             },
         );
@@ -122,7 +121,7 @@ impl<const N: usize> Server<N> {
     }
 
     /// A joined client leaves: everybody else gets `LEAVE`, and the slot is closed.
-    pub(super) fn depart(&mut self, now: Instant, i: usize, reason: &str) {
+    pub(super) fn depart(&mut self, now: Now, i: usize, reason: &str) {
         if self.slots[i].phase != Phase::Joined {
             return;
         }
@@ -137,7 +136,7 @@ impl<const N: usize> Server<N> {
         self.broadcast(
             Some(i),
             &ServerLine::Leave {
-                time: now.timestamp(),
+                time: now.wall,
                 name: name.as_str(),
                 reason,
             },
@@ -169,7 +168,7 @@ impl<const N: usize> Server<N> {
 
     /// Drop every client whose queue overflowed, announcing each; repeats while announcing
     /// makes others overflow (at most once per slot).
-    pub(super) fn settle(&mut self, now: Instant) {
+    pub(super) fn settle(&mut self, now: Now) {
         for _ in 0..=N {
             let Some(i) = self
                 .slots
@@ -214,7 +213,8 @@ mod test {
     use std::string::String;
     use std::sync::Mutex;
 
-    use crate::{Config, Instant, Server};
+    use crate::testing::Sim;
+    use crate::Config;
 
     /// Every log record, as text.
     static LOGGED: Mutex<String> = Mutex::new(String::new());
@@ -237,14 +237,13 @@ mod test {
     fn a_quit_reason_never_reaches_the_log() {
         let installed = log::set_logger(&Capture).is_ok();
         log::set_max_level(log::LevelFilter::Trace);
-        let mut s: Server<2> = Server::new(Config::default());
-        let now = Instant::from_secs(1_000);
+        let mut s: Sim<2> = Sim::new(Config::default());
         let peer = |p| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p);
-        let a = s.accept(now, peer(1)).unwrap();
-        s.receive(now, a, b"ana\n");
-        let b = s.accept(now, peer(2)).unwrap();
-        s.receive(now, b, b"bob\n");
-        s.receive(now, a, b"/quit zq-secret-words\n");
+        let a = s.accept(peer(1)).unwrap();
+        s.send(a, b"ana\n");
+        let b = s.accept(peer(2)).unwrap();
+        s.send(b, b"bob\n");
+        s.send(a, b"/quit zq-secret-words\n");
         let logged = LOGGED.lock().unwrap();
         assert!(!logged.contains("zq-secret-words"), "{logged}");
         if installed {

@@ -4,7 +4,7 @@ use core::fmt::{self, Write as _};
 
 use log::{info, warn};
 
-use super::{hist_line, render, Server};
+use super::{render, Server};
 use crate::auth::password_matches;
 use crate::commands::{Command, HELP};
 use crate::config::{MAX_LINE, MAX_SERVER_LINE};
@@ -12,16 +12,16 @@ use crate::flood::{FloodLimit, Verdict};
 use crate::history::{Entry, EntryKind};
 use crate::names::Name;
 use crate::slot::{Phase, PRIVATE_HEADER};
-use crate::time::Instant;
-use crate::wire::{ByeCode, ErrCode, ServerLine};
+use crate::time::Now;
+use crate::wire::{has_control, ByeCode, ErrCode, ServerLine};
 
 impl<const N: usize> Server<N> {
     /// Charge a line to the client's rate limit; return whether to handle it.
-    pub(super) fn admit(&mut self, now: Instant, i: usize) -> bool {
+    pub(super) fn admit(&mut self, now: Now, i: usize) -> bool {
         let Some(limit) = self.config.flood else {
             return true;
         };
-        match self.slots[i].bucket.take(&limit, now) {
+        match self.slots[i].bucket.take(&limit, now.instant) {
             Verdict::Pass => true,
             Verdict::Warn => {
                 warn!(target: "chatd", "flood-warning peer={}", self.peer_str(i));
@@ -40,7 +40,7 @@ impl<const N: usize> Server<N> {
         }
     }
 
-    pub(super) fn handle_line(&mut self, now: Instant, i: usize, line: &[u8]) {
+    pub(super) fn handle_line(&mut self, now: Now, i: usize, line: &[u8]) {
         if self.slots[i].phase == Phase::AwaitPassword {
             self.check_password(now, i, line);
             return;
@@ -53,7 +53,7 @@ impl<const N: usize> Server<N> {
             );
             return;
         };
-        if text.chars().any(|c| c.is_control() && c != '\t') {
+        if has_control(text) {
             self.error(
                 i,
                 ErrCode::ControlChar,
@@ -68,7 +68,7 @@ impl<const N: usize> Server<N> {
         }
     }
 
-    pub(super) fn check_password(&mut self, now: Instant, i: usize, guess: &[u8]) {
+    pub(super) fn check_password(&mut self, now: Now, i: usize, guess: &[u8]) {
         let ok = self
             .config
             .password
@@ -82,13 +82,13 @@ impl<const N: usize> Server<N> {
             self.slots[i].phase = Phase::AwaitName;
             self.ask(i, Phase::AwaitName);
         } else {
-            let n = self.throttle.fail(now, peer.ip());
+            let n = self.throttle.fail(now.instant, peer.ip());
             warn!(target: "chatd", "auth-failure peer={peer} failures={n}");
             self.bye(i, ByeCode::Password, "Wrong password.");
         }
     }
 
-    pub(super) fn try_join(&mut self, now: Instant, i: usize, text: &str) {
+    pub(super) fn try_join(&mut self, now: Now, i: usize, text: &str) {
         let name = match Name::new(text.trim_matches([' ', '\t'])) {
             Ok(n) => n,
             Err(e) => {
@@ -101,7 +101,7 @@ impl<const N: usize> Server<N> {
             return;
         }
         info!(target: "chatd", "join peer={} name={name}", self.peer_str(i));
-        let time = now.timestamp();
+        let time = now.wall;
         self.slots[i].phase = Phase::Joined;
         self.slots[i].name = Some(name.clone());
         self.subscribe(i);
@@ -126,11 +126,11 @@ impl<const N: usize> Server<N> {
         );
     }
 
-    pub(super) fn command(&mut self, now: Instant, i: usize, text: &str) {
+    pub(super) fn command(&mut self, now: Now, i: usize, text: &str) {
         let Some(me) = self.slots[i].name.clone() else {
             return;
         };
-        let time = now.timestamp();
+        let time = now.wall;
         match Command::parse(text) {
             Command::Empty => {}
             Command::Say(t) => self.public(now, i, EntryKind::Msg, &me, t),
@@ -186,15 +186,8 @@ impl<const N: usize> Server<N> {
         }
     }
 
-    pub(super) fn public(
-        &mut self,
-        now: Instant,
-        i: usize,
-        kind: EntryKind,
-        me: &Name,
-        text: &str,
-    ) {
-        let time = now.timestamp();
+    pub(super) fn public(&mut self, now: Now, i: usize, kind: EntryKind, me: &Name, text: &str) {
+        let time = now.wall;
         let line = match kind {
             EntryKind::Msg => ServerLine::Msg {
                 time,
@@ -213,7 +206,7 @@ impl<const N: usize> Server<N> {
         }
     }
 
-    pub(super) fn rename(&mut self, now: Instant, i: usize, old: &Name, new: &str) {
+    pub(super) fn rename(&mut self, now: Now, i: usize, old: &Name, new: &str) {
         let name = match Name::new(new) {
             Ok(n) => n,
             Err(e) => return self.error(i, ErrCode::NameInvalid, &Sentence(e).to_line()),
@@ -224,14 +217,14 @@ impl<const N: usize> Server<N> {
         info!(target: "chatd", "rename peer={} old={old} new={name}", self.peer_str(i));
         self.slots[i].name = Some(name.clone());
         let line = ServerLine::Nick {
-            time: now.timestamp(),
+            time: now.wall,
             old: old.as_str(),
             new: name.as_str(),
         };
         self.broadcast(None, &line);
     }
 
-    pub(super) fn who(&mut self, now: Instant, i: usize) {
+    pub(super) fn who(&mut self, now: Now, i: usize) {
         let mut names: heapless::String<{ MAX_LINE - 64 }> = heapless::String::new();
         let (mut count, mut left_out) = (0usize, 0usize);
         for s in self.slots.iter().filter(|s| s.phase == Phase::Joined) {
@@ -253,7 +246,7 @@ impl<const N: usize> Server<N> {
         self.send(
             i,
             &ServerLine::Who {
-                time: now.timestamp(),
+                time: now.wall,
                 count,
                 names: &names,
             },
@@ -268,7 +261,7 @@ impl<const N: usize> Server<N> {
             .saturating_sub(MAX_SERVER_LINE + PRIVATE_HEADER + 128);
         let mut fit = 0;
         for e in self.history.iter().rev() {
-            let len = render(&hist_line(e)).map_or(usize::MAX, |l| l.len() + PRIVATE_HEADER);
+            let len = render(&e.line()).map_or(usize::MAX, |l| l.len() + PRIVATE_HEADER);
             if len > budget {
                 break;
             }
@@ -282,12 +275,7 @@ impl<const N: usize> Server<N> {
             self.send(i, &ServerLine::Info { text: &s });
         }
         for k in skip..self.history.len() {
-            let Some(line) = self
-                .history
-                .iter()
-                .nth(k)
-                .and_then(|e| render(&hist_line(e)))
-            else {
+            let Some(line) = self.history.iter().nth(k).and_then(|e| render(&e.line())) else {
                 continue;
             };
             self.send_bytes(i, line.as_bytes());

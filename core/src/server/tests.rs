@@ -1,16 +1,16 @@
 //! Unit tests of the server rules, driven on a simulated clock with no sockets.
 
 use super::*;
-use crate::config::{HISTORY_LEN, OUT_QUEUE, RING_BYTES};
+use crate::config::{HISTORY_LEN, JOIN_TIMEOUT, OUT_QUEUE, RING_BYTES};
 use crate::flood::FloodLimit;
 use crate::history::EntryKind;
 use crate::slot::Phase;
+use crate::testing::{Sim, START};
+use crate::time::Duration;
 use std::format;
 use std::string::{String, ToString};
 use std::vec;
 use std::vec::Vec;
-
-const T0: Instant = Instant::from_secs(1_795_961_585);
 
 fn peer(n: u8) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, n], 40_000 + u16::from(n)))
@@ -23,53 +23,38 @@ fn open() -> Config {
     }
 }
 
-struct H {
-    s: Server<8>,
-    now: Instant,
+type H = Sim<8>;
+
+/// Shorthands of these tests on top of [`Sim`].
+trait Steps {
+    fn connect(&mut self, n: u8) -> ConnId;
+    fn line(&mut self, id: ConnId, line: &str);
+    fn lines(&mut self, id: ConnId) -> Vec<String>;
+    fn join(&mut self, n: u8, name: &str) -> ConnId;
+    fn closes(&mut self) -> Vec<ConnId>;
 }
 
-impl H {
-    fn new(config: Config) -> H {
-        H {
-            s: Server::new(config),
-            now: T0,
-        }
-    }
-
+impl Steps for H {
     fn connect(&mut self, n: u8) -> ConnId {
-        self.s.accept(self.now, peer(n)).expect("a free slot")
+        self.accept(peer(n)).expect("a free slot")
     }
 
-    fn send(&mut self, id: ConnId, bytes: &[u8]) {
-        self.s.receive(self.now, id, bytes);
-    }
-
+    /// Send a line from `id`; nobody reads meanwhile (tests drain when they choose).
     fn line(&mut self, id: ConnId, line: &str) {
-        self.send(id, format!("{line}\n").as_bytes());
+        self.send_unread(id, format!("{line}\n").as_bytes());
     }
 
     /// Take every line queued for `id`.
-    fn drain(&mut self, id: ConnId) -> Vec<String> {
-        let mut all = Vec::new();
-        for _ in 0..1000 {
-            let mut bufs: [&[u8]; 8] = [&[]; 8];
-            let k = self.s.outgoing_vectored(id, &mut bufs);
-            if k == 0 {
-                break;
-            }
-            let chunk: Vec<u8> = bufs[..k].concat();
-            self.s.consume(id, chunk.len());
-            all.extend_from_slice(&chunk);
-        }
-        assert!(!self.s.wants_write(id), "drained");
-        let text = String::from_utf8(all).expect("server sends UTF-8");
-        text.lines().map(ToString::to_string).collect()
+    fn lines(&mut self, id: ConnId) -> Vec<String> {
+        self.drain(id, None);
+        assert_eq!(self.pending(id), 0, "drained");
+        self.take_lines(id)
     }
 
     fn join(&mut self, n: u8, name: &str) -> ConnId {
         let id = self.connect(n);
         self.line(id, name);
-        let got = self.drain(id);
+        let got = self.lines(id);
         assert!(
             got.iter().any(|l| l.starts_with("WELCOME ")),
             "{name} did not join: {got:?}"
@@ -78,7 +63,7 @@ impl H {
     }
 
     fn closes(&mut self) -> Vec<ConnId> {
-        core::iter::from_fn(|| self.s.poll_close()).collect()
+        core::iter::from_fn(|| self.server.poll_close()).collect()
     }
 }
 
@@ -97,7 +82,7 @@ fn parsed(line: &str) -> ServerLine<'_> {
 fn greets_then_asks_for_a_name() {
     let mut h = H::new(open());
     let a = h.connect(1);
-    let got = h.drain(a);
+    let got = h.lines(a);
     assert_eq!(kinds(&got), ["HELLO", "ASK"]);
     assert!(got[0].starts_with("HELLO chatd/1 "));
     assert_eq!(got[1], "ASK NAME Send your name (1-32 bytes, no spaces).");
@@ -108,14 +93,14 @@ fn join_sends_welcome_who_and_notifies_others() {
     let mut h = H::new(open());
     let a = h.join(1, "Ana");
     let b = h.connect(2);
-    h.drain(b);
+    h.lines(b);
     h.line(b, "Bruno");
-    let got = h.drain(b);
+    let got = h.lines(b);
     assert_eq!(kinds(&got), ["WELCOME", "WHO"]);
     assert_eq!(got[1], "WHO 2026-11-29T14:13:05Z 2 Ana Bruno");
-    assert_eq!(h.drain(a), ["JOIN 2026-11-29T14:13:05Z Bruno"]);
-    assert_eq!(h.s.name(b), Some("Bruno"));
-    assert_eq!(h.s.joined(), 2);
+    assert_eq!(h.lines(a), ["JOIN 2026-11-29T14:13:05Z Bruno"]);
+    assert_eq!(h.server.name(b), Some("Bruno"));
+    assert_eq!(h.server.joined(), 2);
 }
 
 #[test]
@@ -124,12 +109,12 @@ fn public_message_goes_to_everyone_else_not_back() {
     let a = h.join(1, "Ana");
     let b = h.join(2, "Bruno");
     let c = h.join(3, "Carla");
-    h.drain(a);
-    h.drain(b);
+    h.lines(a);
+    h.lines(b);
     h.line(a, "Oi pessoal");
-    assert_eq!(h.drain(a), Vec::<String>::new());
+    assert_eq!(h.lines(a), Vec::<String>::new());
     for id in [b, c] {
-        assert_eq!(h.drain(id), ["MSG 2026-11-29T14:13:05Z Ana Oi pessoal"]);
+        assert_eq!(h.lines(id), ["MSG 2026-11-29T14:13:05Z Ana Oi pessoal"]);
     }
 }
 
@@ -138,30 +123,34 @@ fn names_are_unique_ignoring_case_and_validated() {
     let mut h = H::new(open());
     h.join(1, "Ana");
     let b = h.connect(2);
-    h.drain(b);
+    h.lines(b);
     h.line(b, "ANA");
-    let got = h.drain(b);
+    let got = h.lines(b);
     assert_eq!(kinds(&got), ["ERR", "ASK"]);
     assert!(got[0].starts_with("ERR name-taken ANA is taken"), "{got:?}");
     h.line(b, "two words");
-    assert!(h.drain(b)[0].starts_with("ERR name-invalid "));
+    assert!(h.lines(b)[0].starts_with("ERR name-invalid "));
     h.line(b, "/quit");
-    assert!(h.drain(b)[0].starts_with("ERR name-invalid "));
+    assert!(h.lines(b)[0].starts_with("ERR name-invalid "));
     // Whatever refuses a name line, the server asks again.
     h.send(b, b"\x1b[31mred\n");
-    assert_eq!(kinds(&h.drain(b)), ["ERR", "ASK"]);
+    assert_eq!(kinds(&h.lines(b)), ["ERR", "ASK"]);
     h.send(b, b"\xff\n");
-    assert_eq!(kinds(&h.drain(b)), ["ERR", "ASK"]);
+    assert_eq!(kinds(&h.lines(b)), ["ERR", "ASK"]);
     h.send(b, &[b'n'; 2000]);
     h.send(b, b"\n");
-    assert_eq!(kinds(&h.drain(b)), ["ERR", "ASK"]);
+    assert_eq!(kinds(&h.lines(b)), ["ERR", "ASK"]);
     h.line(b, "ana\u{200b}");
     assert!(
-        h.drain(b)[0].starts_with("ERR name-invalid "),
+        h.lines(b)[0].starts_with("ERR name-invalid "),
         "invisible characters"
     );
     h.line(b, "Bia");
-    assert_eq!(h.s.name(b), Some("Bia"), "a later valid name still works");
+    assert_eq!(
+        h.server.name(b),
+        Some("Bia"),
+        "a later valid name still works"
+    );
 }
 
 #[test]
@@ -171,20 +160,20 @@ fn private_messages_both_forms_and_unknown_name() {
     let b = h.join(2, "Bruno");
     let c = h.join(3, "Carla");
     for id in [a, b, c] {
-        h.drain(id);
+        h.lines(id);
     }
     h.line(a, "/msg bruno só pra você");
     let want = "PRIV 2026-11-29T14:13:05Z Ana Bruno só pra você";
-    assert_eq!(h.drain(b), [want]);
-    assert_eq!(h.drain(a), [want], "the sender gets a copy");
-    assert!(h.drain(c).is_empty(), "nobody else sees it");
+    assert_eq!(h.lines(b), [want]);
+    assert_eq!(h.lines(a), [want], "the sender gets a copy");
+    assert!(h.lines(c).is_empty(), "nobody else sees it");
     h.line(b, "@privado:Ana segredo");
-    assert_eq!(h.drain(a), ["PRIV 2026-11-29T14:13:05Z Bruno Ana segredo"]);
+    assert_eq!(h.lines(a), ["PRIV 2026-11-29T14:13:05Z Bruno Ana segredo"]);
     h.line(a, "/msg Zed hello");
-    let got = h.drain(a);
+    let got = h.lines(a);
     assert_eq!(got, ["ERR no-such-name Zed Nobody called Zed is online."]);
     assert_eq!(
-        h.s.history().count(),
+        h.server.history().count(),
         0,
         "private messages never enter the history"
     );
@@ -195,7 +184,7 @@ fn late_joiner_gets_last_ten_public_messages_in_order() {
     let mut h = H::new(open());
     let a = h.join(1, "Ana");
     for i in 0..12 {
-        h.now = h.now.add_millis(1000);
+        h.advance(Duration::from_secs(1));
         if i == 5 {
             h.line(a, "/me dança");
         } else {
@@ -203,9 +192,9 @@ fn late_joiner_gets_last_ten_public_messages_in_order() {
         }
     }
     let b = h.connect(2);
-    h.drain(b);
+    h.lines(b);
     h.line(b, "Bruno");
-    let got = h.drain(b);
+    let got = h.lines(b);
     let hist: Vec<&String> = got.iter().filter(|l| l.starts_with("HIST ")).collect();
     assert_eq!(hist.len(), HISTORY_LEN);
     let texts: Vec<String> = hist
@@ -237,9 +226,9 @@ fn replay_leaves_out_what_would_crowd_the_queue() {
         h.line(a, &long);
     }
     let b = h.connect(2);
-    h.drain(b);
+    h.lines(b);
     h.line(b, "Bruno");
-    let got = h.drain(b);
+    let got = h.lines(b);
     let n = got.iter().filter(|l| l.starts_with("HIST ")).count();
     assert!(n > 0 && n < HISTORY_LEN, "{n}");
     let info = format!(
@@ -247,7 +236,7 @@ fn replay_leaves_out_what_would_crowd_the_queue() {
         HISTORY_LEN - n
     );
     assert!(got.contains(&info), "{got:?}");
-    assert_eq!(h.s.phase(b), Phase::Joined);
+    assert_eq!(h.server.phase(b), Phase::Joined);
 }
 
 #[test]
@@ -255,20 +244,20 @@ fn nick_is_announced_to_all_and_checked() {
     let mut h = H::new(open());
     let a = h.join(1, "Ana");
     let b = h.join(2, "Bruno");
-    h.drain(a);
+    h.lines(a);
     h.line(a, "/nick Aninha");
     let want = "NICK 2026-11-29T14:13:05Z Ana Aninha";
-    assert_eq!(h.drain(a), [want]);
-    assert_eq!(h.drain(b), [want]);
+    assert_eq!(h.lines(a), [want]);
+    assert_eq!(h.lines(b), [want]);
     h.line(a, "/nick bruno");
-    assert!(h.drain(a)[0].starts_with("ERR name-taken "));
+    assert!(h.lines(a)[0].starts_with("ERR name-taken "));
     h.line(a, "/nick @x");
-    assert!(h.drain(a)[0].starts_with("ERR name-invalid "));
+    assert!(h.lines(a)[0].starts_with("ERR name-invalid "));
     h.line(b, "hi");
-    assert_eq!(h.drain(a), ["MSG 2026-11-29T14:13:05Z Bruno hi"]);
+    assert_eq!(h.lines(a), ["MSG 2026-11-29T14:13:05Z Bruno hi"]);
     h.line(b, "/msg aninha ok");
     assert_eq!(
-        h.drain(a).len(),
+        h.lines(a).len(),
         1,
         "the new name receives private messages"
     );
@@ -284,18 +273,18 @@ fn quit_forms_say_goodbye_and_announce_the_reason() {
         let mut h = H::new(open());
         let a = h.join(1, "Ana");
         let b = h.join(2, "Bruno");
-        h.drain(a);
+        h.lines(a);
         h.line(b, cmd);
-        assert_eq!(h.drain(b), ["BYE quit Goodbye."]);
+        assert_eq!(h.lines(b), ["BYE quit Goodbye."]);
         assert_eq!(
-            h.drain(a),
+            h.lines(a),
             [format!("LEAVE 2026-11-29T14:13:05Z Bruno {reason}")]
         );
         assert_eq!(h.closes(), [b]);
         assert!(h.closes().is_empty(), "reported once");
-        h.s.closed(h.now, b, CloseReason::Closed);
-        assert!(h.drain(a).is_empty(), "no second LEAVE");
-        assert_eq!(h.s.connections(), 1);
+        h.server.closed(h.now(), b, CloseReason::Closed);
+        assert!(h.lines(a).is_empty(), "no second LEAVE");
+        assert_eq!(h.server.connections(), 1);
     }
 }
 
@@ -305,11 +294,11 @@ fn end_of_stream_and_reset_are_announced() {
     let a = h.join(1, "Ana");
     let b = h.join(2, "Bruno");
     let c = h.join(3, "Carla");
-    h.drain(a);
-    h.s.closed(h.now, b, CloseReason::Eof);
-    h.s.closed(h.now, c, CloseReason::Reset);
+    h.lines(a);
+    h.server.closed(h.now(), b, CloseReason::Eof);
+    h.server.closed(h.now(), c, CloseReason::Reset);
     assert_eq!(
-        h.drain(a),
+        h.lines(a),
         [
             "LEAVE 2026-11-29T14:13:05Z Bruno connection closed",
             "LEAVE 2026-11-29T14:13:05Z Carla connection reset"
@@ -317,8 +306,8 @@ fn end_of_stream_and_reset_are_announced() {
     );
     // A stale id is ignored, even once the slot is reused.
     let d = h.join(4, "Davi");
-    h.s.closed(h.now, b, CloseReason::Eof);
-    assert_eq!(h.s.phase(d), Phase::Joined);
+    h.server.closed(h.now(), b, CloseReason::Eof);
+    assert_eq!(h.server.phase(d), Phase::Joined);
 }
 
 #[test]
@@ -326,7 +315,7 @@ fn bad_lines_get_errors_and_the_connection_survives() {
     let mut h = H::new(open());
     let a = h.join(1, "Ana");
     let b = h.join(2, "Bruno");
-    h.drain(a);
+    h.lines(a);
     let mut long = vec![b'x'; 2000];
     long.push(b'\n');
     h.send(a, &long);
@@ -336,7 +325,7 @@ fn bad_lines_get_errors_and_the_connection_survives() {
     h.send(a, b"\xc2\x9b31m c1 csi\n");
     h.send(a, b"/frob\n");
     h.send(a, b"/msg\n");
-    let got = h.drain(a);
+    let got = h.lines(a);
     let codes: Vec<&str> = got
         .iter()
         .map(|l| l.split(' ').nth(1).unwrap_or(""))
@@ -354,11 +343,11 @@ fn bad_lines_get_errors_and_the_connection_survives() {
         ]
     );
     assert!(
-        h.drain(b).is_empty(),
+        h.lines(b).is_empty(),
         "nothing of a refused line reaches anyone"
     );
     h.line(a, "tab\tis fine");
-    assert_eq!(h.drain(b), ["MSG 2026-11-29T14:13:05Z Ana tab\tis fine"]);
+    assert_eq!(h.lines(b), ["MSG 2026-11-29T14:13:05Z Ana tab\tis fine"]);
 }
 
 #[test]
@@ -366,11 +355,11 @@ fn a_line_split_into_single_bytes_works() {
     let mut h = H::new(open());
     let a = h.join(1, "Ana");
     let b = h.join(2, "Bruno");
-    h.drain(a);
+    h.lines(a);
     for byte in "olá\r\n".as_bytes() {
         h.send(a, &[*byte]);
     }
-    assert_eq!(h.drain(b), ["MSG 2026-11-29T14:13:05Z Ana olá"]);
+    assert_eq!(h.lines(b), ["MSG 2026-11-29T14:13:05Z Ana olá"]);
 }
 
 #[test]
@@ -379,35 +368,35 @@ fn password_right_goes_on_wrong_is_closed_and_throttled() {
     cfg.set_password(b"sesame").unwrap();
     let mut h = H::new(cfg);
     let a = h.connect(1);
-    assert_eq!(kinds(&h.drain(a)), ["HELLO", "ASK"]);
+    assert_eq!(kinds(&h.lines(a)), ["HELLO", "ASK"]);
     h.line(a, "sesame");
     assert_eq!(
-        h.drain(a),
+        h.lines(a),
         ["ASK NAME Send your name (1-32 bytes, no spaces)."]
     );
     h.line(a, "Ana");
-    assert_eq!(h.s.phase(a), Phase::Joined);
+    assert_eq!(h.server.phase(a), Phase::Joined);
 
     for _ in 0..crate::config::AUTH_FAILURES_ALLOWED {
         let b = h.connect(2);
-        h.drain(b);
+        h.lines(b);
         h.line(b, "guess");
-        assert_eq!(h.drain(b), ["BYE password Wrong password."]);
+        assert_eq!(h.lines(b), ["BYE password Wrong password."]);
         assert_eq!(h.closes(), [b]);
-        h.s.closed(h.now, b, CloseReason::Closed);
+        h.server.closed(h.now(), b, CloseReason::Closed);
     }
     let b = h.connect(2);
     assert_eq!(
-        h.drain(b),
+        h.lines(b),
         ["BYE throttled Too many wrong passwords from your address; wait and try again."]
     );
-    h.s.closed(h.now, b, CloseReason::Closed);
+    h.server.closed(h.now(), b, CloseReason::Closed);
     // Another address is not affected, and the penalty ends.
     let c = h.connect(3);
-    assert_eq!(kinds(&h.drain(c)), ["HELLO", "ASK"]);
-    h.now = h.now.add_millis(crate::config::AUTH_PENALTY_MS);
+    assert_eq!(kinds(&h.lines(c)), ["HELLO", "ASK"]);
+    h.advance(crate::config::AUTH_PENALTY);
     let b = h.connect(2);
-    assert_eq!(kinds(&h.drain(b)), ["HELLO", "ASK"]);
+    assert_eq!(kinds(&h.lines(b)), ["HELLO", "ASK"]);
 }
 
 #[test]
@@ -417,15 +406,15 @@ fn changing_the_password_applies_to_new_connections() {
     let mut h = H::new(cfg);
     let mut new = Config::default();
     new.set_password(b"new").unwrap();
-    h.s.set_password(new.password);
+    h.server.set_password(new.password);
     let a = h.connect(1);
-    h.drain(a);
+    h.lines(a);
     h.line(a, "new");
-    assert_eq!(kinds(&h.drain(a)), ["ASK"]);
-    h.s.set_password(None);
+    assert_eq!(kinds(&h.lines(a)), ["ASK"]);
+    h.server.set_password(None);
     let b = h.connect(2);
     assert_eq!(
-        h.drain(b)[1],
+        h.lines(b)[1],
         "ASK NAME Send your name (1-32 bytes, no spaces)."
     );
 }
@@ -438,9 +427,12 @@ fn capacity_is_enforced() {
     });
     let a = h.connect(1);
     h.connect(2);
-    assert_eq!(h.s.accept(h.now, peer(3)), Err(Full));
-    h.s.closed(h.now, a, CloseReason::Eof);
-    assert!(h.s.accept(h.now, peer(3)).is_ok(), "a freed slot is reused");
+    assert_eq!(h.server.accept(h.now(), peer(3)), Err(Full));
+    h.server.closed(h.now(), a, CloseReason::Eof);
+    assert!(
+        h.server.accept(h.now(), peer(3)).is_ok(),
+        "a freed slot is reused"
+    );
 }
 
 #[test]
@@ -449,32 +441,31 @@ fn max_clients_is_capped_at_the_slot_count() {
         max_clients: 1000,
         ..open()
     });
-    assert_eq!(h.s.config().max_clients, 8);
+    assert_eq!(h.server.config().max_clients, 8);
 }
 
 #[test]
 fn join_timeout_drops_silent_connections() {
     let mut h = H::new(open());
     let a = h.connect(1);
-    h.now = h.now.add_millis(1000);
+    h.advance(Duration::from_secs(1));
     let b = h.join(2, "Bruno");
-    assert_eq!(
-        h.s.poll_at(),
-        Some(T0.add_millis(crate::config::JOIN_TIMEOUT_MS))
-    );
-    h.drain(a);
-    h.s.tick(T0.add_millis(crate::config::JOIN_TIMEOUT_MS - 1));
+    assert_eq!(h.server.poll_at(), Some(START.instant + JOIN_TIMEOUT));
+    h.lines(a);
+    h.advance(JOIN_TIMEOUT - Duration::from_millis(1001));
+    h.server.tick(h.now());
     assert!(h.closes().is_empty());
-    h.s.tick(T0.add_millis(crate::config::JOIN_TIMEOUT_MS));
-    assert_eq!(h.drain(a), ["BYE timeout No name was given in time."]);
+    h.advance(Duration::from_millis(1));
+    h.server.tick(h.now());
+    assert_eq!(h.lines(a), ["BYE timeout No name was given in time."]);
     assert_eq!(h.closes(), [a]);
     assert_eq!(
-        h.s.phase(b),
+        h.server.phase(b),
         Phase::Joined,
         "joined clients have no timeout"
     );
-    h.s.closed(h.now, a, CloseReason::Closed);
-    assert_eq!(h.s.poll_at(), None);
+    h.server.closed(h.now(), a, CloseReason::Closed);
+    assert_eq!(h.server.poll_at(), None);
 }
 
 #[test]
@@ -483,15 +474,15 @@ fn slow_consumer_is_dropped_and_others_are_unaffected() {
     let a = h.join(1, "Ana");
     let b = h.join(2, "Bruno");
     let slow = h.join(3, "Lento");
-    h.drain(a);
-    h.drain(b);
+    h.lines(a);
+    h.lines(b);
     let text = "y".repeat(500);
     let mut sent = 0;
     let mut last = Vec::new();
-    while h.s.phase(slow) == Phase::Joined {
+    while h.server.phase(slow) == Phase::Joined {
         h.line(a, &text);
         sent += 1;
-        last = h.drain(b);
+        last = h.lines(b);
         assert!(
             last[0].starts_with("MSG "),
             "Bruno gets every message at once"
@@ -505,7 +496,7 @@ fn slow_consumer_is_dropped_and_others_are_unaffected() {
     assert_eq!(last.len(), 2);
     assert_eq!(last[1], "LEAVE 2026-11-29T14:13:05Z Lento slow consumer");
     assert_eq!(h.closes(), [slow]);
-    h.s.check_invariants().unwrap();
+    h.server.check_invariants().unwrap();
 }
 
 #[test]
@@ -513,14 +504,14 @@ fn a_full_private_queue_also_makes_a_slow_consumer() {
     let mut h = H::new(open());
     let a = h.join(1, "Ana");
     let slow = h.join(2, "Lento");
-    h.drain(a);
+    h.lines(a);
     let text = "z".repeat(400);
     let mut sent = 0;
     let mut got = Vec::new();
-    while h.s.phase(slow) == Phase::Joined {
+    while h.server.phase(slow) == Phase::Joined {
         h.line(a, &format!("/msg Lento {text}"));
         sent += 1;
-        got = h.drain(a);
+        got = h.lines(a);
         assert!(sent <= OUT_QUEUE / 400, "never dropped");
     }
     assert!(sent >= OUT_QUEUE / 500, "dropped early ({sent})");
@@ -534,15 +525,15 @@ fn private_and_public_lines_keep_their_order() {
     let a = h.join(1, "Ana");
     let b = h.join(2, "Bruno");
     let c = h.join(3, "Carla");
-    h.drain(a);
-    h.drain(b);
+    h.lines(a);
+    h.lines(b);
     h.line(a, "one");
     h.line(c, "/msg Bruno two");
     h.line(a, "three");
     h.line(b, "mine");
     h.line(c, "/msg Bruno four");
     h.line(b, "/who");
-    let got = h.drain(b);
+    let got = h.lines(b);
     let texts: Vec<&str> = got
         .iter()
         .map(|l| l.rsplit(' ').next().unwrap_or(""))
@@ -551,21 +542,26 @@ fn private_and_public_lines_keep_their_order() {
     // Partly written lines resume exactly where they stopped.
     h.line(a, "five");
     h.line(c, "/msg Bruno six");
-    let mut bytes = Vec::new();
-    for _ in 0..200 {
-        let (x, y) = h.s.outgoing(b);
-        let Some(&first) = x.first().or(y.first()) else {
-            break;
-        };
-        bytes.push(first);
-        h.s.consume(b, 1);
+    let mut rounds = 0;
+    while h.pending(b) > 0 && rounds < 200 {
+        h.drain(b, Some(1));
+        rounds += 1;
     }
-    let text = String::from_utf8(bytes).unwrap();
+    let got = h.take_lines(b);
+    assert_eq!(got.len(), 2, "{got:?}");
     assert!(
-        text.starts_with("MSG ") && text.contains(" Ana five\nPRIV "),
-        "{text:?}"
+        got[0].starts_with("MSG ") && got[0].ends_with(" Ana five"),
+        "{got:?}"
     );
-    assert!(text.ends_with(" Carla Bruno six\n"), "{text:?}");
+    assert!(
+        got[1].starts_with("PRIV ") && got[1].ends_with(" Carla Bruno six"),
+        "{got:?}"
+    );
+    assert_eq!(
+        rounds,
+        got.iter().map(|l| l.len() + 1).sum::<usize>(),
+        "a byte a round"
+    );
 }
 
 #[test]
@@ -581,20 +577,20 @@ fn flood_is_warned_then_kicked_and_others_keep_going() {
     // Joining costs one line of the bucket.
     let a = h.join(1, "Ana");
     let b = h.join(2, "Bruno");
-    h.drain(a);
-    h.drain(b);
+    h.lines(a);
+    h.lines(b);
     h.line(a, "1");
     h.line(a, "2");
-    assert_eq!(h.drain(b).len(), 2);
+    assert_eq!(h.lines(b).len(), 2);
     h.line(a, "3");
-    let got = h.drain(a);
+    let got = h.lines(a);
     assert!(got[0].starts_with("ERR flood "), "{got:?}");
-    assert!(h.drain(b).is_empty(), "the refused line is not relayed");
+    assert!(h.lines(b).is_empty(), "the refused line is not relayed");
     for _ in 0..crate::flood::FLOOD_STRIKES - 1 {
         h.line(a, "spam");
     }
-    assert_eq!(h.drain(a), ["BYE flood Disconnected for sending too fast."]);
-    assert_eq!(h.drain(b), ["LEAVE 2026-11-29T14:13:05Z Ana flood"]);
+    assert_eq!(h.lines(a), ["BYE flood Disconnected for sending too fast."]);
+    assert_eq!(h.lines(b), ["LEAVE 2026-11-29T14:13:05Z Ana flood"]);
     assert_eq!(h.closes(), [a]);
 }
 
@@ -603,31 +599,31 @@ fn shutdown_notifies_everyone_and_refuses_newcomers() {
     let mut h = H::new(open());
     let a = h.join(1, "Ana");
     let b = h.connect(2);
-    h.drain(a);
-    h.drain(b);
-    h.s.shutdown(h.now, "chatd is shutting down.");
+    h.lines(a);
+    h.lines(b);
+    h.server.shutdown(h.now(), "chatd is shutting down.");
     let want = "SHUTDOWN 2026-11-29T14:13:05Z chatd is shutting down.";
-    assert_eq!(h.drain(a), [want]);
-    assert_eq!(h.drain(b), [want]);
+    assert_eq!(h.lines(a), [want]);
+    assert_eq!(h.lines(b), [want]);
     let mut closing = h.closes();
     closing.sort_by_key(|c| c.index());
     assert_eq!(closing, [a, b]);
-    assert_eq!(h.s.accept(h.now, peer(3)), Err(Full));
-    h.s.closed(h.now, a, CloseReason::Closed);
-    assert!(h.drain(b).is_empty(), "no LEAVE during shutdown");
+    assert_eq!(h.server.accept(h.now(), peer(3)), Err(Full));
+    h.server.closed(h.now(), a, CloseReason::Closed);
+    assert!(h.lines(b).is_empty(), "no LEAVE during shutdown");
 }
 
 #[test]
 fn restored_history_is_replayed() {
     let mut h = H::new(open());
     let name = Name::new("Ana").unwrap();
-    let e = Entry::new(EntryKind::Msg, T0.timestamp(), name, "from before").unwrap();
-    h.s.restore_history(e);
+    let e = Entry::new(EntryKind::Msg, START.wall, name, "from before").unwrap();
+    h.server.restore_history(e);
     let b = h.connect(2);
-    h.drain(b);
+    h.lines(b);
     h.line(b, "Bruno");
     assert!(h
-        .drain(b)
+        .lines(b)
         .contains(&"HIST MSG 2026-11-29T14:13:05Z Ana from before".to_string()));
 }
 
@@ -636,11 +632,11 @@ fn who_lists_everyone_and_help_lists_commands() {
     let mut h = H::new(open());
     let a = h.join(1, "Ana");
     h.join(2, "Bruno");
-    h.drain(a);
+    h.lines(a);
     h.line(a, "/who");
-    assert_eq!(h.drain(a), ["WHO 2026-11-29T14:13:05Z 2 Ana Bruno"]);
+    assert_eq!(h.lines(a), ["WHO 2026-11-29T14:13:05Z 2 Ana Bruno"]);
     h.line(a, "/help");
-    let got = h.drain(a);
+    let got = h.lines(a);
     assert_eq!(got.len(), crate::commands::HELP.len());
     assert!(got.iter().all(|l| l.starts_with("INFO ")));
 }
@@ -650,7 +646,6 @@ struct Pipe {
     written: Vec<u8>,
     chunk: usize,
     calls_left: usize,
-    input: Vec<u8>,
 }
 
 impl Transport for Pipe {
@@ -668,15 +663,6 @@ impl Transport for Pipe {
         }
         Ok(n)
     }
-    fn read(&mut self, buf: &mut [u8]) -> nb::Result<usize, ()> {
-        if self.input.is_empty() {
-            return Err(nb::Error::WouldBlock);
-        }
-        let n = buf.len().min(self.input.len()).min(3);
-        buf[..n].copy_from_slice(&self.input[..n]);
-        self.input.drain(..n);
-        Ok(n)
-    }
 }
 
 #[test]
@@ -684,7 +670,7 @@ fn flush_handles_partial_writes_and_would_block() {
     let mut h = H::new(open());
     let a = h.connect(1);
     let mut bufs: [&[u8]; 8] = [&[]; 8];
-    let k = h.s.outgoing_vectored(a, &mut bufs);
+    let k = h.server.outgoing_vectored(a, &mut bufs);
     let want: Vec<u8> = bufs[..k].concat();
     assert!(
         k >= 2 && want.ends_with(b"no spaces).\n"),
@@ -694,62 +680,122 @@ fn flush_handles_partial_writes_and_would_block() {
         written: Vec::new(),
         chunk: 7,
         calls_left: 2,
-        input: Vec::new(),
     };
-    assert_eq!(h.s.flush(a, &mut p), Err(nb::Error::WouldBlock));
+    assert_eq!(h.server.flush(a, &mut p), Err(nb::Error::WouldBlock));
     assert_eq!(
         p.written,
         want[..7],
         "a short write means the transport is full"
     );
-    assert_eq!(h.s.flush(a, &mut p), Err(nb::Error::WouldBlock));
+    assert_eq!(h.server.flush(a, &mut p), Err(nb::Error::WouldBlock));
     assert_eq!(p.written, want[..14]);
-    assert_eq!(h.s.flush(a, &mut p), Err(nb::Error::WouldBlock));
+    assert_eq!(h.server.flush(a, &mut p), Err(nb::Error::WouldBlock));
     assert_eq!(p.written, want[..14], "no calls left: nothing taken");
     p.calls_left = usize::MAX;
     p.chunk = 1 << 20;
-    assert_eq!(h.s.flush(a, &mut p), Ok(()));
+    assert_eq!(h.server.flush(a, &mut p), Ok(()));
     assert_eq!(p.written, want);
-    assert!(!h.s.wants_write(a));
+    assert_eq!(h.pending(a), 0);
 }
 
 #[test]
-fn read_from_feeds_lines_and_reports_eof() {
+fn input_stops_after_the_line_that_fills_the_ring_and_always_progresses() {
+    let line = format!("{}\n", "p".repeat(900));
+    let burst = line.repeat(2 * RING_BYTES / line.len());
+    // Fed whole, and a line a call: the request to write out comes after the same lines.
+    let mut where_stopped = Vec::new();
+    for per_call in [burst.len(), line.len()] {
+        let mut h = H::new(open());
+        let a = h.join(1, "Ana");
+        let b = h.join(2, "Bruno");
+        h.lines(a);
+        h.lines(b);
+        let mut rest = burst.as_bytes();
+        let mut stops = Vec::new();
+        while !rest.is_empty() {
+            let give = &rest[..per_call.min(rest.len())];
+            let fed = h.server.input(h.now(), a, give);
+            assert!(fed.used >= 1 && fed.used <= give.len());
+            rest = &rest[fed.used..];
+            if fed.write_out {
+                stops.push(rest.len());
+                assert!(
+                    rest.is_empty() || rest.starts_with(b"ppp"),
+                    "it stops between lines"
+                );
+                assert!(h.pending(b) > 0);
+                h.lines(b);
+            }
+        }
+        // A quarter of the ring between stops: about eight for two rings' worth.
+        assert!((6..=9).contains(&stops.len()), "{stops:?}");
+        assert_eq!(
+            h.server.phase(b),
+            Phase::Joined,
+            "a reader is never taken for slow"
+        );
+        h.lines(b);
+        // Fed without writing out, the same burst laps the ring and drops the reader.
+        let c = h.join(3, "Carla");
+        h.lines(a);
+        h.lines(b);
+        assert!(h.send_unread(a, burst.as_bytes()) >= 6);
+        assert_eq!(h.server.phase(b), Phase::Closing);
+        assert_eq!(h.server.phase(c), Phase::Closing);
+        where_stopped.push(stops);
+    }
+    assert_eq!(where_stopped[0], where_stopped[1]);
+}
+
+#[test]
+fn input_stops_when_a_private_queue_runs_low() {
+    for reading in [true, false] {
+        let mut h = H::new(open());
+        let a = h.join(1, "Ana");
+        let b = h.join(2, "Bruno");
+        h.lines(b);
+        let burst = format!("/msg Bruno {}\n", "q".repeat(300)).repeat(OUT_QUEUE / 300);
+        let fed = h.server.input(h.now(), a, burst.as_bytes());
+        assert!(
+            fed.write_out && fed.used < burst.len(),
+            "it stops before the queue overflows"
+        );
+        assert!(burst.as_bytes()[..fed.used].ends_with(b"\n"));
+        let rest = &burst.as_bytes()[fed.used..];
+        let stops = if reading {
+            h.send(a, rest)
+        } else {
+            h.send_unread(a, rest)
+        };
+        assert!(stops >= 1);
+        // Only a caller that writes out at each stop keeps its readers.
+        assert_eq!(h.server.phase(b) == Phase::Joined, reading);
+    }
+}
+
+#[test]
+fn input_uses_everything_it_cannot_act_on() {
     let mut h = H::new(open());
     let a = h.connect(1);
-    h.drain(a);
-    let mut p = Pipe {
-        written: Vec::new(),
-        chunk: 0,
-        calls_left: 0,
-        input: b"Ana\n".to_vec(),
+    h.lines(a);
+    let used = |fed: Fed| {
+        assert!(!fed.write_out);
+        fed.used
     };
-    let mut scratch = [0u8; 64];
     assert_eq!(
-        h.s.read_from(h.now, a, &mut p, &mut scratch, 2),
-        Ok(ReadOutcome::Budget)
+        used(h.server.input(h.now(), a, b"An")),
+        2,
+        "a partial line is kept"
     );
-    assert_eq!(
-        h.s.read_from(h.now, a, &mut p, &mut scratch, 100),
-        Ok(ReadOutcome::WouldBlock)
-    );
-    assert_eq!(h.s.name(a), Some("Ana"));
-
-    struct Eof;
-    impl Transport for Eof {
-        type Error = ();
-        fn write_vectored(&mut self, _: &[&[u8]]) -> nb::Result<usize, ()> {
-            Ok(0)
-        }
-        fn read(&mut self, _: &mut [u8]) -> nb::Result<usize, ()> {
-            Ok(0)
-        }
-    }
-    assert_eq!(
-        h.s.read_from(h.now, a, &mut Eof, &mut scratch, 100),
-        Ok(ReadOutcome::Eof)
-    );
-    assert_eq!(h.s.phase(a), Phase::Free);
+    assert_eq!(used(h.server.input(h.now(), a, b"a\n")), 2);
+    assert_eq!(h.server.name(a), Some("Ana"));
+    let bye = b"/quit\nthese bytes come after the goodbye\n";
+    assert_eq!(used(h.server.input(h.now(), a, bye)), bye.len());
+    assert_eq!(h.server.phase(a), Phase::Closing);
+    h.server.closed(h.now(), a, CloseReason::Closed);
+    let stale = h.server.input(h.now(), a, b"stale\n");
+    assert_eq!(used(stale), 6, "a stale id takes all");
+    assert_eq!(used(h.server.input(h.now(), a, b"")), 0);
 }
 
 #[test]
@@ -776,8 +822,8 @@ fn connections_closed_before_poll_close_never_crowd_out_later_ones() {
     for round in 0..40u8 {
         let a = h.join(1 + round % 4, "Ana");
         h.line(a, "/quit");
-        assert_eq!(h.s.phase(a), Phase::Closing);
-        h.s.closed(h.now, a, CloseReason::Eof);
+        assert_eq!(h.server.phase(a), Phase::Closing);
+        h.server.closed(h.now(), a, CloseReason::Eof);
     }
     let b = h.join(9, "Bruno");
     h.line(b, "/quit");

@@ -1,0 +1,210 @@
+//! A simulated world around a [`Server`] for tests and fuzzers (feature `test-util`).
+//!
+//! [`Sim`] drives a server on a simulated clock with no sockets: it feeds a client's bytes the
+//! way the daemon does (writing out to everyone whenever [`Server::input`] asks), takes
+//! each connection's output as a socket write would, and checks every line a client receives:
+//! UTF-8, no control character, a kind this version knows, nothing after `BYE` or `SHUTDOWN`.
+//! The unit tests, the property tests and the `server_events` fuzz target all drive the server
+//! through it, so there is one copy of that loop.
+//!
+//! This module uses `std`; the default build of the crate has neither it nor `alloc`.
+
+use std::boxed::Box;
+use std::string::String;
+use std::vec::Vec;
+
+use core::net::SocketAddr;
+
+use crate::config::{Config, OUT_QUEUE, RING_BYTES, RING_RECORDS};
+use crate::server::{ConnId, Full, Server};
+use crate::time::{Duration, Instant, Now, Timestamp};
+use crate::wire::{has_control, ServerLine};
+
+/// Where the simulated clocks start: the monotonic one at an arbitrary origin, the wall one at
+/// 2026-11-29T14:13:05Z, the stamp tests expect on lines.
+pub const START: Now = Now {
+    instant: Instant::from_millis(7_000),
+    wall: Timestamp(1_795_961_585),
+};
+
+/// What one simulated client has received.
+#[derive(Debug, Default)]
+struct Peer {
+    /// Bytes after the last whole line.
+    partial: Vec<u8>,
+    /// Whole lines not yet taken by [`Sim::take_lines`].
+    lines: Vec<String>,
+    /// It got `BYE` or `SHUTDOWN`: nothing may follow.
+    ended: bool,
+}
+
+/// A server, a simulated clock, and what each connection has received.
+pub struct Sim<const N: usize> {
+    /// The server under test (boxed: it is big, and tests move the `Sim` around).
+    pub server: Box<Server<N>>,
+    now: Now,
+    /// What each connection ever accepted received, closed ones too, in order of acceptance.
+    peers: Vec<(ConnId, Peer)>,
+}
+
+impl<const N: usize> Sim<N> {
+    /// Make a server with `config`, its clocks at [`START`].
+    pub fn new(config: Config) -> Self {
+        Sim {
+            server: Box::new(Server::new(config)),
+            now: START,
+            peers: Vec::new(),
+        }
+    }
+
+    /// Return the simulated time, to pass to the server.
+    pub fn now(&self) -> Now {
+        self.now
+    }
+
+    /// Let `d` pass on the monotonic clock, and as many whole seconds on the wall clock.
+    ///
+    /// Fractions of a second are not carried, so the wall clock may lag behind; tests about
+    /// stamps advance by whole seconds.
+    pub fn advance(&mut self, d: Duration) {
+        self.now.instant += d;
+        self.now.wall.0 = self.now.wall.0.saturating_add(d.as_secs());
+    }
+
+    /// Move the wall clock alone by `secs` (back if negative), as NTP or an operator might.
+    pub fn shift_wall(&mut self, secs: i64) {
+        self.now.wall.0 = self.now.wall.0.saturating_add_signed(secs);
+    }
+
+    /// Accept a connection from `peer`.
+    pub fn accept(&mut self, peer: SocketAddr) -> Result<ConnId, Full> {
+        let id = self.server.accept(self.now, peer)?;
+        // A reused slot's id differs in generation, so this is a new entry.
+        self.peers.push((id, Peer::default()));
+        Ok(id)
+    }
+
+    /// Feed `bytes` from `id` as the daemon does: whenever [`Server::input`] asks, write out
+    /// everything every connection has before feeding the rest. Return how often it asked.
+    pub fn send(&mut self, id: ConnId, bytes: &[u8]) -> usize {
+        self.feed(id, bytes, true)
+    }
+
+    /// Feed `bytes` from `id` while nobody reads: requests to write out are ignored, as by a
+    /// caller whose sockets are all full. Return how often it asked.
+    pub fn send_unread(&mut self, id: ConnId, bytes: &[u8]) -> usize {
+        self.feed(id, bytes, false)
+    }
+
+    fn feed(&mut self, id: ConnId, mut bytes: &[u8], write_out: bool) -> usize {
+        let mut stops = 0;
+        // Each call uses at least one byte, so this ends within `bytes.len()` rounds.
+        for _ in 0..=bytes.len() {
+            if bytes.is_empty() {
+                return stops;
+            }
+            let fed = self.server.input(self.now, id, bytes);
+            assert!(
+                (1..=bytes.len()).contains(&fed.used),
+                "input used {} of {} bytes",
+                fed.used,
+                bytes.len()
+            );
+            bytes = &bytes[fed.used..];
+            if fed.write_out {
+                stops += 1;
+                if write_out {
+                    self.drain_all();
+                }
+            }
+        }
+        panic!("input made no progress");
+    }
+
+    /// Return how many bytes `id` has waiting to be written.
+    pub fn pending(&self, id: ConnId) -> usize {
+        let mut bufs: Vec<&[u8]> = std::vec![&[]; 2 * (OUT_QUEUE + RING_RECORDS) + 2];
+        let k = self.server.outgoing_vectored(id, &mut bufs);
+        let n = bufs[..k].iter().map(|b| b.len()).sum();
+        assert!(
+            n <= OUT_QUEUE + RING_BYTES,
+            "{n} bytes pending, over the bound"
+        );
+        n
+    }
+
+    /// Take up to `limit` bytes (all if `None`) of `id`'s output a gather write at a time, as
+    /// a socket would, and check every whole line it completes.
+    pub fn drain(&mut self, id: ConnId, limit: Option<usize>) {
+        let mut left = limit.unwrap_or(usize::MAX);
+        let mut got = Vec::new();
+        // Each round takes at least one byte, and there are at most this many pending.
+        for _ in 0..=OUT_QUEUE + RING_BYTES {
+            let mut bufs: [&[u8]; 64] = [&[]; 64];
+            let k = self.server.outgoing_vectored(id, &mut bufs);
+            if k == 0 || left == 0 {
+                break;
+            }
+            let mut took = 0;
+            for b in &bufs[..k] {
+                let n = b.len().min(left - took);
+                got.extend_from_slice(&b[..n]);
+                took += n;
+            }
+            self.server.consume(id, took);
+            left -= took;
+        }
+        assert!(
+            got.len() <= OUT_QUEUE + RING_BYTES,
+            "{} bytes pending",
+            got.len()
+        );
+        let Some(peer) = self.peer(id) else {
+            assert!(got.is_empty(), "output for a connection never accepted");
+            return;
+        };
+        peer.partial.extend_from_slice(&got);
+        let mut start = 0;
+        while let Some(off) = peer.partial[start..].iter().position(|&b| b == b'\n') {
+            let raw = &peer.partial[start..start + off];
+            let text = core::str::from_utf8(raw).expect("server lines are UTF-8");
+            assert!(!has_control(text), "control character sent: {text:?}");
+            assert!(!peer.ended, "a line after BYE/SHUTDOWN: {text:?}");
+            match ServerLine::parse(text) {
+                Ok(ServerLine::Unknown(_)) | Err(_) => panic!("unparsable server line {text:?}"),
+                Ok(ServerLine::Bye { .. } | ServerLine::Shutdown { .. }) => peer.ended = true,
+                Ok(_) => {}
+            }
+            peer.lines.push(text.into());
+            start += off + 1;
+        }
+        peer.partial.drain(..start);
+    }
+
+    /// Write out everything every connection has.
+    pub fn drain_all(&mut self) {
+        let ids: Vec<ConnId> = self.peers.iter().map(|(id, _)| *id).collect();
+        for id in ids {
+            self.drain(id, None);
+        }
+    }
+
+    /// Return the lines `id` received since the last call, without their `\n`.
+    pub fn take_lines(&mut self, id: ConnId) -> Vec<String> {
+        self.peer(id)
+            .map(|p| core::mem::take(&mut p.lines))
+            .unwrap_or_default()
+    }
+
+    /// Return whether `id` received `BYE` or `SHUTDOWN`.
+    pub fn ended(&self, id: ConnId) -> bool {
+        self.peers.iter().any(|(c, p)| *c == id && p.ended)
+    }
+
+    fn peer(&mut self, id: ConnId) -> Option<&mut Peer> {
+        self.peers
+            .iter_mut()
+            .find(|(c, _)| *c == id)
+            .map(|(_, p)| p)
+    }
+}
