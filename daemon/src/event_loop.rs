@@ -6,6 +6,7 @@
 //! loop itself allocates nothing while relaying messages (see `tests/no_alloc.rs`).
 
 use std::fmt;
+use std::fs::File;
 use std::io::{self, IoSlice, Read as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -26,6 +27,7 @@ use crate::settings::{Settings, SLOTS};
 use crate::socket::{self, Sock};
 use crate::state::HistoryStore;
 use crate::{clock, notify};
+use crate::{fd_limit, logging};
 
 /// The core as the daemon runs it.
 pub type Core = Server<SLOTS>;
@@ -79,6 +81,9 @@ pub struct Daemon {
     scratch: Vec<u8>,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
+    /// A descriptor held in reserve: freed to accept and refuse a client when the process
+    /// is out of descriptors, so that client hears `BYE full` instead of nothing.
+    spare_fd: Option<File>,
 }
 
 impl fmt::Debug for Daemon {
@@ -92,6 +97,19 @@ impl fmt::Debug for Daemon {
 /// Make `p` absolute so it still names the same file after `chdir /`.
 fn absolute(p: &PathBuf) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.clone())
+}
+
+/// Open the descriptor kept in reserve for refusing clients when out of descriptors.
+fn open_spare() -> Option<File> {
+    File::open("/dev/null").ok()
+}
+
+/// Return whether an `accept` failed for want of file descriptors.
+fn out_of_fds(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(Errno::from_raw),
+        Some(Errno::EMFILE | Errno::ENFILE)
+    )
 }
 
 /// Build the core on a thread with a big stack and return it boxed.
@@ -133,6 +151,25 @@ impl Daemon {
         }
         let bound = listen::bind_all(&settings.listen, settings.socket_activation)?;
         notes.extend(bound.notes.into_iter().map(|n| (Level::Warn, n)));
+        let fds = fd_limit::raise();
+        let needed = fd_limit::needed(config.max_clients, bound.listeners.len());
+        if fds.soft < needed {
+            let why = fds
+                .error
+                .map_or(String::new(), |e| format!(" raise-error=\"{e}\""));
+            notes.push((
+                Level::Warn,
+                format!(
+                    "fd-limit soft={} hard={} needed={needed} max-clients={}{why}; clients past the limit get BYE full (raise LimitNOFILE= or ulimit -n)",
+                    fds.soft, fds.hard, config.max_clients
+                ),
+            ));
+        } else if fds.soft > fds.was {
+            notes.push((
+                Level::Debug,
+                format!("fd-limit raised-from={} soft={}", fds.was, fds.soft),
+            ));
+        }
         let mut server = make_core(config)?;
 
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)
@@ -170,12 +207,13 @@ impl Daemon {
                 ));
             }
             match store.load(&mut server) {
-                Ok(l) if l.bad_lines > 0 => notes.push((
+                Ok(l) if l.bad_lines > 0 || l.skipped_bytes > 0 => notes.push((
                     Level::Warn,
                     format!(
-                        "history-loaded entries={} skipped-bad-lines={} file={}",
+                        "history-loaded entries={} skipped-bad-lines={} skipped-bytes={} file={}",
                         l.entries,
                         l.bad_lines,
+                        l.skipped_bytes,
                         store.path().display()
                     ),
                 )),
@@ -219,6 +257,7 @@ impl Daemon {
             scratch: vec![0; SCRATCH],
             accept_paused_until: None,
             shutdown_deadline: None,
+            spare_fd: open_spare(),
         })
     }
 
@@ -272,6 +311,7 @@ impl Daemon {
             if let Some(store) = &mut self.store {
                 store.save_if_due(now, &self.server);
             }
+            logging::flush();
             if let Some(deadline) = self.shutdown_deadline {
                 if self.conns.iter().all(Option::is_none) || now >= deadline {
                     self.finish(now);
@@ -296,6 +336,9 @@ impl Daemon {
         }
         if let Some(t) = self.shutdown_deadline {
             consider(t);
+        }
+        if let Some(d) = logging::wake_in() {
+            consider(now.add_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)));
         }
         for c in self.conns.iter().flatten() {
             if let Some(t) = c.closing_until {
@@ -405,6 +448,11 @@ impl Daemon {
             match l.accept() {
                 Ok((stream, peer)) => self.admit(now, stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if out_of_fds(&e) && self.spare_fd.is_some() => {
+                    if !self.refuse_past_fd_limit(i) {
+                        return;
+                    }
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -460,6 +508,30 @@ impl Daemon {
         });
     }
 
+    /// Out of descriptors: free the spare one to accept the next client, tell it `BYE full`,
+    /// close it and take the spare back. Return whether to go on accepting.
+    fn refuse_past_fd_limit(&mut self, i: usize) -> bool {
+        let Some(l) = self.listeners.get(i) else {
+            return false;
+        };
+        drop(self.spare_fd.take());
+        let go_on = match l.accept() {
+            Ok((stream, peer)) => {
+                let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
+                if stream.set_nonblocking(true).is_ok() {
+                    let full = [IoSlice::new(chat_core::wire::FULL_LINE)];
+                    let _ = socket::send_vectored(&stream, &full);
+                    socket::drain(&stream);
+                }
+                info!(target: "chatd", "refused peer={peer} reason=fd-limit");
+                true
+            }
+            Err(_) => false,
+        };
+        self.spare_fd = open_spare();
+        go_on && self.spare_fd.is_some()
+    }
+
     fn pause_accepting(&mut self, now: Instant) {
         self.accept_paused_until = Some(now.add_millis(ACCEPT_PAUSE_MS));
         for (i, l) in self.listeners.iter().enumerate() {
@@ -496,15 +568,8 @@ impl Daemon {
             info!(target: "chatd", "reload password=unchanged reason=\"no password file configured\"");
             return;
         };
-        match password::load(path) {
-            Ok(p) => {
-                let state = if p.is_some() { "on" } else { "off" };
-                self.server.set_password(p);
-                info!(target: "chatd", "password-reloaded file={} password={state}", path.display());
-            }
-            Err(e) => {
-                warn!(target: "chatd", "password-reload-failed error=\"{e}\"; keeping the old password")
-            }
+        if let Some(p) = password::reload(path, self.server.config().password.is_some()) {
+            self.server.set_password(p);
         }
     }
 

@@ -46,6 +46,19 @@ impl Drop for TempDir {
     }
 }
 
+/// Keep what systemd may have set for the test runner itself from reaching chatd.
+pub fn clean_env(cmd: &mut Command) {
+    for var in [
+        "CREDENTIALS_DIRECTORY",
+        "NOTIFY_SOCKET",
+        "LISTEN_FDS",
+        "LISTEN_PID",
+        "JOURNAL_STREAM",
+    ] {
+        cmd.env_remove(var);
+    }
+}
+
 /// A running chatd child; killed (by its PID, through the `Child`) when dropped.
 pub struct Server {
     pub child: Child,
@@ -66,16 +79,20 @@ impl Server {
         let mut cmd = Command::new(chatd_bin());
         cmd.args(["--listen", "127.0.0.1:0", "--state-dir"])
             .arg(state_dir)
-            .args(extra)
-            .env_remove("CREDENTIALS_DIRECTORY")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("LISTEN_FDS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .args(extra);
+        clean_env(&mut cmd);
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Server::start_command(cmd)
+    }
+
+    /// Run `cmd`, which starts chatd listening on 127.0.0.1:0 (perhaps through a wrapper
+    /// that execs it, such as `prlimit`), and wait for its `listening` line.
+    pub fn start_command(mut cmd: Command) -> Server {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start chatd");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = channel();
