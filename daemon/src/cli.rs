@@ -28,7 +28,7 @@ pub struct Cli {
           value_parser = clap::value_parser!(u16).range(1..=SLOTS as i64))]
     pub max_clients: u16,
 
-    /// Read the password from FILE (trailing newline stripped; re-read on SIGHUP).
+    /// Read the password from FILE, a regular file (newline stripped; re-read on SIGHUP, which never removes it).
     #[arg(long, value_name = "FILE", env = "CHATD_PASSWORD_FILE")]
     pub password_file: Option<PathBuf>,
 
@@ -45,7 +45,7 @@ pub struct Cli {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub daemon: bool,
 
-    /// Write the daemon's process id to FILE (removed on exit).
+    /// Write the daemon's process id to FILE, locked while it runs (removed on exit).
     #[arg(long, value_name = "FILE", env = "CHATD_PIDFILE")]
     pub pidfile: Option<PathBuf>,
 
@@ -62,7 +62,7 @@ pub struct Cli {
     )]
     pub log_level: LogLevel,
 
-    /// Log at most BURST lines of each kind (connect, auth-failure, ...) at once, then PER_SEC a second, or off.
+    /// Log at most BURST lines of each kind (connect, ...) at once, then PER_SEC a second, or off.
     #[arg(long, value_name = "BURST/PER_SEC|off", env = "CHATD_LOG_RATE", default_value = "100/20",
           value_parser = parse_log_rate)]
     pub log_rate: LogRateArg,
