@@ -57,7 +57,9 @@ impl State {
 
     /// Once the sink has room again, say how many lines it lost.
     fn report_dropped(&mut self) {
-        if self.dropped == 0 || !self.out.flush() {
+        let flushed = self.out.flush();
+        self.dropped += self.out.take_lost();
+        if self.dropped == 0 || !flushed {
             return;
         }
         let mut m: heapless::String<96> = heapless::String::new();
@@ -73,7 +75,6 @@ impl State {
 
     /// Flush what waits and write the reports that are due.
     fn service(&mut self, now: Instant) {
-        self.out.flush();
         self.report_dropped();
         let State {
             out,

@@ -102,6 +102,8 @@ pub struct Output {
     pending: Vec<u8>,
     start: usize,
     congested: bool,
+    /// Queued lines lost because the sink failed for good.
+    lost: u64,
 }
 
 /// A fixed buffer that `write!` fills and silently cuts when full.
@@ -234,6 +236,7 @@ impl Output {
             pending: Vec::with_capacity(PENDING),
             start: 0,
             congested: false,
+            lost: 0,
         }
     }
 
@@ -398,6 +401,9 @@ impl Output {
                 }
                 Wrote::Failed => {
                     // A sink that fails for good takes nothing more; what waited is lost.
+                    let waiting = &self.pending[self.start..];
+                    let lines = waiting.iter().filter(|&&b| b == b'\n' || b == 0).count();
+                    self.lost += u64::try_from(lines).unwrap_or(u64::MAX);
                     self.pending.clear();
                     self.start = 0;
                     return true;
@@ -411,6 +417,11 @@ impl Output {
     /// Return whether the sink was full at the last attempt (retrying later makes sense).
     pub fn congested(&self) -> bool {
         self.congested
+    }
+
+    /// Return how many queued lines were lost since the last call, and forget them.
+    pub fn take_lost(&mut self) -> u64 {
+        std::mem::take(&mut self.lost)
     }
 
     /// Return how many bytes wait.
@@ -496,6 +507,23 @@ mod test {
             total += n;
         }
         assert_eq!(total % 1004, 0, "only whole lines were written");
+    }
+
+    #[test]
+    fn lines_waiting_for_a_sink_that_dies_are_counted_as_lost() {
+        let (mut out, peer) = socket_output(Style::Journal);
+        let msg = "z".repeat(500);
+        while out.waiting() == 0 {
+            assert!(out.emit(Level::Info, &msg));
+        }
+        let waiting = out.waiting();
+        drop(peer);
+        assert!(out.flush(), "a dead sink has nothing left to wait for");
+        let lost = out.take_lost();
+        // Whole lines wait, except perhaps the tail of one cut by a partial write.
+        assert!(lost >= 1 && lost <= (waiting / 504 + 1) as u64, "{lost}");
+        assert_eq!(out.take_lost(), 0);
+        assert!(!out.emit(Level::Info, "after"));
     }
 
     #[test]
