@@ -6,7 +6,6 @@
 //! loop itself allocates nothing while relaying messages (see `tests/no_alloc.rs`).
 
 use std::fmt;
-use std::fs::File;
 use std::io::{self, IoSlice, Read as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -81,9 +80,8 @@ pub struct Daemon {
     scratch: Vec<u8>,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
-    /// A descriptor held in reserve: freed to accept and refuse a client when the process
-    /// is out of descriptors, so that client hears `BYE full` instead of nothing.
-    spare_fd: Option<File>,
+    /// A descriptor held in reserve, to tell clients past the fd limit `BYE full`.
+    spare_fd: fd_limit::Spare,
 }
 
 impl fmt::Debug for Daemon {
@@ -97,19 +95,6 @@ impl fmt::Debug for Daemon {
 /// Make `p` absolute so it still names the same file after `chdir /`.
 fn absolute(p: &PathBuf) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.clone())
-}
-
-/// Open the descriptor kept in reserve for refusing clients when out of descriptors.
-fn open_spare() -> Option<File> {
-    File::open("/dev/null").ok()
-}
-
-/// Return whether an `accept` failed for want of file descriptors.
-fn out_of_fds(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error().map(Errno::from_raw),
-        Some(Errno::EMFILE | Errno::ENFILE)
-    )
 }
 
 /// Build the core on a thread with a big stack and return it boxed.
@@ -151,25 +136,10 @@ impl Daemon {
         }
         let bound = listen::bind_all(&settings.listen, settings.socket_activation)?;
         notes.extend(bound.notes.into_iter().map(|n| (Level::Warn, n)));
-        let fds = fd_limit::raise();
-        let needed = fd_limit::needed(config.max_clients, bound.listeners.len());
-        if fds.soft < needed {
-            let why = fds
-                .error
-                .map_or(String::new(), |e| format!(" raise-error=\"{e}\""));
-            notes.push((
-                Level::Warn,
-                format!(
-                    "fd-limit soft={} hard={} needed={needed} max-clients={}{why}; clients past the limit get BYE full (raise LimitNOFILE= or ulimit -n)",
-                    fds.soft, fds.hard, config.max_clients
-                ),
-            ));
-        } else if fds.soft > fds.was {
-            notes.push((
-                Level::Debug,
-                format!("fd-limit raised-from={} soft={}", fds.was, fds.soft),
-            ));
-        }
+        notes.extend(fd_limit::raise_for(
+            config.max_clients,
+            bound.listeners.len(),
+        ));
         let mut server = make_core(config)?;
 
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)
@@ -257,7 +227,7 @@ impl Daemon {
             scratch: vec![0; SCRATCH],
             accept_paused_until: None,
             shutdown_deadline: None,
-            spare_fd: open_spare(),
+            spare_fd: fd_limit::Spare::new(),
         })
     }
 
@@ -448,8 +418,8 @@ impl Daemon {
             match l.accept() {
                 Ok((stream, peer)) => self.admit(now, stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if out_of_fds(&e) && self.spare_fd.is_some() => {
-                    if !self.refuse_past_fd_limit(i) {
+                Err(e) if fd_limit::out_of_fds(&e) && self.spare_fd.is_ready() => {
+                    if !self.spare_fd.refuse_one(l, chat_core::wire::FULL_LINE) {
                         return;
                     }
                 }
@@ -506,30 +476,6 @@ impl Daemon {
             interest: EpollFlags::EPOLLIN,
             closing_until: None,
         });
-    }
-
-    /// Out of descriptors: free the spare one to accept the next client, tell it `BYE full`,
-    /// close it and take the spare back. Return whether to go on accepting.
-    fn refuse_past_fd_limit(&mut self, i: usize) -> bool {
-        let Some(l) = self.listeners.get(i) else {
-            return false;
-        };
-        drop(self.spare_fd.take());
-        let go_on = match l.accept() {
-            Ok((stream, peer)) => {
-                let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-                if stream.set_nonblocking(true).is_ok() {
-                    let full = [IoSlice::new(chat_core::wire::FULL_LINE)];
-                    let _ = socket::send_vectored(&stream, &full);
-                    socket::drain(&stream);
-                }
-                info!(target: "chatd", "refused peer={peer} reason=fd-limit");
-                true
-            }
-            Err(_) => false,
-        };
-        self.spare_fd = open_spare();
-        go_on && self.spare_fd.is_some()
     }
 
     fn pause_accepting(&mut self, now: Instant) {
