@@ -127,6 +127,7 @@ install_bin chatd "$root/usr/sbin/chatd"
 install -D -m 0644 "$here/systemd/chatd.service" "$root/usr/lib/systemd/system/chatd.service"
 install -D -m 0644 "$here/systemd/chatd.socket" "$root/usr/lib/systemd/system/chatd.socket"
 install -D -m 0644 "$src/default/chatd" "$root/etc/default/chatd"
+install -D -m 0644 "$src/fail2ban/chatd.conf" "$root/etc/fail2ban/filter.d/chatd.conf"
 install_man "$root" chatd.8
 install_man "$root" chatd-protocol.7
 install_doc "$root" chatd
@@ -134,7 +135,7 @@ mkdir -p "$root/DEBIAN"
 for script in postinst prerm postrm; do
     install -m 0755 "$src/debian/chatd.$script" "$root/DEBIAN/$script"
 done
-printf '/etc/default/chatd\n' >"$root/DEBIAN/conffiles"
+printf '/etc/default/chatd\n/etc/fail2ban/filter.d/chatd.conf\n' >"$root/DEBIAN/conffiles"
 chmod 0644 "$root/DEBIAN/conffiles"
 finish "$root" chatd "$root/usr/sbin/chatd"
 

@@ -7,7 +7,7 @@
 # 1. dpkg -i both packages (man pages and docs forced in, in case the image
 #    excludes them, as Debian's slim docker images do in /etc/dpkg/dpkg.cfg.d/);
 # 2. check chatd --version, chatc --version, man -w for the three pages, the
-#    conffile and the enabled-unit symlink that postinst made;
+#    conffiles and the enabled-unit symlink that postinst made;
 # 3. run the installed /usr/sbin/chatd on 127.0.0.1 (not through systemd:
 #    PID 1 may not be systemd) with a credentials directory as the service
 #    gets it, and wait for its READY=1 notification each time: check that a
@@ -127,8 +127,10 @@ for page in chatd chatc chatd-protocol; do
     path=$(man -w "$page") || fail "man -w $page finds nothing"
     note "man -w $page: $path"
 done
-dpkg-query -W -f='${Conffiles}\n' chatd | grep -q '^ /etc/default/chatd ' ||
-    fail "/etc/default/chatd is not a conffile"
+for conffile in /etc/default/chatd /etc/fail2ban/filter.d/chatd.conf; do
+    dpkg-query -W -f='${Conffiles}\n' chatd | grep -q "^ $conffile " ||
+        fail "$conffile is not a conffile"
+done
 [ -f /usr/lib/systemd/system/chatd.service ] || fail "no chatd.service"
 [ -L /etc/systemd/system/multi-user.target.wants/chatd.service ] ||
     fail "postinst did not enable chatd.service"
@@ -251,7 +253,7 @@ for p in chatd chatc; do
     fi
 done
 left=()
-for f in /usr/sbin/chatd /usr/bin/chatc /etc/default/chatd \
+for f in /usr/sbin/chatd /usr/bin/chatc /etc/default/chatd /etc/fail2ban/filter.d/chatd.conf \
     /usr/lib/systemd/system/chatd.service /usr/lib/systemd/system/chatd.socket \
     /etc/systemd/system/multi-user.target.wants/chatd.service \
     /var/lib/systemd/deb-systemd-helper-enabled/chatd.service.dsh-also \

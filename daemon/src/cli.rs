@@ -7,6 +7,7 @@ use std::time::Duration;
 use chat_core::flood::FloodLimit;
 use clap::{Parser, ValueEnum};
 
+use crate::logging::LogRate;
 use crate::settings::{Settings, DEFAULT_STATE_DIR, SLOTS};
 
 /// chatd: a LAN chat daemon speaking a plain line protocol over TCP (default port 5000).
@@ -29,7 +30,7 @@ pub struct Cli {
           value_parser = clap::value_parser!(u16).range(1..=SLOTS as i64))]
     pub max_clients: u16,
 
-    /// Read the password from FILE (trailing newline stripped; re-read on SIGHUP).
+    /// Read the password from FILE, a regular file (newline stripped; re-read on SIGHUP, which never removes it).
     #[arg(long, value_name = "FILE", env = "CHATD_PASSWORD_FILE")]
     pub password_file: Option<PathBuf>,
 
@@ -46,7 +47,7 @@ pub struct Cli {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub daemon: bool,
 
-    /// Write the daemon's process id to FILE (removed on exit).
+    /// Write the daemon's process id to FILE, locked while it runs (removed on exit).
     #[arg(long, value_name = "FILE", env = "CHATD_PIDFILE")]
     pub pidfile: Option<PathBuf>,
 
@@ -62,6 +63,11 @@ pub struct Cli {
         default_value = "info"
     )]
     pub log_level: LogLevel,
+
+    /// Log at most BURST lines of each kind (connect, ...) at once, then PER_SEC a second, or off.
+    #[arg(long, value_name = "BURST/PER_SEC|off", env = "CHATD_LOG_RATE", default_value = "100/20",
+          value_parser = parse_log_rate)]
+    pub log_rate: LogRateArg,
 
     /// The syslog socket to log to.
     #[arg(
@@ -121,19 +127,39 @@ impl LogLevel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flood(pub Option<FloodLimit>);
 
-/// Read `BURST/PER_SEC` (both 1..=10000) or `off`.
-pub fn parse_flood(s: &str) -> Result<Flood, String> {
+/// A parsed `--log-rate` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRateArg(pub Option<LogRate>);
+
+/// Read `BURST/PER_SEC` (both 1..=10000) or `off`, with `example` in the error message.
+fn parse_burst_rate(s: &str, example: &str) -> Result<Option<(u32, u32)>, String> {
     if s.eq_ignore_ascii_case("off") {
-        return Ok(Flood(None));
+        return Ok(None);
     }
-    let bad = || format!("expected BURST/PER_SEC (e.g. 20/5, each 1-10000) or off, got {s:?}");
+    let bad = || format!("expected BURST/PER_SEC (e.g. {example}, each 1-10000) or off, got {s:?}");
     let (b, p) = s.split_once('/').ok_or_else(bad)?;
     let burst: u32 = b.trim().parse().map_err(|_| bad())?;
     let per_sec: u32 = p.trim().parse().map_err(|_| bad())?;
     if !(1..=10_000).contains(&burst) || !(1..=10_000).contains(&per_sec) {
         return Err(bad());
     }
-    Ok(Flood(Some(FloodLimit { burst, per_sec })))
+    Ok(Some((burst, per_sec)))
+}
+
+/// Read `BURST/PER_SEC` (both 1..=10000) or `off`.
+pub fn parse_flood(s: &str) -> Result<Flood, String> {
+    let limit = parse_burst_rate(s, "20/5")?;
+    Ok(Flood(
+        limit.map(|(burst, per_sec)| FloodLimit { burst, per_sec }),
+    ))
+}
+
+/// Read the `--log-rate` value: `BURST/PER_SEC` (both 1..=10000) or `off`.
+pub fn parse_log_rate(s: &str) -> Result<LogRateArg, String> {
+    let limit = parse_burst_rate(s, "100/20")?;
+    Ok(LogRateArg(
+        limit.map(|(burst, per_sec)| LogRate { burst, per_sec }),
+    ))
 }
 
 impl Cli {
@@ -199,6 +225,12 @@ mod test {
         assert!(parse_flood("20").is_err());
         assert!(parse_flood("0/5").is_err());
         assert!(parse_flood("a/b").is_err());
+        assert_eq!(parse_log_rate("off"), Ok(LogRateArg(None)));
+        assert_eq!(
+            parse_log_rate("100/20"),
+            Ok(LogRateArg(Some(LogRate::default())))
+        );
+        assert!(parse_log_rate("0/1").is_err());
     }
 
     #[test]
@@ -207,6 +239,7 @@ mod test {
         assert_eq!(cli.max_clients, 256);
         assert!(!cli.daemon);
         assert_eq!(cli.log_target(), LogTarget::Stderr);
+        assert_eq!(cli.log_rate, LogRateArg(Some(LogRate::default())));
         let cli = Cli::try_parse_from(["chatd", "-d", "-f"]).expect("parse");
         assert!(!cli.daemon);
         let cli = Cli::try_parse_from(["chatd", "-f", "--daemon"]).expect("parse");

@@ -10,7 +10,6 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -163,29 +162,5 @@ fn wait_for_child(rx: OwnedFd) -> i32 {
                 return 1;
             }
         }
-    }
-}
-
-/// A pidfile holding the daemon's pid, removed when dropped.
-#[derive(Debug)]
-pub struct Pidfile(PathBuf);
-
-impl Pidfile {
-    /// Write this process's pid to `path` (via a temp file and rename, so readers never see
-    /// it half-written).
-    pub fn create(path: &Path) -> io::Result<Pidfile> {
-        let path = std::path::absolute(path)?;
-        let tmp = path.with_extension("tmp");
-        let mut f = File::create(&tmp)?;
-        writeln!(f, "{}", std::process::id())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(Pidfile(path))
-    }
-}
-
-impl Drop for Pidfile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }

@@ -26,6 +26,7 @@ use crate::settings::{Settings, SLOTS};
 use crate::socket::{self, Sock};
 use crate::state::HistoryStore;
 use crate::{clock, notify};
+use crate::{fd_limit, logging};
 
 /// The core as the daemon runs it.
 pub type Core = Server<SLOTS>;
@@ -80,6 +81,8 @@ pub struct Daemon {
     scratch: Vec<u8>,
     accept_paused_until: Option<Instant>,
     shutdown_deadline: Option<Instant>,
+    /// A descriptor held in reserve, to tell clients past the fd limit `BYE full`.
+    spare_fd: fd_limit::Spare,
 }
 
 impl fmt::Debug for Daemon {
@@ -134,6 +137,10 @@ impl Daemon {
         }
         let bound = listen::bind_all(&settings.listen, settings.socket_activation)?;
         notes.extend(bound.notes.into_iter().map(|n| (Level::Warn, n)));
+        notes.extend(fd_limit::raise_for(
+            config.max_clients,
+            bound.listeners.len(),
+        ));
         let mut server = make_core(config)?;
 
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)
@@ -171,12 +178,13 @@ impl Daemon {
                 ));
             }
             match store.load(&mut server) {
-                Ok(l) if l.bad_lines > 0 => notes.push((
+                Ok(l) if l.bad_lines > 0 || l.skipped_bytes > 0 => notes.push((
                     Level::Warn,
                     format!(
-                        "history-loaded entries={} skipped-bad-lines={} file={}",
+                        "history-loaded entries={} skipped-bad-lines={} skipped-bytes={} file={}",
                         l.entries,
                         l.bad_lines,
+                        l.skipped_bytes,
                         store.path().display()
                     ),
                 )),
@@ -220,6 +228,7 @@ impl Daemon {
             scratch: vec![0; SCRATCH],
             accept_paused_until: None,
             shutdown_deadline: None,
+            spare_fd: fd_limit::Spare::new(),
         })
     }
 
@@ -273,6 +282,7 @@ impl Daemon {
             if let Some(store) = &mut self.store {
                 store.save_if_due(now.instant, &self.server);
             }
+            logging::flush();
             if let Some(deadline) = self.shutdown_deadline {
                 if self.conns.iter().all(Option::is_none) || now.instant >= deadline {
                     self.finish(now);
@@ -297,6 +307,9 @@ impl Daemon {
         }
         if let Some(t) = self.shutdown_deadline {
             consider(t);
+        }
+        if let Some(d) = logging::wake_in() {
+            consider(now + d);
         }
         for c in self.conns.iter().flatten() {
             if let Some(t) = c.closing_until {
@@ -403,6 +416,11 @@ impl Daemon {
             match l.accept() {
                 Ok((stream, peer)) => self.admit(now, stream, peer),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if fd_limit::out_of_fds(&e) && self.spare_fd.is_ready() => {
+                    if !self.spare_fd.refuse_one(l, chat_core::wire::FULL_LINE) {
+                        return;
+                    }
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -494,15 +512,8 @@ impl Daemon {
             info!(target: "chatd", "reload password=unchanged reason=\"no password file configured\"");
             return;
         };
-        match password::load(path) {
-            Ok(p) => {
-                let state = if p.is_some() { "on" } else { "off" };
-                self.server.set_password(p);
-                info!(target: "chatd", "password-reloaded file={} password={state}", path.display());
-            }
-            Err(e) => {
-                warn!(target: "chatd", "password-reload-failed error=\"{e}\"; keeping the old password")
-            }
+        if let Some(p) = password::reload(path, self.server.config().password.is_some()) {
+            self.server.set_password(p);
         }
     }
 

@@ -2,20 +2,24 @@
 //!
 //! [`event_loop::Daemon`] is the daemon proper (one thread, epoll, non-blocking sockets);
 //! [`cli`] reads the command line into [`settings::Settings`]; [`listen`] makes the listening
-//! sockets (including systemd's); [`daemonize`], [`signals`], [`notify`] and [`logging`] are
-//! the Unix plumbing; [`state`] keeps the history across restarts and [`password`] reads the
-//! password file. [`main`] ties them together for the binary.
+//! sockets (including systemd's); [`daemonize`], [`pidfile`], [`signals`], [`notify`],
+//! [`fd_limit`] and [`logging`] are the Unix plumbing; [`files`] opens every file so that none
+//! can hang or trick the daemon; [`state`] keeps the history across restarts and [`password`]
+//! reads the password file. [`main`] ties them together for the binary.
 
 pub mod cli;
 pub mod clock;
 pub mod daemonize;
 pub mod error;
 pub mod event_loop;
+pub mod fd_limit;
+pub mod files;
 pub mod handle;
 pub mod listen;
 pub mod logging;
 pub mod notify;
 pub mod password;
+pub mod pidfile;
 pub mod settings;
 pub mod signals;
 pub mod socket;
@@ -29,7 +33,8 @@ pub use event_loop::{Daemon, Handle};
 pub use settings::Settings;
 
 use crate::cli::{Cli, LogTarget};
-use crate::daemonize::{Pidfile, Readiness};
+use crate::daemonize::Readiness;
+use crate::pidfile::Pidfile;
 
 /// Exit status for a bad command line.
 const EXIT_USAGE: u8 = 2;
@@ -43,6 +48,12 @@ pub fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     let settings = cli.settings();
+    // Locked before anything else, so a second chatd with the same pidfile stops at once;
+    // the lock outlives the forks of `--daemon`, and the pid is written once detached.
+    let mut pidfile = match cli.pidfile.as_deref().map(Pidfile::lock).transpose() {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string()),
+    };
     let mut daemon = match Daemon::bind(&settings) {
         Ok(d) => d,
         Err(e) => return fail(&e.to_string()),
@@ -57,38 +68,34 @@ pub fn main() -> ExitCode {
     };
 
     let level = cli.log_level.filter();
+    let rate = cli.log_rate.0;
     match cli.log_target() {
-        LogTarget::Stderr => logging::init_stderr(level),
+        LogTarget::Stderr => logging::init_stderr(level, rate),
         LogTarget::Syslog => {
-            if let Err(e) = logging::init_syslog(level, &cli.syslog_socket) {
+            if let Err(e) = logging::init_syslog(level, rate, &cli.syslog_socket) {
                 let msg = format!(
                     "cannot log to syslog at {}: {e}; logging to stderr",
                     cli.syslog_socket.display()
                 );
                 readiness.warn(&msg);
-                logging::init_stderr(level);
+                logging::init_stderr(level, rate);
                 log::warn!(target: "chatd", "{msg}");
             }
         }
     }
-    let started = (|| -> Result<Option<Pidfile>, String> {
+    let started = (|| -> Result<(), String> {
         signals::install(&daemon.handle())
             .map_err(|e| format!("cannot install signal handlers: {e}"))?;
-        cli.pidfile
-            .as_deref()
-            .map(|p| {
-                Pidfile::create(p).map_err(|e| format!("cannot write pidfile {}: {e}", p.display()))
-            })
-            .transpose()
+        pidfile
+            .as_mut()
+            .map_or(Ok(()), Pidfile::write_pid)
+            .map_err(|e| e.to_string())
     })();
-    let _pidfile = match started {
-        Ok(p) => p,
-        Err(msg) => {
-            log::error!(target: "chatd", "{msg}");
-            readiness.fail(&msg);
-            return fail(&msg);
-        }
-    };
+    if let Err(msg) = started {
+        log::error!(target: "chatd", "{msg}");
+        readiness.fail(&msg);
+        return fail(&msg);
+    }
 
     daemon.announce();
     notify::notify_or_log("READY=1");
@@ -102,9 +109,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Print a run-time failure as one line and return status 1.
+/// Print a run-time failure as one line (an error to the journal) and return status 1.
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("chatd: {msg}");
+    eprintln!("{}chatd: {msg}", logging::stderr_error_prefix());
     ExitCode::from(EXIT_FAILURE)
 }
 
@@ -130,6 +137,9 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("invalid command line");
     let line = line.strip_prefix("error: ").unwrap_or(line);
-    eprintln!("chatd: {line} (see chatd --help)");
+    eprintln!(
+        "{}chatd: {line} (see chatd --help)",
+        logging::stderr_error_prefix()
+    );
     ExitCode::from(EXIT_USAGE)
 }

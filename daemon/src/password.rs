@@ -1,10 +1,19 @@
-//! The password file: read at start (fatal if unreadable) and again on SIGHUP (kept if broken).
+//! The password file: read at start (fatal if unreadable) and again on SIGHUP.
+//!
+//! A reload fails closed: a file that cannot be read, is not a regular file, is too big or
+//! holds more than one line keeps the password in force, and so does an empty file. Only a
+//! restart with an empty file (or none) opens the chat; see [`reload`].
 
 use std::fmt;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use chat_core::config::MAX_PASSWORD;
+use log::{info, warn};
+
+use crate::files::{self, FileError, Links};
+
+/// The most bytes read from a password file; a bigger file is refused unread.
+pub const MAX_PASSWORD_FILE: u64 = 4096;
 
 /// A password as the core keeps it; `None` means an open server.
 pub type Password = Option<heapless::Vec<u8, MAX_PASSWORD>>;
@@ -16,8 +25,8 @@ pub enum PasswordError {
     Read {
         /// The file.
         path: PathBuf,
-        /// What the system said.
-        source: io::Error,
+        /// What went wrong.
+        source: FileError,
     },
     /// The password is longer than the protocol allows.
     TooLong {
@@ -83,13 +92,47 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Password, PasswordError> {
         })
 }
 
-/// Read the password file at `path`.
+/// Read the password file at `path` (a regular file of at most [`MAX_PASSWORD_FILE`] bytes,
+/// opened without blocking).
 pub fn load(path: &Path) -> Result<Password, PasswordError> {
-    let bytes = std::fs::read(path).map_err(|source| PasswordError::Read {
-        path: path.to_path_buf(),
-        source,
+    let bytes = files::read_capped(path, Links::Follow, MAX_PASSWORD_FILE).map_err(|source| {
+        PasswordError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     parse(path, &bytes)
+}
+
+/// Re-read the password file after SIGHUP, log the outcome, and return the password to use
+/// from now on, or `None` to keep the one in force (`has_password` says if there is one).
+///
+/// A reload never turns a password off: an empty file then keeps the old password and logs
+/// a warning (an editor half-way through saving, a full disk and a truncation all look like
+/// that). Running without a password takes a restart with an empty file or none.
+pub fn reload(path: &Path, has_password: bool) -> Option<Password> {
+    match load(path) {
+        Ok(Some(p)) => {
+            info!(target: "chatd", "password-reloaded file={} password=on", path.display());
+            Some(Some(p))
+        }
+        Ok(None) if !has_password => {
+            info!(target: "chatd", "password-reloaded file={} password=off", path.display());
+            None
+        }
+        Ok(None) => {
+            warn!(
+                target: "chatd",
+                "password-reload-refused file={} reason=\"the file is empty\"; keeping the old password (a reload never removes it: restart chatd to run without one)",
+                path.display()
+            );
+            None
+        }
+        Err(e) => {
+            warn!(target: "chatd", "password-reload-failed error=\"{e}\"; keeping the old password");
+            None
+        }
+    }
 }
 
 #[cfg(test)]

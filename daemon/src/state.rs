@@ -5,8 +5,12 @@
 //! when the history changed, at most once per [`SAVE_INTERVAL`] (on the monotonic clock), so
 //! `kill -9` loses about a second. A missing or corrupt file and an unwritable directory are
 //! logged, never fatal. The line format is the core's: [`Entry`] writes and parses it.
+//!
+//! The files are opened as [`crate::files`] says: the history is read only if it is a regular
+//! file (never a FIFO or a link), and only its last [`MAX_HISTORY_FILE`] bytes; the temp file
+//! is created afresh with `O_EXCL | O_NOFOLLOW`, replacing whatever a crash left there.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -14,8 +18,17 @@ use chat_core::config::{HISTORY_LEN, MAX_SERVER_LINE};
 use chat_core::{Duration, Entry, Instant, Server};
 use log::{debug, info, warn};
 
+use crate::files::{self, FileError, Links};
+
 /// Least time between two saves of a changing history.
 pub const SAVE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The most of the history file read at start: its tail of this size, which holds far more
+/// than the [`HISTORY_LEN`] lines a save writes. A bigger file costs no more to start.
+pub const MAX_HISTORY_FILE: u64 = 64 * 1024;
+
+/// Permissions of the history file (less the umask): the chat's words are nobody else's.
+const HISTORY_MODE: u32 = 0o600;
 
 /// The history file and what was last saved to it.
 #[derive(Debug)]
@@ -37,6 +50,8 @@ pub struct Loaded {
     pub entries: usize,
     /// Lines that could not be read and were skipped.
     pub bad_lines: usize,
+    /// Bytes at the start of an over-long file that were not read (see [`MAX_HISTORY_FILE`]).
+    pub skipped_bytes: u64,
 }
 
 impl HistoryStore {
@@ -58,7 +73,7 @@ impl HistoryStore {
     /// Check that the directory takes files, by creating and removing the temp file.
     pub fn check_writable(&self) -> io::Result<()> {
         fs::create_dir_all(&self.dir)?;
-        File::create(&self.tmp)?;
+        files::create_new(&self.tmp, HISTORY_MODE)?;
         fs::remove_file(&self.tmp)
     }
 
@@ -68,16 +83,31 @@ impl HistoryStore {
     }
 
     /// Read the saved history into `server`, oldest first; a missing file is not an error.
-    pub fn load<const N: usize>(&mut self, server: &mut Server<N>) -> io::Result<Loaded> {
-        let text = match fs::read(&self.file) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+    ///
+    /// Only a regular file is read (a FIFO or a link there is an error, never a hang), and
+    /// only its last [`MAX_HISTORY_FILE`] bytes, whose first, partial line is skipped.
+    pub fn load<const N: usize>(&mut self, server: &mut Server<N>) -> Result<Loaded, FileError> {
+        let mut text = Vec::new();
+        let skipped = match files::read_tail(&self.file, Links::Refuse, MAX_HISTORY_FILE, &mut text)
+        {
+            Ok(n) => n,
+            Err(e) if e.is_not_found() => {
                 self.saved = server.history_changes();
                 return Ok(Loaded::default());
             }
             Err(e) => return Err(e),
         };
-        let loaded = restore(server, &text);
+        let mut from = 0;
+        if skipped > 0 {
+            // The tail starts inside a line unless the byte before it ended one; either way
+            // the piece up to the first newline is not a whole line.
+            from = text
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |i| i + 1);
+        }
+        let mut loaded = restore(server, &text[from..]);
+        loaded.skipped_bytes = skipped + from as u64;
         self.saved = server.history_changes();
         Ok(loaded)
     }
@@ -128,12 +158,12 @@ impl HistoryStore {
             writeln!(self.buf, "{}", e.line())?;
             n += 1;
         }
-        let mut f = File::create(&self.tmp)?;
+        let mut f = files::create_new(&self.tmp, HISTORY_MODE)?;
         f.write_all(&self.buf)?;
         f.sync_all()?;
         drop(f);
         fs::rename(&self.tmp, &self.file)?;
-        File::open(&self.dir)?.sync_all()?;
+        files::open_dir(&self.dir)?.sync_all()?;
         self.saved = server.history_changes();
         Ok(n)
     }
@@ -201,7 +231,8 @@ mod test {
             got,
             Loaded {
                 entries: 10,
-                bad_lines: 0
+                bad_lines: 0,
+                skipped_bytes: 0
             }
         );
         assert!(s.history().eq(t.history()));
@@ -214,10 +245,36 @@ mod test {
             got,
             Loaded {
                 entries: 1,
-                bad_lines: 3
+                bad_lines: 3,
+                skipped_bytes: 0
             }
         );
         assert_eq!(u.history().next().map(|e| e.text.as_str()), Some("hi"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn only_the_tail_of_a_huge_file_is_read() {
+        let dir = std::env::temp_dir().join(format!("chatd-state-tail-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let mut text = Vec::new();
+        let old = b"HIST MSG 2026-11-24T14:03:05Z Ana old\n";
+        while text.len() < 3 * MAX_HISTORY_FILE as usize {
+            text.extend_from_slice(old);
+        }
+        for i in 0..10 {
+            text.extend_from_slice(format!("HIST MSG 2026-11-24T14:03:06Z Bo new{i}\n").as_bytes());
+        }
+        fs::write(dir.join("history"), &text).unwrap();
+        let mut s = server();
+        let got = HistoryStore::new(&dir).load(&mut s).unwrap();
+        assert_eq!(got.entries, 10);
+        assert_eq!(got.bad_lines, 0);
+        assert!(got.skipped_bytes >= 2 * MAX_HISTORY_FILE, "{got:?}");
+        let texts: Vec<String> = s.history().map(|e| e.text.to_string()).collect();
+        let want: Vec<String> = (0..10).map(|i| format!("new{i}")).collect();
+        assert_eq!(texts, want);
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -1,5 +1,6 @@
 //! The real `chatd`, started on a loopback port the kernel picks and stopped by its PID.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -10,7 +11,7 @@ use crate::process::{signal, wait_exit};
 use crate::{chatd_bin, Client, Lines, TempDir};
 
 /// Variables of the test's own environment that would change how chatd runs: systemd's, and
-/// every `CHATD_*` option (removed by prefix, see [`Launch::start`]).
+/// every `CHATD_*` option (removed by prefix, see [`clean_env`]).
 const FOREIGN_ENV: [&str; 7] = [
     "CREDENTIALS_DIRECTORY",
     "NOTIFY_SOCKET",
@@ -31,6 +32,8 @@ pub struct Launch {
     args: Vec<String>,
     env: Vec<(String, String)>,
     password: Option<String>,
+    /// A program that execs chatd, and its arguments before chatd's path.
+    wrapper: Option<(String, Vec<String>)>,
 }
 
 impl Default for Launch {
@@ -41,6 +44,7 @@ impl Default for Launch {
             args: Vec::new(),
             env: Vec::new(),
             password: None,
+            wrapper: None,
         }
     }
 }
@@ -81,13 +85,29 @@ impl Launch {
         self
     }
 
+    /// Run chatd through `program`, which is given `args`, then chatd's path and arguments,
+    /// and must exec chatd (`prlimit --nofile=64:64 chatd …`): the process, its PID and its
+    /// log are then still chatd's.
+    pub fn through(mut self, program: &str, args: &[&str]) -> Launch {
+        let args = args.iter().map(|a| a.to_string()).collect();
+        self.wrapper = Some((program.to_string(), args));
+        self
+    }
+
     /// Start chatd and wait (bounded) for its `listening` log line.
     pub fn start(self) -> Chatd {
         let own_dir = TempDir::new("chatd");
         let state_dir = self
             .state_dir
             .unwrap_or_else(|| own_dir.path().to_path_buf());
-        let mut cmd = Command::new(chatd_bin());
+        let mut cmd = match &self.wrapper {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(chatd_bin());
+                cmd
+            }
+            None => Command::new(chatd_bin()),
+        };
         cmd.arg("--listen")
             .arg(&self.listen)
             .arg("--state-dir")
@@ -98,15 +118,8 @@ impl Launch {
             cmd.arg("--password-file").arg(file);
         }
         cmd.args(&self.args);
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("CHATD_") {
-                cmd.env_remove(key);
-            }
-        }
-        for key in FOREIGN_ENV {
-            cmd.env_remove(key);
-        }
-        cmd.envs(self.env)
+        clean_env(&mut cmd)
+            .envs(self.env)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -132,6 +145,37 @@ impl Launch {
             .unwrap_or_else(|_| panic!("no address in {line:?}"));
         d
     }
+}
+
+/// Keep the test's own environment from changing how the chatd of `cmd` runs: remove every
+/// `CHATD_*` option and systemd's variables (under a journal, `JOURNAL_STREAM` alone would
+/// change chatd's log format). [`Launch`] does this for every chatd it starts; a test that
+/// builds its own `Command` from [`chatd_bin`] (for other stdio or file descriptors) calls it.
+/// Only inherited variables go: one the test has set on `cmd`, before or after, stays.
+pub fn clean_env(cmd: &mut Command) -> &mut Command {
+    let set_by_test: Vec<OsString> = cmd
+        .get_envs()
+        .filter(|(_, value)| value.is_some())
+        .map(|(key, _)| key.to_os_string())
+        .collect();
+    let inherited = std::env::vars_os().map(|(key, _)| key);
+    for key in inherited_to_remove(inherited, &set_by_test) {
+        cmd.env_remove(key);
+    }
+    cmd
+}
+
+/// Return which variables [`clean_env`] removes, given the names in the test's environment
+/// and those the test set on the command itself.
+fn inherited_to_remove(
+    inherited: impl Iterator<Item = OsString>,
+    set_by_test: &[OsString],
+) -> Vec<OsString> {
+    inherited
+        .filter(|key| key.to_string_lossy().starts_with("CHATD_"))
+        .chain(FOREIGN_ENV.iter().map(OsString::from))
+        .filter(|key| !set_by_test.contains(key))
+        .collect()
 }
 
 /// A running chatd, killed (by its PID, through its `Child`) when dropped.
@@ -243,5 +287,46 @@ impl Drop for Chatd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_inherited_chatd_and_systemd_variables_are_removed() {
+        let names = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        let inherited = names(&["PATH", "CHATD_LOG_RATE", "CHATD_LISTEN", "JOURNAL_STREAM"]);
+        let set_by_test = names(&["CHATD_LISTEN", "NOTIFY_SOCKET"]);
+        let removed = inherited_to_remove(inherited.into_iter(), &set_by_test);
+        for key in [
+            "CHATD_LOG_RATE",
+            "JOURNAL_STREAM",
+            "LISTEN_PID",
+            "LISTEN_FDS",
+        ] {
+            assert!(
+                removed.contains(&OsString::from(key)),
+                "{key} kept: {removed:?}"
+            );
+        }
+        for key in ["PATH", "CHATD_LISTEN", "NOTIFY_SOCKET"] {
+            assert!(!removed.contains(&OsString::from(key)), "{key} removed");
+        }
+    }
+
+    #[test]
+    fn a_variable_the_test_sets_reaches_the_child_and_the_rest_does_not() {
+        let mut cmd = Command::new("env");
+        cmd.env("JOURNAL_STREAM", "1:2");
+        clean_env(&mut cmd).env("CHATD_LOG_RATE", "off");
+        let out = cmd.output().expect("run env");
+        let env = String::from_utf8_lossy(&out.stdout);
+        assert!(env.lines().any(|l| l == "JOURNAL_STREAM=1:2"), "{env}");
+        assert!(env.lines().any(|l| l == "CHATD_LOG_RATE=off"), "{env}");
+        for key in ["LISTEN_PID", "LISTEN_FDS", "NOTIFY_SOCKET"] {
+            assert!(!env.contains(key), "{key} reached the child: {env}");
+        }
     }
 }

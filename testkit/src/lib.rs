@@ -2,7 +2,8 @@
 //!
 //! The integration tests of the daemon, the client and the benchmark all need the same things:
 //! start `chatd` on a loopback port the kernel picks and learn that port from its `listening`
-//! log line ([`Chatd`], [`Launch`]); talk the protocol to it with a deadline on every read
+//! log line ([`Chatd`], [`Launch`]), and keep the test's own `CHATD_*` and systemd variables
+//! from it ([`clean_env`]); talk the protocol to it with a deadline on every read
 //! ([`Client`]), also from sockets std cannot make ([`raw_connect`] with a source address or a
 //! small receive buffer, [`reset`]); run `chatc` with piped stdio ([`Chatc`]) and read what a
 //! child writes ([`Lines`]); send a signal to a process the test started ([`signal`]); and keep
@@ -54,7 +55,7 @@ use std::time::Duration;
 
 pub use bins::{chatc_bin, chatd_bin};
 pub use chatc::Chatc;
-pub use chatd::{Chatd, Launch};
+pub use chatd::{clean_env, Chatd, Launch};
 pub use client::{msg_from, Client};
 pub use lines::Lines;
 pub use nix::sys::signal::Signal;
