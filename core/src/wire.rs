@@ -66,6 +66,9 @@ pub enum ByeCode {
     Timeout,
     /// Kept flooding after a warning.
     Flood,
+    /// The connection must be encrypted: plain text on a TLS port, or a plain-text port of a
+    /// server that refuses plain text. The text says where TLS is.
+    Tls,
 }
 
 macro_rules! code_words {
@@ -91,7 +94,7 @@ code_words!(ErrCode {
 
 code_words!(ByeCode {
     Quit => "quit", Password => "password", Throttled => "throttled", Full => "full",
-    Timeout => "timeout", Flood => "flood",
+    Timeout => "timeout", Flood => "flood", Tls => "tls",
 });
 
 code_words!(EntryKind { Msg => "MSG", Me => "ME" });
@@ -712,7 +715,7 @@ mod test {
         for c in [ErrCode::TooLong, ErrCode::Flood, ErrCode::NoSuchName] {
             assert_eq!(ErrCode::parse(c.as_str()), Some(c));
         }
-        for c in [ByeCode::Quit, ByeCode::Full, ByeCode::Throttled] {
+        for c in [ByeCode::Quit, ByeCode::Full, ByeCode::Throttled, ByeCode::Tls] {
             assert_eq!(ByeCode::parse(c.as_str()), Some(c));
         }
         for k in [EntryKind::Msg, EntryKind::Me] {
