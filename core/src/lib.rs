@@ -16,7 +16,8 @@
 //! limits the rate of a client, [`slot`] holds one connection's state, [`broadcast`] stores each
 //! public line once for every reader, and [`server`] ties them together. [`wire`] writes (and,
 //! for clients, parses) the lines the server sends, as documented in `docs/PROTOCOL.md`;
-//! [`irc`] does the same for IRC messages.
+//! [`irc`] does the same for IRC messages. [`fingerprint`] is the text form of a TLS
+//! certificate's fingerprint, which the daemon prints and the client checks.
 //!
 //! The feature `test-util` adds the module `testing`, which drives a server on a simulated
 //! clock for tests and fuzzers; it needs `std` and is never part of a release build.
@@ -32,6 +33,7 @@ pub mod auth;
 pub mod broadcast;
 pub mod commands;
 pub mod config;
+pub mod fingerprint;
 pub mod flood;
 pub mod frame;
 pub mod history;

@@ -715,7 +715,12 @@ mod test {
         for c in [ErrCode::TooLong, ErrCode::Flood, ErrCode::NoSuchName] {
             assert_eq!(ErrCode::parse(c.as_str()), Some(c));
         }
-        for c in [ByeCode::Quit, ByeCode::Full, ByeCode::Throttled, ByeCode::Tls] {
+        for c in [
+            ByeCode::Quit,
+            ByeCode::Full,
+            ByeCode::Throttled,
+            ByeCode::Tls,
+        ] {
             assert_eq!(ByeCode::parse(c.as_str()), Some(c));
         }
         for k in [EntryKind::Msg, EntryKind::Me] {
