@@ -24,6 +24,7 @@ pub mod settings;
 pub mod signals;
 pub mod socket;
 pub mod state;
+pub mod tls;
 
 use std::process::ExitCode;
 
