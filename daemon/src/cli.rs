@@ -8,7 +8,8 @@ use chat_core::flood::FloodLimit;
 use clap::{Parser, ValueEnum};
 
 use crate::logging::LogRate;
-use crate::settings::{Settings, DEFAULT_STATE_DIR, SLOTS};
+use crate::settings::{ListenOn, Plain, Settings, DEFAULT_STATE_DIR, SLOTS};
+use crate::tls::CertSource;
 
 /// chatd: a LAN chat daemon speaking a plain line protocol over TCP (default port 5000).
 #[derive(Debug, Parser)]
@@ -87,6 +88,76 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", env = "CHATD_JOIN_TIMEOUT", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub join_timeout: u64,
+
+    /// Listen for TLS clients on ADDR:PORT (repeatable), or off (default [::]:5001 and 0.0.0.0:5001).
+    #[arg(
+        help = "Listen for TLS clients on ADDR:PORT (repeatable), or off (default [::]:5001 and 0.0.0.0:5001)",
+        long,
+        value_name = "ADDR:PORT|off",
+        env = "CHATD_TLS_LISTEN",
+        value_delimiter = ',',
+        value_parser = parse_listen
+    )]
+    pub tls_listen: Vec<ListenArg>,
+
+    /// The TLS certificate chain, PEM (default: one chatd makes in the state directory).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CHATD_TLS_CERT",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The TLS private key, PEM, readable by nobody else (re-read with the certificate on SIGHUP).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CHATD_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// Whether plain-text clients may chat: allow, or refuse them with a line naming the TLS port.
+    #[arg(
+        long,
+        value_name = "allow|refuse",
+        env = "CHATD_PLAIN",
+        default_value = "allow"
+    )]
+    pub plain: PlainArg,
+
+    /// Print the SHA-256 fingerprint of the TLS certificate and exit.
+    #[arg(long)]
+    pub fingerprint: bool,
+}
+
+/// One `--tls-listen` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenArg {
+    /// `off`: no listener of this kind.
+    Off,
+    /// An address to listen on.
+    Addr(SocketAddr),
+}
+
+/// Read `ADDR:PORT` or `off`.
+pub fn parse_listen(s: &str) -> Result<ListenArg, String> {
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(ListenArg::Off);
+    }
+    s.trim().parse().map(ListenArg::Addr).map_err(|_| {
+        format!("expected ADDR:PORT (e.g. 0.0.0.0:5001 or [::]:5001) or off, got {s:?}")
+    })
+}
+
+/// The `--plain` policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlainArg {
+    /// Plain-text clients chat as usual.
+    Allow,
+    /// Plain-text clients get `BYE tls`, naming the TLS port, and are closed.
+    Refuse,
 }
 
 /// Where log lines go.
@@ -182,8 +253,71 @@ impl Cli {
             state_dir: Some(self.state_dir.clone().unwrap_or_else(default_state_dir)),
             flood: self.flood.0,
             join_timeout: Duration::from_secs(self.join_timeout),
+            tls_listen: self.tls_listen_on(),
+            tls_cert: self
+                .tls_cert
+                .clone()
+                .zip(self.tls_key.clone())
+                .or_else(credentials_tls),
+            plain: match self.plain {
+                PlainArg::Allow => Plain::Allow,
+                PlainArg::Refuse => Plain::Refuse,
+            },
         }
     }
+
+    /// Return where the TLS listeners go: the default pair unless addresses or `off` were given.
+    fn tls_listen_on(&self) -> ListenOn {
+        if self.tls_listen.is_empty() {
+            return ListenOn::Default;
+        }
+        let addrs: Vec<SocketAddr> = self
+            .tls_listen
+            .iter()
+            .filter_map(|a| match a {
+                ListenArg::Addr(a) => Some(*a),
+                ListenArg::Off => None,
+            })
+            .collect();
+        if addrs.is_empty() {
+            ListenOn::Off
+        } else {
+            ListenOn::Addrs(addrs)
+        }
+    }
+
+    /// Check what clap cannot: `off` alone, and a TLS listener for `--plain refuse`. The error
+    /// is one line naming the option.
+    pub fn check(&self) -> Result<(), String> {
+        let off = self.tls_listen.contains(&ListenArg::Off);
+        if off && self.tls_listen.len() > 1 {
+            return Err("--tls-listen off cannot be given with addresses".into());
+        }
+        if off && self.plain == PlainArg::Refuse {
+            return Err(
+                "--plain refuse needs TLS listeners, but --tls-listen is off: nobody could chat"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Return where the TLS certificate comes from, as [`Cli::settings`] would use it.
+    pub fn cert_source(&self) -> CertSource {
+        let settings = self.settings();
+        match (settings.tls_cert, settings.state_dir) {
+            (Some((cert, key)), _) => CertSource::Files { cert, key },
+            (None, Some(dir)) => CertSource::StateDir(dir),
+            (None, None) => CertSource::Ephemeral,
+        }
+    }
+}
+
+/// Return `$CREDENTIALS_DIRECTORY/tls-cert` and `tls-key` if systemd passed both credentials.
+fn credentials_tls() -> Option<(PathBuf, PathBuf)> {
+    let dir = PathBuf::from(std::env::var_os("CREDENTIALS_DIRECTORY")?);
+    let (cert, key) = (dir.join("tls-cert"), dir.join("tls-key"));
+    (cert.exists() && key.exists()).then_some((cert, key))
 }
 
 /// Return `$CREDENTIALS_DIRECTORY/password` if systemd passed such a credential.
@@ -246,5 +380,57 @@ mod test {
         assert_eq!(cli.log_target(), LogTarget::Syslog);
         assert!(Cli::try_parse_from(["chatd", "-m", "0"]).is_err());
         assert!(Cli::try_parse_from(["chatd", "-m", "257"]).is_err());
+    }
+
+    #[test]
+    fn tls_listeners_default_on_and_turn_off() {
+        let parse = |argv: &[&str]| Cli::try_parse_from(argv).expect("parse");
+        let cli = parse(&["chatd"]);
+        assert_eq!(cli.settings().tls_listen, ListenOn::Default);
+        assert_eq!(cli.settings().plain, Plain::Allow);
+        assert_eq!(
+            parse(&["chatd", "--tls-listen", "off"])
+                .settings()
+                .tls_listen,
+            ListenOn::Off
+        );
+        assert_eq!(
+            parse(&["chatd", "--tls-listen", "127.0.0.1:0,[::1]:7"])
+                .settings()
+                .tls_listen,
+            ListenOn::Addrs(vec![
+                "127.0.0.1:0".parse().unwrap(),
+                "[::1]:7".parse().unwrap()
+            ])
+        );
+        assert!(Cli::try_parse_from(["chatd", "--tls-listen", "nowhere"]).is_err());
+        assert!(parse(&[
+            "chatd",
+            "--tls-listen",
+            "off",
+            "--tls-listen",
+            "127.0.0.1:1"
+        ])
+        .check()
+        .is_err());
+        let refuse = parse(&["chatd", "--plain", "refuse", "--tls-listen", "off"]);
+        assert!(refuse.check().unwrap_err().contains("--plain refuse"));
+        assert!(parse(&["chatd", "--plain", "refuse"]).check().is_ok());
+        assert!(
+            Cli::try_parse_from(["chatd", "--tls-cert", "c.pem"]).is_err(),
+            "a certificate without its key"
+        );
+        let files = parse(&["chatd", "--tls-cert", "c.pem", "--tls-key", "k.pem"]);
+        assert_eq!(
+            files.cert_source(),
+            CertSource::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            }
+        );
+        assert_eq!(
+            parse(&["chatd", "--state-dir", "/x"]).cert_source(),
+            CertSource::StateDir("/x".into())
+        );
     }
 }

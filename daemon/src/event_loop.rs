@@ -3,11 +3,16 @@
 //!
 //! Everything is allocated in [`Daemon::bind`]: the core (in a `Box`, built on a helper thread
 //! with a big stack since it is a few megabytes), the connection table, the read buffer. The
-//! loop itself allocates nothing while relaying messages (see `tests/no_alloc.rs`).
+//! loop itself allocates nothing while relaying messages in plain text (see
+//! `tests/no_alloc.rs`). A TLS connection gets its fixed buffers when it is accepted; what
+//! rustls still allocates per record is measured in `tests/tls_alloc.rs`. The TLS side of the
+//! loop is in `event_loop/tls_io.rs`.
+
+mod tls_io;
 
 use std::fmt;
 use std::io::{self, IoSlice, Read as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,11 +25,12 @@ use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTime
 
 pub use crate::error::{RunError, StartError};
 pub use crate::handle::Handle;
-use crate::listen;
+use crate::listen::{self, Listener};
 use crate::password;
-use crate::settings::{Settings, SLOTS};
+use crate::settings::{Plain, Settings, SLOTS};
 use crate::socket::{self, Sock};
 use crate::state::HistoryStore;
+use crate::tls::{self, CertSource, Tls, TlsAdvert};
 use crate::{clock, notify};
 use crate::{fd_limit, logging};
 
@@ -64,14 +70,30 @@ struct Conn {
     /// Set once the core asked to close it: only its last bytes are written until then
     /// (monotonic clock, like every timer here).
     closing_until: Option<Instant>,
+    /// The TLS session of a connection accepted on a TLS listener.
+    tls: Option<Box<tls::Session>>,
+    /// Nothing has been read from it yet (a TLS handshake on a plain port shows at once).
+    fresh: bool,
 }
 
 /// The chat daemon: listeners, connections and the core, driven by [`Daemon::run`].
 pub struct Daemon {
     server: Box<Core>,
     epoll: Epoll,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     local: Vec<SocketAddr>,
+    /// Certificate and configuration, when any listener speaks TLS.
+    tls: Option<Tls>,
+    /// Whether plain-text clients may chat.
+    plain: Plain,
+    /// What a plain-text client is told when `--plain refuse` turns it away.
+    plain_refused_line: Vec<u8>,
+    /// What plain text on a TLS port is told.
+    not_tls_line: Vec<u8>,
+    /// Plaintext decrypted from one connection's records, being fed to the core.
+    plain_buf: Vec<u8>,
+    /// A connection's pending output gathered into one record's plaintext.
+    stage: Vec<u8>,
     conns: Vec<Option<Conn>>,
     wake_rx: UnixStream,
     handle: Handle,
@@ -135,8 +157,31 @@ impl Daemon {
                 format!("password file={} password={state}", p.display()),
             ));
         }
-        let bound = listen::bind_all(&settings.listen, settings.socket_activation)?;
+        let bound = listen::bind_all(
+            &settings.listen,
+            &settings.tls_listen,
+            settings.socket_activation,
+        )?;
         notes.extend(bound.notes.into_iter().map(|n| (Level::Warn, n)));
+        let any_tls = bound.listeners.iter().any(|l| l.tls);
+        if settings.plain == Plain::Refuse && !any_tls {
+            return Err(StartError::NoTls);
+        }
+        let tls = if any_tls {
+            let source = match (&settings.tls_cert, &settings.state_dir) {
+                (Some((cert, key)), _) => CertSource::Files {
+                    cert: absolute(cert),
+                    key: absolute(key),
+                },
+                (None, Some(dir)) => CertSource::StateDir(absolute(dir)),
+                (None, None) => CertSource::Ephemeral,
+            };
+            let tls = Tls::new(source)?;
+            notes.push((Level::Info, tls.describe()));
+            Some(tls)
+        } else {
+            None
+        };
         notes.extend(fd_limit::raise_for(
             config.max_clients,
             bound.listeners.len(),
@@ -157,12 +202,13 @@ impl Daemon {
         let mut local = Vec::new();
         for (i, l) in bound.listeners.iter().enumerate() {
             let addr = l
+                .socket
                 .local_addr()
                 .map_err(|e| StartError::Setup("read a listening address", e))?;
             local.push(addr);
             epoll
                 .add(
-                    l,
+                    &l.socket,
                     EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64),
                 )
                 .map_err(|e| StartError::Setup("watch a listener", e.into()))?;
@@ -214,11 +260,38 @@ impl Daemon {
         };
         let mut conns = Vec::with_capacity(SLOTS);
         conns.resize_with(SLOTS, || None);
+        let port_of = |tls: bool| {
+            bound
+                .listeners
+                .iter()
+                .zip(&local)
+                .find(|(l, _)| l.tls == tls)
+                .map(|(_, a)| a.port())
+        };
+        let plain_refused_line = tls_io::plain_refused_line(port_of(true));
+        let not_tls_line = tls_io::not_tls_line(match settings.plain {
+            Plain::Allow => port_of(false),
+            Plain::Refuse => None,
+        });
         Ok(Daemon {
             server,
             epoll,
             listeners: bound.listeners,
             local,
+            tls,
+            plain: settings.plain,
+            plain_refused_line,
+            not_tls_line,
+            plain_buf: if any_tls {
+                vec![0; tls::session::PLAIN_BUF]
+            } else {
+                Vec::new()
+            },
+            stage: if any_tls {
+                vec![0; tls::session::MAX_FRAGMENT]
+            } else {
+                Vec::new()
+            },
             conns,
             wake_rx,
             handle,
@@ -237,6 +310,28 @@ impl Daemon {
         &self.local
     }
 
+    /// Return the addresses of the native TLS listeners.
+    pub fn tls_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .zip(&self.local)
+            .filter(|(l, _)| l.tls)
+            .map(|(_, a)| *a)
+            .collect()
+    }
+
+    /// Return what to advertise about TLS (e.g. in mDNS TXT records): the port of the first
+    /// native TLS listener and the fingerprint of the certificate presented now (it changes
+    /// when SIGHUP loads a new operator certificate). `None` when no listener speaks TLS.
+    pub fn tls_advert(&self) -> Option<TlsAdvert> {
+        let tls = self.tls.as_ref()?;
+        let port = self.tls_addrs().first()?.port();
+        Some(TlsAdvert {
+            port,
+            fingerprint: tls.fingerprint(),
+        })
+    }
+
     /// Return a handle to stop or reload the daemon from elsewhere.
     pub fn handle(&self) -> Handle {
         self.handle.clone()
@@ -248,8 +343,9 @@ impl Daemon {
             log::log!(target: "chatd", level, "{note}");
         }
         let max = self.server.config().max_clients;
-        for a in &self.local {
-            info!(target: "chatd", "listening addr={a} max-clients={max}");
+        for (a, l) in self.local.iter().zip(&self.listeners) {
+            let tls = if l.tls { "yes" } else { "no" };
+            info!(target: "chatd", "listening addr={a} max-clients={max} protocol=native tls={tls}");
         }
     }
 
@@ -279,6 +375,10 @@ impl Daemon {
             self.resume_accepting(now);
             self.take_closes(now);
             self.service_writes(now);
+            if self.tls_backlog(now) {
+                self.take_closes(now);
+                self.service_writes(now);
+            }
             if let Some(store) = &mut self.store {
                 store.save_if_due(now.instant, &self.server);
             }
@@ -315,6 +415,9 @@ impl Daemon {
             if let Some(t) = c.closing_until {
                 consider(t);
             }
+            if c.tls.as_ref().is_some_and(|t| t.wants_decrypt()) {
+                consider(now);
+            }
         }
         match next {
             None => EpollTimeout::NONE,
@@ -349,6 +452,10 @@ impl Daemon {
             return;
         };
         let id = conn.id;
+        if conn.tls.is_some() && conn.closing_until.is_none() {
+            self.on_tls_conn(now, idx, flags);
+            return;
+        }
         if conn.closing_until.is_some() {
             // Only its last bytes matter now (written in `service_writes`); a hang-up ends it.
             if flags.intersects(EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR) {
@@ -383,7 +490,16 @@ impl Daemon {
                 }
             };
             done += n;
-            self.feed(now, id, n);
+            let fresh = self
+                .conns
+                .get_mut(idx)
+                .and_then(Option::as_mut)
+                .is_some_and(|c| std::mem::take(&mut c.fresh));
+            if fresh && tls_io::looks_like_tls(&self.scratch[..n]) {
+                self.tls_on_plain_port(now, idx);
+                return;
+            }
+            self.feed(now, id, n, false);
             if n < self.scratch.len() {
                 // A short read drained the socket: skip the read that would only say EAGAIN.
                 // epoll is level-triggered, so anything arriving later wakes us again.
@@ -395,11 +511,13 @@ impl Daemon {
     /// Hand `scratch[..n]` to the core. Whenever it says output piled up, write out to every
     /// connection before feeding the rest: a burst of input must not overflow the queue of a
     /// client that does read, nor lap the broadcast ring.
-    fn feed(&mut self, now: Now, id: ConnId, n: usize) {
+    /// (`tls`: the bytes are in `plain_buf`, decrypted, not in `scratch`.)
+    fn feed(&mut self, now: Now, id: ConnId, n: usize, tls: bool) {
         let mut start = 0;
         // The core uses at least one byte a call, so this ends.
         while start < n {
-            let fed = self.server.input(now, id, &self.scratch[start..n]);
+            let bytes = if tls { &self.plain_buf } else { &self.scratch };
+            let fed = self.server.input(now, id, &bytes[start..n]);
             start += fed.used;
             if fed.write_out {
                 self.take_closes(now);
@@ -413,11 +531,14 @@ impl Daemon {
             let Some(l) = self.listeners.get(i) else {
                 return;
             };
-            match l.accept() {
-                Ok((stream, peer)) => self.admit(now, stream, peer),
+            let tls = l.tls;
+            match l.socket.accept() {
+                Ok((stream, peer)) => self.admit(now, stream, peer, tls),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if fd_limit::out_of_fds(&e) && self.spare_fd.is_ready() => {
-                    if !self.spare_fd.refuse_one(l, chat_core::wire::FULL_LINE) {
+                    // A TLS client cannot read a plain line: it is just closed.
+                    let line: &[u8] = if tls { b"" } else { chat_core::wire::FULL_LINE };
+                    if !self.spare_fd.refuse_one(&l.socket, line) {
                         return;
                     }
                 }
@@ -435,16 +556,37 @@ impl Daemon {
         }
     }
 
-    fn admit(&mut self, now: Now, stream: TcpStream, peer: SocketAddr) {
+    fn admit(&mut self, now: Now, stream: TcpStream, peer: SocketAddr, tls: bool) {
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         if let Err(e) = socket::configure(&stream) {
             warn!(target: "chatd", "socket-setup-failed peer={peer} error=\"{e}\"");
             return;
         }
+        if !tls && self.plain == Plain::Refuse {
+            info!(target: "chatd", "refused peer={peer} reason=plain-text");
+            let _ = socket::send_vectored(&stream, &[IoSlice::new(&self.plain_refused_line)]);
+            socket::drain(&stream);
+            return;
+        }
+        let session = match (tls, &self.tls) {
+            (false, _) => None,
+            (true, Some(t)) => match t.session() {
+                Ok(s) => Some(Box::new(s)),
+                Err(e) => {
+                    warn!(target: "chatd", "tls-failed peer={peer} error=\"{e}\"");
+                    return;
+                }
+            },
+            (true, None) => return,
+        };
         let id = match self.server.accept(now, peer) {
             Ok(id) => id,
             Err(chat_core::Full) => {
-                let _ = socket::send_vectored(&stream, &[IoSlice::new(chat_core::wire::FULL_LINE)]);
+                // A TLS client cannot read a plain line before its handshake: just close.
+                if !tls {
+                    let _ =
+                        socket::send_vectored(&stream, &[IoSlice::new(chat_core::wire::FULL_LINE)]);
+                }
                 socket::drain(&stream);
                 return;
             }
@@ -473,6 +615,8 @@ impl Daemon {
             id,
             interest: EpollFlags::EPOLLIN,
             closing_until: None,
+            tls: session,
+            fresh: true,
         });
     }
 
@@ -480,7 +624,7 @@ impl Daemon {
         self.accept_paused_until = Some(now.instant + ACCEPT_PAUSE);
         for (i, l) in self.listeners.iter().enumerate() {
             let _ = self.epoll.modify(
-                l,
+                &l.socket,
                 &mut EpollEvent::new(EpollFlags::empty(), LISTENER_BASE + i as u64),
             );
         }
@@ -491,7 +635,7 @@ impl Daemon {
             self.accept_paused_until = None;
             for (i, l) in self.listeners.iter().enumerate() {
                 let _ = self.epoll.modify(
-                    l,
+                    &l.socket,
                     &mut EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64),
                 );
             }
@@ -501,6 +645,7 @@ impl Daemon {
     fn check_flags(&mut self, now: Now) {
         if self.handle.reload.swap(false, Ordering::SeqCst) {
             self.reload_password();
+            self.reload_tls();
         }
         if self.handle.stop.load(Ordering::SeqCst) && self.shutdown_deadline.is_none() {
             self.begin_shutdown(now);
@@ -521,7 +666,7 @@ impl Daemon {
         info!(target: "chatd", "stopping connections={}", self.server.connections());
         notify::notify_or_log("STOPPING=1");
         for l in self.listeners.drain(..) {
-            let _ = self.epoll.delete(&l);
+            let _ = self.epoll.delete(&l.socket);
         }
         self.accept_paused_until = None;
         self.shutdown_deadline = Some(now.instant + SHUTDOWN_BOUND);
@@ -551,6 +696,10 @@ impl Daemon {
             let Some(c) = self.conns[idx].as_mut() else {
                 continue;
             };
+            if c.tls.is_some() {
+                self.write_tls(now, idx);
+                continue;
+            }
             let id = c.id;
             let pending = match self.server.flush(id, &mut Sock(&c.stream)) {
                 Ok(()) => false,

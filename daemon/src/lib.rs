@@ -5,7 +5,8 @@
 //! sockets (including systemd's); [`daemonize`], [`pidfile`], [`signals`], [`notify`],
 //! [`fd_limit`] and [`logging`] are the Unix plumbing; [`files`] opens every file so that none
 //! can hang or trick the daemon; [`state`] keeps the history across restarts and [`password`]
-//! reads the password file. [`main`] ties them together for the binary.
+//! reads the password file. [`tls`] holds the certificate and the encrypted connections.
+//! [`main`] ties them together for the binary.
 
 pub mod cli;
 pub mod clock;
@@ -48,6 +49,16 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
+    if let Err(msg) = cli.check() {
+        eprintln!(
+            "{}chatd: {msg} (see chatd --help)",
+            logging::stderr_error_prefix()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if cli.fingerprint {
+        return print_fingerprint(&cli);
+    }
     let settings = cli.settings();
     // Locked before anything else, so a second chatd with the same pidfile stops at once;
     // the lock outlives the forks of `--daemon`, and the pid is written once detached.
@@ -107,6 +118,18 @@ pub fn main() -> ExitCode {
             log::error!(target: "chatd", "{e}");
             ExitCode::from(EXIT_FAILURE)
         }
+    }
+}
+
+/// Print the fingerprint of the certificate chatd presents (without making one), for the
+/// admin to hand out: `chatd --fingerprint`.
+fn print_fingerprint(cli: &Cli) -> ExitCode {
+    match tls::existing(&cli.cert_source()) {
+        Ok(identity) => {
+            println!("{}", identity.fingerprint);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
     }
 }
 

@@ -1,5 +1,10 @@
 //! Listening sockets: the default dual-stack pair, `--listen` addresses, and sockets passed by
 //! systemd socket activation (`LISTEN_FDS`/`LISTEN_PID`, descriptors from 3).
+//!
+//! Each [`Listener`] knows whether it is a TLS listener. systemd says which kind a passed
+//! socket is with its name in `LISTEN_FDNAMES` (`FileDescriptorName=`): `tls` is native TLS;
+//! anything else (`native`, the unit's own name, none) is native plain text, as before names
+//! existed. Sockets passed for a kind replace that kind's default addresses.
 
 use std::fmt;
 use std::io;
@@ -11,7 +16,7 @@ use nix::sys::socket::{
     self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage,
 };
 
-use crate::settings::DEFAULT_PORT;
+use crate::settings::{ListenOn, DEFAULT_PORT, DEFAULT_TLS_PORT};
 
 /// The first descriptor systemd passes.
 const SD_LISTEN_FDS_START: RawFd = 3;
@@ -37,11 +42,23 @@ impl std::error::Error for BindError {
     }
 }
 
+/// One listening socket and what it serves.
+#[derive(Debug)]
+pub struct Listener {
+    /// The non-blocking socket.
+    pub socket: TcpListener,
+    /// Whether its connections speak TLS (wrapped before the core sees a byte).
+    pub tls: bool,
+}
+
+/// The systemd socket name (`FileDescriptorName=`) of native TLS listeners.
+pub const TLS_FDNAME: &str = "tls";
+
 /// Listening sockets and notes for the log (written once logging is set up).
 #[derive(Debug, Default)]
 pub struct Bound {
-    /// The non-blocking listeners.
-    pub listeners: Vec<TcpListener>,
+    /// The listeners: native plain text first, then TLS.
+    pub listeners: Vec<Listener>,
     /// Things worth logging, such as a missing IPv6 stack.
     pub notes: Vec<String>,
 }
@@ -83,33 +100,66 @@ impl AsFdRaw for std::os::fd::BorrowedFd<'_> {
 }
 
 /// Bind what the settings ask for: the given addresses, or else (when systemd passed no
-/// sockets) `[::]:5000` plus `0.0.0.0:5000`, IPv4 alone if IPv6 is unavailable.
-pub fn bind_all(addrs: &[SocketAddr], socket_activation: bool) -> Result<Bound, BindError> {
+/// sockets of the kind) `[::]:PORT` plus `0.0.0.0:PORT`, IPv4 alone if IPv6 is unavailable;
+/// plain text on 5000, TLS on 5001 unless `tls` is [`ListenOn::Off`].
+pub fn bind_all(
+    addrs: &[SocketAddr],
+    tls: &ListenOn,
+    socket_activation: bool,
+) -> Result<Bound, BindError> {
     let mut bound = Bound::default();
-    if socket_activation {
-        bound.listeners = take_systemd_sockets()?;
-    }
+    let passed = if socket_activation {
+        take_systemd_sockets()?
+    } else {
+        Vec::new()
+    };
+    let (passed_tls, passed_plain): (Vec<Listener>, Vec<Listener>) =
+        passed.into_iter().partition(|l| l.tls);
+    let plain_passed = !passed_plain.is_empty();
+    bound.listeners.extend(passed_plain);
     for &a in addrs {
-        bound.listeners.push(bind(a)?);
+        bound.listeners.push(Listener {
+            socket: bind(a)?,
+            tls: false,
+        });
     }
-    if addrs.is_empty() && bound.listeners.is_empty() {
-        let v6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, DEFAULT_PORT));
-        match bind(v6) {
-            Ok(l) => bound.listeners.push(l),
-            Err(e) if ipv6_unavailable(&e.source) => {
-                bound.notes.push(format!(
-                    "ipv6-unavailable addr={v6} error=\"{}\"; listening on IPv4 only",
-                    e.source
-                ));
+    if addrs.is_empty() && !plain_passed {
+        bind_default(DEFAULT_PORT, false, &mut bound)?;
+    }
+    let tls_passed = !passed_tls.is_empty();
+    bound.listeners.extend(passed_tls);
+    match tls {
+        ListenOn::Off => {}
+        ListenOn::Default if tls_passed => {}
+        ListenOn::Default => bind_default(DEFAULT_TLS_PORT, true, &mut bound)?,
+        ListenOn::Addrs(list) => {
+            for &a in list {
+                bound.listeners.push(Listener {
+                    socket: bind(a)?,
+                    tls: true,
+                });
             }
-            Err(e) => return Err(e),
         }
-        bound.listeners.push(bind(SocketAddr::from((
-            Ipv4Addr::UNSPECIFIED,
-            DEFAULT_PORT,
-        )))?);
     }
     Ok(bound)
+}
+
+/// Bind `[::]:port` and `0.0.0.0:port`, noting (not failing) a host without IPv6.
+fn bind_default(port: u16, tls: bool, bound: &mut Bound) -> Result<(), BindError> {
+    let v6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
+    match bind(v6) {
+        Ok(socket) => bound.listeners.push(Listener { socket, tls }),
+        Err(e) if ipv6_unavailable(&e.source) => {
+            bound.notes.push(format!(
+                "ipv6-unavailable addr={v6} error=\"{}\"; listening on IPv4 only",
+                e.source
+            ));
+        }
+        Err(e) => return Err(e),
+    }
+    let socket = bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))?;
+    bound.listeners.push(Listener { socket, tls });
+    Ok(())
 }
 
 /// Return whether a bind error means the host has no IPv6.
@@ -127,8 +177,9 @@ mod libc_codes {
     pub const EPROTONOSUPPORT: i32 = Errno::EPROTONOSUPPORT as i32;
 }
 
-/// Take the listening sockets systemd passed, if `LISTEN_PID` names this process.
-fn take_systemd_sockets() -> Result<Vec<TcpListener>, BindError> {
+/// Take the listening sockets systemd passed, if `LISTEN_PID` names this process, each marked
+/// TLS or not by its name in `LISTEN_FDNAMES`.
+fn take_systemd_sockets() -> Result<Vec<Listener>, BindError> {
     let pid_ok = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.trim().parse::<u32>().ok())
@@ -140,8 +191,11 @@ fn take_systemd_sockets() -> Result<Vec<TcpListener>, BindError> {
     if !pid_ok || n <= 0 {
         return Ok(Vec::new());
     }
+    let names = std::env::var("LISTEN_FDNAMES").unwrap_or_default();
+    let mut names = names.split(':');
     let mut out = Vec::new();
     for fd in SD_LISTEN_FDS_START..SD_LISTEN_FDS_START.saturating_add(n.min(64)) {
+        let tls = names.next() == Some(TLS_FDNAME);
         let what = format!("systemd socket fd {fd}");
         // SAFETY: under the socket activation protocol (LISTEN_PID is our pid), descriptors
         // 3..3+LISTEN_FDS were opened for us by systemd and nothing else in this process owns
@@ -171,7 +225,7 @@ fn take_systemd_sockets() -> Result<Vec<TcpListener>, BindError> {
         let l = TcpListener::from(owned);
         l.set_nonblocking(true)
             .map_err(|source| BindError { what, source })?;
-        out.push(l);
+        out.push(Listener { socket: l, tls });
     }
     Ok(out)
 }
