@@ -101,21 +101,11 @@ pub struct Cli {
     pub tls_listen: Vec<ListenArg>,
 
     /// The TLS certificate chain, PEM (default: one chatd makes in the state directory).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "CHATD_TLS_CERT",
-        requires = "tls_key"
-    )]
+    #[arg(long, value_name = "FILE", env = "CHATD_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
 
     /// The TLS private key, PEM, readable by nobody else (re-read with the certificate on SIGHUP).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "CHATD_TLS_KEY",
-        requires = "tls_cert"
-    )]
+    #[arg(long, value_name = "FILE", env = "CHATD_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
 
     /// Whether plain-text clients may chat: allow, or refuse them with a line naming the TLS port.
@@ -289,6 +279,11 @@ impl Cli {
     /// Check what clap cannot: `off` alone, and a TLS listener for `--plain refuse`. The error
     /// is one line naming the option.
     pub fn check(&self) -> Result<(), String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return Err("--tls-cert needs --tls-key too".into()),
+            (None, Some(_)) => return Err("--tls-key needs --tls-cert too".into()),
+            _ => {}
+        }
         let off = self.tls_listen.contains(&ListenArg::Off);
         if off && self.tls_listen.len() > 1 {
             return Err("--tls-listen off cannot be given with addresses".into());
@@ -417,7 +412,7 @@ mod test {
         assert!(refuse.check().unwrap_err().contains("--plain refuse"));
         assert!(parse(&["chatd", "--plain", "refuse"]).check().is_ok());
         assert!(
-            Cli::try_parse_from(["chatd", "--tls-cert", "c.pem"]).is_err(),
+            parse(&["chatd", "--tls-cert", "c.pem"]).check().is_err(),
             "a certificate without its key"
         );
         let files = parse(&["chatd", "--tls-cert", "c.pem", "--tls-key", "k.pem"]);

@@ -16,6 +16,10 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
         "CHATD_LOG",
         "CHATD_LOG_LEVEL",
         "CHATD_DAEMON",
+        "CHATD_TLS_LISTEN",
+        "CHATD_TLS_CERT",
+        "CHATD_TLS_KEY",
+        "CHATD_PLAIN",
     ] {
         cmd.env_remove(v);
     }
@@ -42,6 +46,15 @@ fn bad_values_exit_2_with_one_line_naming_option_and_value() {
         (&["--join-timeout=-3"], "--join-timeout", "-3"),
         (&["--log", "paper"], "--log", "paper"),
         (&["--log-level", "loud"], "--log-level", "loud"),
+        (&["--tls-listen", "nowhere"], "--tls-listen", "nowhere"),
+        (&["--plain", "sometimes"], "--plain", "sometimes"),
+        (
+            &["--plain", "refuse", "--tls-listen", "off"],
+            "--plain",
+            "refuse",
+        ),
+        (&["--tls-listen", "off,127.0.0.1:0"], "--tls-listen", "off"),
+        (&["--tls-cert", "c.pem"], "--tls-key", "--tls-cert"),
     ];
     for (args, option, value) in cases {
         let (code, err) = run(args, &[]);
@@ -94,6 +107,11 @@ fn help_and_version_exit_0() {
         "--syslog-socket",
         "--flood",
         "--join-timeout",
+        "--tls-listen",
+        "--tls-cert",
+        "--tls-key",
+        "--plain",
+        "--fingerprint",
     ] {
         assert!(help.contains(opt), "{opt} missing from --help");
     }

@@ -50,6 +50,8 @@ fn detaches_writes_the_pidfile_and_removes_it_on_sigterm() {
             "stderr",
             "--listen",
             &listen,
+            "--tls-listen",
+            "off",
             "--pidfile",
         ])
         .arg(&pidfile)
@@ -95,7 +97,14 @@ fn failure_to_bind_makes_the_parent_fail() {
     let listen = taken.local_addr().unwrap().to_string();
     let pidfile = dir.join("chatd.pid");
     let out = Command::new(chatd_bin())
-        .args(["--daemon", "--listen", &listen, "--pidfile"])
+        .args([
+            "--daemon",
+            "--listen",
+            &listen,
+            "--tls-listen",
+            "off",
+            "--pidfile",
+        ])
         .arg(&pidfile)
         .arg("--state-dir")
         .arg(dir.path())

@@ -146,7 +146,13 @@ fn password_from_the_credentials_directory() {
 fn unreadable_password_file_is_fatal_at_start() {
     let dir = TempDir::new("nopw");
     let out = std::process::Command::new(chatd_bin())
-        .args(["--listen", "127.0.0.1:0", "--password-file"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-listen",
+            "off",
+            "--password-file",
+        ])
         .arg(dir.join("missing"))
         .arg("--state-dir")
         .arg(dir.path())

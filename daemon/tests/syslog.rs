@@ -15,6 +15,8 @@ fn join_lines_reach_syslog_with_facility_daemon() {
         .args([
             "--listen",
             "127.0.0.1:0",
+            "--tls-listen",
+            "off",
             "--log",
             "syslog",
             "--syslog-socket",

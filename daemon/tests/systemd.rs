@@ -31,7 +31,7 @@ fn serves_a_socket_passed_by_systemd_and_notifies_readiness_and_stopping() {
     let notify = UnixDatagram::bind(&notify_path).unwrap();
     notify.set_read_timeout(Some(WAIT)).unwrap();
     let script = format!(
-        "exec 3<&{fd}; export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" --state-dir \"$1\"",
+        "exec 3<&{fd}; export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" --state-dir \"$1\" --tls-listen off",
         fd = listener.as_raw_fd()
     );
     let mut child = Command::new("sh")

@@ -22,12 +22,15 @@ const FOREIGN_ENV: [&str; 7] = [
     "JOURNAL_STREAM",
 ];
 
-/// How to start a [`Chatd`]: by default on 127.0.0.1, port 0, with a state directory of its
-/// own, no extra arguments, and none of the test's `CHATD_*` or systemd variables.
+/// How to start a [`Chatd`]: by default on one native plain-text listener on 127.0.0.1, port 0
+/// (every other kind of listener `off`), with a state directory of its own, no extra
+/// arguments, and none of the test's `CHATD_*` or systemd variables.
 #[must_use = "a launch does nothing until `start`"]
 #[derive(Debug, Clone)]
 pub struct Launch {
     listen: String,
+    /// `--tls-listen`: `off` unless the test asks for TLS.
+    tls_listen: String,
     state_dir: Option<PathBuf>,
     args: Vec<String>,
     env: Vec<(String, String)>,
@@ -40,6 +43,7 @@ impl Default for Launch {
     fn default() -> Launch {
         Launch {
             listen: "127.0.0.1:0".to_string(),
+            tls_listen: "off".to_string(),
             state_dir: None,
             args: Vec::new(),
             env: Vec::new(),
@@ -58,6 +62,17 @@ impl Launch {
     /// Listen on `addr` (`--listen`), e.g. `[::1]:0`, or a fixed port to restart on.
     pub fn listen(mut self, addr: &str) -> Launch {
         self.listen = addr.to_string();
+        self
+    }
+
+    /// Add a native TLS listener on 127.0.0.1, port 0; [`Chatd::tls_addr`] says where it is.
+    pub fn tls(self) -> Launch {
+        self.tls_listen("127.0.0.1:0")
+    }
+
+    /// Set `--tls-listen` (`off`, or an address such as `[::1]:0`).
+    pub fn tls_listen(mut self, addr: &str) -> Launch {
+        self.tls_listen = addr.to_string();
         self
     }
 
@@ -110,6 +125,8 @@ impl Launch {
         };
         cmd.arg("--listen")
             .arg(&self.listen)
+            .arg("--tls-listen")
+            .arg(&self.tls_listen)
             .arg("--state-dir")
             .arg(&state_dir);
         if let Some(pw) = &self.password {
@@ -129,22 +146,31 @@ impl Launch {
             child,
             exit: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls_addr: None,
             state_dir,
             log,
             password: self.password,
             _own_dir: own_dir,
         };
         let line = d.wait_log("listening addr=");
-        let addr = line
-            .split("listening addr=")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or("");
-        d.addr = addr
-            .parse()
-            .unwrap_or_else(|_| panic!("no address in {line:?}"));
+        d.addr = listening_addr(&line);
+        if self.tls_listen != "off" {
+            let line = d.wait_log("tls=yes");
+            d.tls_addr = Some(listening_addr(&line));
+        }
         d
     }
+}
+
+/// Return the address of a `listening addr=ADDR …` log line.
+fn listening_addr(line: &str) -> SocketAddr {
+    let addr = line
+        .split("listening addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("");
+    addr.parse()
+        .unwrap_or_else(|_| panic!("no address in {line:?}"))
 }
 
 /// Keep the test's own environment from changing how the chatd of `cmd` runs: remove every
@@ -183,8 +209,10 @@ pub struct Chatd {
     child: Child,
     /// How it exited, once [`Chatd::wait_exit`] has seen it: its PID may then be reused.
     exit: Option<ExitStatus>,
-    /// Where it listens.
+    /// Where it listens (its native plain-text listener).
     pub addr: SocketAddr,
+    /// Where its native TLS listener is, if [`Launch::tls`] asked for one.
+    pub tls_addr: Option<SocketAddr>,
     /// Its state directory.
     pub state_dir: PathBuf,
     /// Its stderr, where it logs.

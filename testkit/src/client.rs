@@ -5,7 +5,9 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use chat_core::fingerprint::Fingerprint;
 use chat_core::ServerLine;
+use rustls::ClientConnection;
 
 use crate::WAIT;
 
@@ -22,6 +24,8 @@ pub struct Client {
     raw: Vec<u8>,
     /// The server closed (or reset) the connection.
     closed: bool,
+    /// The TLS layer of a client made with [`Client::connect_tls`].
+    tls: Option<Box<ClientConnection>>,
 }
 
 impl Client {
@@ -40,7 +44,55 @@ impl Client {
             buf: Vec::new(),
             raw: Vec::new(),
             closed: false,
+            tls: None,
         }
+    }
+
+    /// Connect to `addr` over TLS (any certificate is accepted: see
+    /// [`Client::tls_fingerprint`]) and finish the handshake; panic if it fails within [`WAIT`].
+    pub fn connect_tls(addr: SocketAddr) -> Client {
+        let mut c = Client::connect(addr);
+        let mut tls = crate::tls::client_connection();
+        let end = Instant::now() + WAIT;
+        while tls.is_handshaking() {
+            while tls.wants_write() {
+                tls.write_tls(&mut c.stream)
+                    .expect("send the TLS handshake");
+            }
+            if !tls.is_handshaking() {
+                break;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no TLS handshake with {addr} in time");
+            c.stream
+                .set_read_timeout(Some(left))
+                .expect("set a read timeout");
+            match tls.read_tls(&mut c.stream) {
+                Ok(0) => panic!("{addr} closed the connection during the TLS handshake"),
+                Ok(_) => {}
+                Err(e) => panic!("TLS handshake with {addr}: {e}"),
+            }
+            if let Err(e) = tls.process_new_packets() {
+                panic!("TLS handshake with {addr}: {e}");
+            }
+        }
+        while tls.wants_write() {
+            tls.write_tls(&mut c.stream)
+                .expect("send the TLS handshake");
+        }
+        c.tls = Some(Box::new(tls));
+        c
+    }
+
+    /// Return the fingerprint of the certificate the server showed, for a TLS client.
+    pub fn tls_fingerprint(&self) -> Option<Fingerprint> {
+        let certs = self.tls.as_ref()?.peer_certificates()?;
+        Some(crate::tls::fingerprint(certs.first()?.as_ref()))
+    }
+
+    /// Return the TLS protocol version in use (`TLSv1_3`, …), for a TLS client.
+    pub fn tls_version(&self) -> Option<String> {
+        Some(format!("{:?}", self.tls.as_ref()?.protocol_version()?))
     }
 
     /// Send `line` and a newline.
@@ -48,9 +100,19 @@ impl Client {
         self.send_raw(format!("{line}\n").as_bytes());
     }
 
-    /// Send `bytes` exactly as they are.
+    /// Send `bytes` exactly as they are (encrypted first, for a TLS client).
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("send to the server");
+        match self.tls.as_mut() {
+            None => self.stream.write_all(bytes).expect("send to the server"),
+            Some(tls) => {
+                tls.writer()
+                    .write_all(bytes)
+                    .expect("encrypt for the server");
+                while tls.wants_write() {
+                    tls.write_tls(&mut self.stream).expect("send to the server");
+                }
+            }
+        }
     }
 
     /// Return every byte received so far, for checks on the raw stream.
@@ -176,6 +238,9 @@ impl Client {
             .set_read_timeout(Some(left))
             .expect("set a read timeout");
         let mut chunk = [0u8; 16 * 1024];
+        if self.tls.is_some() {
+            return self.fill_tls(&mut chunk);
+        }
         match self.stream.read(&mut chunk) {
             Ok(0) => {
                 self.closed = true;
@@ -200,6 +265,63 @@ impl Client {
                 false
             }
         }
+    }
+}
+
+impl Client {
+    /// [`Client::fill`] for a TLS client: plaintext rustls holds, else one read of the socket.
+    fn fill_tls(&mut self, chunk: &mut [u8]) -> bool {
+        let Some(tls) = self.tls.as_mut() else {
+            return false;
+        };
+        for _ in 0..2 {
+            match tls.reader().read(chunk) {
+                Ok(0) => {
+                    self.closed = true;
+                    return false;
+                }
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    self.raw.extend_from_slice(&chunk[..n]);
+                    return true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => {
+                    self.closed = true;
+                    return false;
+                }
+            }
+            match tls.read_tls(&mut self.stream) {
+                Ok(0) => {
+                    self.closed = true;
+                    return false;
+                }
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return false
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
+                Err(_) => {
+                    self.closed = true;
+                    return false;
+                }
+            }
+            if tls.process_new_packets().is_err() {
+                self.closed = true;
+                return false;
+            }
+            while tls.wants_write() {
+                if tls.write_tls(&mut self.stream).is_err() {
+                    break;
+                }
+            }
+        }
+        true
     }
 }
 

@@ -32,7 +32,7 @@ pub struct Lines {
 
 impl Lines {
     /// Start a thread that reads `r` line by line until end of stream.
-    pub(crate) fn spawn(r: impl Read + Send + 'static) -> Lines {
+    pub fn spawn(r: impl Read + Send + 'static) -> Lines {
         let shared = Arc::new(Shared::default());
         let writer = Arc::clone(&shared);
         thread::spawn(move || {
