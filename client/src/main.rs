@@ -22,6 +22,7 @@ mod editor;
 mod error;
 mod interactive;
 mod keys;
+mod known_hosts;
 mod lines;
 mod link;
 mod listen;
@@ -35,6 +36,7 @@ mod script;
 mod seen;
 mod signals;
 mod terminal;
+mod tls;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,358 @@
+//! TLS to chatd: how chatc decides to trust a server's certificate, and the handshake.
+//!
+//! Three ways to trust, one per connection:
+//!
+//! - *Trust on first use* (`--tls` alone): the first contact with a server shows its
+//!   fingerprint and remembers it in [`crate::known_hosts`]; later contacts must show the same
+//!   one, or chatc refuses with both fingerprints and the command that accepts the new one.
+//! - *A pinned fingerprint* (`--fingerprint SHA256:…`, what the admin hands out): only that
+//!   certificate; a success is remembered like a first contact.
+//! - *A CA* (`--ca-file FILE`): a certificate that chains to one in FILE and names the host.
+//!
+//! Pinned and first-use certificates are not checked for names or dates (a chatd makes its
+//! own, for no particular name); the handshake's signature is always checked, so the server
+//! holds the key of the certificate it shows. chatc uses rustls's buffered API on the `ring`
+//! provider: the client is not a relay, and its size matters more than a copy.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chat_core::fingerprint::{Fingerprint, LEN};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
+    SignatureScheme,
+};
+
+use crate::error::Error;
+use crate::known_hosts::KnownHosts;
+
+/// The port of chatd's TLS listener when none is given.
+pub const DEFAULT_TLS_PORT: u16 = 5001;
+
+/// How a connection is secured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Security {
+    /// Plain text; refused to a host chatc has spoken TLS to unless `forced` (`--no-tls`).
+    Plain {
+        /// `--no-tls` was given: plain text even where TLS was used before.
+        forced: bool,
+    },
+    /// TLS, trusting as [`Trust`] says.
+    Tls(Trust),
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security::Plain { forced: false }
+    }
+}
+
+/// How chatc decides to trust the server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Trust on first use, through `known_hosts`.
+    FirstUse,
+    /// This fingerprint only (`--fingerprint`).
+    Pinned(Fingerprint),
+    /// A certificate signed by a CA in this file (`--ca-file`).
+    Ca(PathBuf),
+}
+
+/// Return the SHA-256 fingerprint of a certificate.
+pub fn fingerprint(cert: &CertificateDer<'_>) -> Fingerprint {
+    let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
+    let mut out = [0u8; LEN];
+    out.copy_from_slice(digest.as_ref());
+    Fingerprint(out)
+}
+
+/// What the certificate must be, and what it was.
+#[derive(Debug)]
+struct Pin {
+    provider: Arc<CryptoProvider>,
+    /// `None`: first contact, anything goes.
+    expect: Option<Fingerprint>,
+    seen: Mutex<Option<Fingerprint>>,
+}
+
+impl ServerCertVerifier for Pin {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let fp = fingerprint(end_entity);
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some(fp);
+        }
+        match self.expect {
+            Some(want) if want != fp => Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            )),
+            _ => Ok(ServerCertVerified::assertion()),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A socket that keeps the first bytes it reads, to tell a plain-text server from a broken
+/// handshake.
+struct Sniff<'a> {
+    stream: &'a TcpStream,
+    first: Vec<u8>,
+}
+
+impl Read for Sniff<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (&mut &*self.stream).read(buf)?;
+        let keep = n.min(16usize.saturating_sub(self.first.len()));
+        self.first.extend_from_slice(&buf[..keep]);
+        Ok(n)
+    }
+}
+
+impl Write for Sniff<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&mut &*self.stream).write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        (&mut &*self.stream).flush()
+    }
+}
+
+/// A finished handshake: the connection, and what to tell the user about it.
+pub struct Handshake {
+    /// The TLS connection, ready for application data.
+    pub conn: ClientConnection,
+    /// A first contact's fingerprint and where it was remembered, for the user to check.
+    pub notice: Option<String>,
+}
+
+impl fmt::Debug for Handshake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handshake")
+            .field("notice", &self.notice)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Read the CA certificates of `path` into a root store.
+fn roots(path: &PathBuf) -> Result<RootCertStore, Error> {
+    let bad = |why: String| Error::CaFile {
+        path: path.display().to_string(),
+        why,
+    };
+    let text = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut store = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&text) {
+        let cert = cert.map_err(|e| bad(e.to_string()))?;
+        store.add(cert).map_err(|e| bad(e.to_string()))?;
+    }
+    if store.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    Ok(store)
+}
+
+/// Run a TLS handshake with `host` (`target` is `HOST:PORT`, as shown and as remembered) over
+/// `stream`, trusting as `trust` says; wait at most `timeout` for the server.
+pub fn handshake(
+    stream: &TcpStream,
+    host: &str,
+    target: &str,
+    trust: &Trust,
+    timeout: Duration,
+) -> Result<Handshake, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(target, &e))?;
+    let mut known = KnownHosts::load(crate::known_hosts::default_path());
+    let pin = match trust {
+        Trust::Ca(_) => None,
+        Trust::Pinned(fp) => Some(Arc::new(Pin {
+            provider: Arc::clone(&provider),
+            expect: Some(*fp),
+            seen: Mutex::new(None),
+        })),
+        Trust::FirstUse => Some(Arc::new(Pin {
+            provider: Arc::clone(&provider),
+            expect: known.get(target),
+            seen: Mutex::new(None),
+        })),
+    };
+    let config = match (trust, &pin) {
+        (Trust::Ca(path), _) => {
+            let verifier = WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots(path)?),
+                Arc::clone(&provider),
+            )
+            .build()
+            .map_err(|e| Error::CaFile {
+                path: path.display().to_string(),
+                why: e.to_string(),
+            })?;
+            builder.with_webpki_verifier(verifier).with_no_client_auth()
+        }
+        (_, pin) => {
+            let pin: Arc<dyn ServerCertVerifier> = match pin {
+                Some(p) => Arc::clone(p) as Arc<dyn ServerCertVerifier>,
+                None => Arc::new(Pin {
+                    provider: Arc::clone(&provider),
+                    expect: None,
+                    seen: Mutex::new(None),
+                }),
+            };
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(pin)
+                .with_no_client_auth()
+        }
+    };
+    let name = match ServerName::try_from(host.to_string()) {
+        Ok(n) => n,
+        // Pinned and first-use certificates are not checked for names: any name will do.
+        Err(_) if !matches!(trust, Trust::Ca(_)) => {
+            ServerName::try_from("chatd.invalid").map_err(|e| tls_error(target, &e))?
+        }
+        Err(e) => return Err(tls_error(target, &e)),
+    };
+    let mut conn =
+        ClientConnection::new(Arc::new(config), name).map_err(|e| tls_error(target, &e))?;
+    stream.set_read_timeout(Some(timeout))?;
+    let mut sniff = Sniff {
+        stream,
+        first: Vec::new(),
+    };
+    let mut result = Ok(());
+    for _ in 0..64 {
+        if !conn.is_handshaking() {
+            break;
+        }
+        if let Err(e) = conn.complete_io(&mut sniff) {
+            result = Err(e);
+            break;
+        }
+    }
+    stream.set_read_timeout(None)?;
+    let seen = pin
+        .as_ref()
+        .and_then(|p| p.seen.lock().ok().and_then(|s| *s));
+    if let Err(e) = result {
+        if let (Some(pin), Some(seen)) = (&pin, seen) {
+            if let Some(want) = pin.expect.filter(|&w| w != seen) {
+                return Err(Error::CertChanged {
+                    target: target.to_string(),
+                    host: host.to_string(),
+                    expected: want,
+                    seen,
+                    pinned: matches!(trust, Trust::Pinned(_)),
+                });
+            }
+        }
+        if sniff.first.starts_with(b"HELLO ") || sniff.first.starts_with(b"BYE ") {
+            return Err(Error::NotTls {
+                target: target.to_string(),
+            });
+        }
+        return Err(match e.kind() {
+            io::ErrorKind::InvalidData => Error::Tls {
+                target: target.to_string(),
+                why: e.to_string(),
+            },
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::Timeout {
+                target: target.to_string(),
+            },
+            _ => Error::Lost {
+                target: target.to_string(),
+            },
+        });
+    }
+    if conn.is_handshaking() {
+        return Err(Error::Timeout {
+            target: target.to_string(),
+        });
+    }
+    let shown = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(fingerprint);
+    let mut notice = None;
+    if let Some(fp) = shown {
+        let first = matches!(trust, Trust::FirstUse) && known.get(target).is_none();
+        let changed = known.get(target) != Some(fp);
+        if changed {
+            let saved = known.remember(target, fp);
+            if first {
+                let place = known
+                    .path()
+                    .map_or_else(|| "nowhere".to_string(), |p| p.display().to_string());
+                notice = Some(match saved {
+                    Ok(()) => format!(
+                        "first TLS contact with {target}: its certificate is {fp}; \
+                         remembered in {place}. Check it with the server's admin \
+                         (chatd --fingerprint)."
+                    ),
+                    Err(e) => format!(
+                        "first TLS contact with {target}: its certificate is {fp}; \
+                         could not remember it in {place}: {e}"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(Handshake { conn, notice })
+}
+
+/// Make a TLS error for `target`.
+fn tls_error(target: &str, e: &dyn std::error::Error) -> Error {
+    Error::Tls {
+        target: target.to_string(),
+        why: e.to_string(),
+    }
+}
