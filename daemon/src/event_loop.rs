@@ -177,6 +177,9 @@ impl Daemon {
                 (None, None) => CertSource::Ephemeral,
             };
             let tls = Tls::new(source)?;
+            if let Some(w) = tls.warning() {
+                notes.push((Level::Warn, w.to_string()));
+            }
             notes.push((Level::Info, tls.describe()));
             Some(tls)
         } else {

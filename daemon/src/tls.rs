@@ -67,6 +67,8 @@ pub struct Tls {
     config: Arc<ServerConfig>,
     /// Whether the identity was made during this start (for the log).
     made_now: bool,
+    /// Why the certificate is not kept, if it could not be written to the state directory.
+    not_kept: Option<String>,
 }
 
 impl fmt::Debug for Tls {
@@ -137,15 +139,36 @@ pub fn existing(source: &CertSource) -> Result<Identity, IdentityError> {
 
 impl Tls {
     /// Load (or make) the identity and build the configuration.
+    ///
+    /// A state directory where the new certificate cannot be written (say chatd runs by hand
+    /// as a user who cannot write `/var/lib/chatd`) does not stop chatd: it uses a certificate
+    /// for this run only and says so ([`Tls::warning`]). Every other problem is an error.
     pub fn new(source: CertSource) -> Result<Tls, TlsError> {
-        let (identity, made_now) = load(&source)?;
+        let (identity, made_now, not_kept) = match load(&source) {
+            Ok((identity, made_now)) => (identity, made_now, None),
+            Err(IdentityError::Write(file, e)) => {
+                let why = format!(
+                    "tls-certificate-not-kept file={} error=\"{e}\"; using a certificate for this \
+                     run only (clients will see another one after a restart)",
+                    file.display()
+                );
+                (identity::ephemeral()?, true, Some(why))
+            }
+            Err(e) => return Err(e.into()),
+        };
         let config = server_config(&identity).map_err(TlsError::Config)?;
         Ok(Tls {
             source,
             identity,
             config,
             made_now,
+            not_kept,
         })
+    }
+
+    /// Return the warning to log when the certificate could not be kept.
+    pub fn warning(&self) -> Option<&str> {
+        self.not_kept.as_deref()
     }
 
     /// Return the fingerprint of the certificate presented now.
