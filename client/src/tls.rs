@@ -23,17 +23,18 @@ use std::time::Duration;
 
 use chat_core::fingerprint::{Fingerprint, LEN};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
-    SignatureScheme,
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme,
 };
 
 use crate::error::Error;
 use crate::known_hosts::KnownHosts;
+
+mod ca;
+mod provider;
 
 /// The port of chatd's TLS listener when none is given.
 pub const DEFAULT_TLS_PORT: u16 = 5001;
@@ -181,22 +182,20 @@ impl fmt::Debug for Handshake {
     }
 }
 
-/// Read the CA certificates of `path` into a root store.
-fn roots(path: &PathBuf) -> Result<RootCertStore, Error> {
+/// Read the CA certificates of `path` and make a verifier that trusts them.
+fn ca_verifier(path: &PathBuf, provider: Arc<CryptoProvider>) -> Result<ca::CaVerifier, Error> {
     let bad = |why: String| Error::CaFile {
         path: path.display().to_string(),
         why,
     };
     let text = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let mut store = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&text) {
-        let cert = cert.map_err(|e| bad(e.to_string()))?;
-        store.add(cert).map_err(|e| bad(e.to_string()))?;
-    }
-    if store.is_empty() {
+    let certs = CertificateDer::pem_slice_iter(&text)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if certs.is_empty() {
         return Err(bad("no PEM certificate in it".into()));
     }
-    Ok(store)
+    ca::CaVerifier::new(provider, &certs).map_err(|e| bad(e.to_string()))
 }
 
 /// Run a TLS handshake with `host` (`target` is `HOST:PORT`, as shown and as remembered) over
@@ -208,9 +207,9 @@ pub fn handshake(
     trust: &Trust,
     timeout: Duration,
 ) -> Result<Handshake, Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = provider::provider();
     let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| tls_error(target, &e))?;
     let mut known = KnownHosts::load(crate::known_hosts::default_path());
     let pin = match trust {
@@ -227,18 +226,10 @@ pub fn handshake(
         })),
     };
     let config = match (trust, &pin) {
-        (Trust::Ca(path), _) => {
-            let verifier = WebPkiServerVerifier::builder_with_provider(
-                Arc::new(roots(path)?),
-                Arc::clone(&provider),
-            )
-            .build()
-            .map_err(|e| Error::CaFile {
-                path: path.display().to_string(),
-                why: e.to_string(),
-            })?;
-            builder.with_webpki_verifier(verifier).with_no_client_auth()
-        }
+        (Trust::Ca(path), _) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ca_verifier(path, Arc::clone(&provider))?))
+            .with_no_client_auth(),
         (_, pin) => {
             let pin: Arc<dyn ServerCertVerifier> = match pin {
                 Some(p) => Arc::clone(p) as Arc<dyn ServerCertVerifier>,
@@ -269,16 +260,7 @@ pub fn handshake(
         stream,
         first: Vec::new(),
     };
-    let mut result = Ok(());
-    for _ in 0..64 {
-        if !conn.is_handshaking() {
-            break;
-        }
-        if let Err(e) = conn.complete_io(&mut sniff) {
-            result = Err(e);
-            break;
-        }
-    }
+    let result = drive(&mut conn, &mut sniff);
     stream.set_read_timeout(None)?;
     let seen = pin
         .as_ref()
@@ -300,15 +282,22 @@ pub fn handshake(
                 target: target.to_string(),
             });
         }
-        return Err(match e.kind() {
-            io::ErrorKind::InvalidData => Error::Tls {
+        return Err(match e {
+            Stop::Tls(e) => Error::Tls {
                 target: target.to_string(),
-                why: e.to_string(),
+                why: describe(&e).to_string(),
             },
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::Timeout {
-                target: target.to_string(),
-            },
-            _ => Error::Lost {
+            Stop::Io(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Error::Timeout {
+                    target: target.to_string(),
+                }
+            }
+            Stop::Io(_) | Stop::Eof => Error::Lost {
                 target: target.to_string(),
             },
         });
@@ -349,10 +338,72 @@ pub fn handshake(
     Ok(Handshake { conn, notice })
 }
 
-/// Make a TLS error for `target`.
-fn tls_error(target: &str, e: &dyn std::error::Error) -> Error {
+/// Make a TLS error for `target` from a setup failure (which the settings rule out).
+fn tls_error(target: &str, _e: &dyn std::error::Error) -> Error {
     Error::Tls {
         target: target.to_string(),
-        why: e.to_string(),
+        why: "cannot set up TLS".to_string(),
+    }
+}
+
+/// Why a handshake stopped.
+enum Stop {
+    /// The socket failed (or timed out).
+    Io(io::Error),
+    /// The server closed the connection.
+    Eof,
+    /// rustls refused what the server sent (an alert for the server is sent first).
+    Tls(rustls::Error),
+}
+
+/// Run the handshake to its end over `io`: write what rustls has, read, process, a bounded
+/// number of rounds (each read waits at most the socket's read timeout).
+fn drive(conn: &mut ClientConnection, io: &mut Sniff<'_>) -> Result<(), Stop> {
+    for _ in 0..64 {
+        while conn.wants_write() {
+            conn.write_tls(io).map_err(Stop::Io)?;
+        }
+        if !conn.is_handshaking() {
+            return Ok(());
+        }
+        match conn.read_tls(io) {
+            Ok(0) => return Err(Stop::Eof),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Stop::Io(e)),
+        }
+        if let Err(e) = conn.process_new_packets() {
+            while conn.wants_write() {
+                if conn.write_tls(io).is_err() {
+                    break;
+                }
+            }
+            return Err(Stop::Tls(e));
+        }
+    }
+    Err(Stop::Io(io::ErrorKind::TimedOut.into()))
+}
+
+/// Say in words why rustls refused a handshake. (Written out rather than printed by rustls, so
+/// that its long error texts stay out of chatc's binary.)
+fn describe(e: &rustls::Error) -> &'static str {
+    use rustls::Error as E;
+    match e {
+        E::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            "its certificate is not signed by a CA of the --ca-file"
+        }
+        E::InvalidCertificate(CertificateError::NotValidForName) => {
+            "its certificate does not name this host"
+        }
+        E::InvalidCertificate(CertificateError::Expired) => "its certificate has expired",
+        E::InvalidCertificate(CertificateError::NotValidYet) => "its certificate is not valid yet",
+        E::InvalidCertificate(_) => "its certificate was refused",
+        E::AlertReceived(_) => "the server refused the handshake",
+        E::PeerIncompatible(_) => "the server offers no TLS 1.3 cipher or group chatc knows",
+        E::PeerMisbehaved(_) => "the server broke the TLS protocol",
+        E::InvalidMessage(_)
+        | E::InappropriateMessage { .. }
+        | E::InappropriateHandshakeMessage { .. } => "the server did not answer in TLS",
+        _ => "the TLS handshake failed",
     }
 }
