@@ -76,3 +76,20 @@ fn chatd_relays_every_message_once_in_order_window_1() {
 fn chatd_keeps_prompt_readers_under_a_window_of_16() {
     run_against_chatd(&["--window", "16"], 16, 300);
 }
+
+#[test]
+fn fast_mode_over_tls_delivers_everything() {
+    let server = chat_testkit::Launch::new()
+        .tls()
+        .args(&["--flood", "off", "--max-clients", "64"])
+        .start();
+    let port = server.tls_addr.unwrap().port();
+    let r = bench(port, server.pid(), &["-n", "6", "-m", "40", "--tls"]);
+    drop(server);
+    assert_eq!(r.get("end").map(String::as_str), Some("complete"), "{r:?}");
+    assert_eq!(r["tls"], "yes", "{r:?}");
+    assert_eq!(r["delivered"], (6 * 5 * 40).to_string(), "{r:?}");
+    for k in ["lost", "duplicated", "reordered", "disconnects", "refused"] {
+        assert_eq!(r[k], "0", "{k}: {r:?}");
+    }
+}
