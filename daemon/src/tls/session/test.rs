@@ -344,3 +344,97 @@ fn a_record_longer_than_tls_allows_is_refused() {
     }
     assert!(result.is_err(), "an oversized record is refused");
 }
+
+/// A small deterministic generator (xorshift), so the random inputs are the same every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Feed `wire` to a fresh session in pieces of random size, as the loop would, writing out
+/// what it produces; return whether it failed. Panics (the bug this looks for) fail the test.
+fn feed_in_pieces(id: &Identity, wire: &[u8], rng: &mut Rng) -> bool {
+    let mut s = server(id);
+    let mut plain = vec![0; PLAIN_BUF];
+    let mut rest = wire;
+    for _ in 0..wire.len() + 2 {
+        if rest.is_empty() {
+            return false;
+        }
+        let space = s.input_space();
+        if space.is_empty() {
+            // Stalled (output full) or failed: write the output out and go on, or stop.
+            if s.output().is_empty() {
+                return true;
+            }
+            let n = s.output().len();
+            s.sent(n);
+            continue;
+        }
+        let n = (1 + rng.below(700)).min(space.len()).min(rest.len());
+        space[..n].copy_from_slice(&rest[..n]);
+        s.received(n);
+        rest = &rest[n..];
+        match s.decrypt(&mut plain) {
+            Ok(d) => assert!(d.plain <= PLAIN_BUF),
+            Err(_) => return true,
+        }
+        let _ = s.encrypt(b"HELLO chatd/1 hi\n");
+        let n = s.output().len();
+        s.sent(n);
+    }
+    false
+}
+
+#[test]
+fn random_and_mangled_handshakes_never_panic_and_fail_cleanly() {
+    let id = identity();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut hello = Vec::new();
+    let mut c = client(&id, &[&rustls::version::TLS13, &rustls::version::TLS12]);
+    c.write_tls(&mut hello).unwrap();
+    let mut failed = 0;
+    for round in 0..400 {
+        let mut wire: Vec<u8> = match round % 4 {
+            // Noise behind a handshake record header.
+            0 => {
+                let mut v = vec![0x16, 0x03, (rng.next() % 4) as u8];
+                v.extend((0..rng.below(3000)).map(|_| rng.next() as u8));
+                v
+            }
+            // A real ClientHello with a few bytes flipped.
+            1 | 2 => {
+                let mut v = hello.clone();
+                for _ in 0..1 + rng.below(4) {
+                    let at = rng.below(v.len());
+                    v[at] ^= 1 << rng.below(8);
+                }
+                v
+            }
+            // A real ClientHello cut short, then noise.
+            _ => {
+                let mut v = hello[..rng.below(hello.len())].to_vec();
+                v.extend((0..rng.below(200)).map(|_| rng.next() as u8));
+                v
+            }
+        };
+        if wire.is_empty() {
+            wire.push(0x16);
+        }
+        failed += usize::from(feed_in_pieces(&id, &wire, &mut rng));
+    }
+    assert!(
+        failed > 100,
+        "most of these are refused, and were: {failed}"
+    );
+}
