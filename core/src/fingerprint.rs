@@ -106,7 +106,10 @@ mod test {
     fn sample() -> Fingerprint {
         let mut b = [0u8; LEN];
         for (i, x) in b.iter_mut().enumerate() {
-            *x = (i as u8).wrapping_mul(37).wrapping_add(5);
+            *x = u8::try_from(i)
+                .unwrap_or(0)
+                .wrapping_mul(37)
+                .wrapping_add(5);
         }
         Fingerprint(b)
     }

@@ -89,7 +89,7 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub join_timeout: u64,
 
-    /// Listen for TLS clients on ADDR:PORT (repeatable), or off (default [::]:5001 and 0.0.0.0:5001).
+    /// Listen for TLS clients on ADDR:PORT (repeatable), or off (default `[::]:5001` and `0.0.0.0:5001`).
     #[arg(
         help = "Listen for TLS clients on ADDR:PORT (repeatable), or off (default [::]:5001 and 0.0.0.0:5001)",
         long,

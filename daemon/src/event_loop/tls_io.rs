@@ -1,4 +1,4 @@
-//! The TLS side of the event loop: read into a connection's [`tls::Session`], feed the
+//! The TLS side of the event loop: read into a connection's [`crate::tls::Session`], feed the
 //! plaintext to the core, encrypt the core's output into records, and turn away what is not
 //! TLS — plain text on a TLS port, a TLS handshake on a plain-text port, and (with
 //! `--plain refuse`) every plain-text client.
