@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chat_core::flood::FloodLimit;
 
+use crate::mdns::MdnsSettings;
+
 /// The port chatd listens on when no address is given.
 pub const DEFAULT_PORT: u16 = 5000;
 
@@ -32,6 +34,8 @@ pub struct Settings {
     pub flood: Option<FloodLimit>,
     /// How long a connection may take to join.
     pub join_timeout: Duration,
+    /// Whether and as what to announce chatd with mDNS; off unless asked for.
+    pub mdns: MdnsSettings,
 }
 
 impl Default for Settings {
@@ -44,6 +48,7 @@ impl Default for Settings {
             state_dir: None,
             flood: Some(FloodLimit::default()),
             join_timeout: chat_core::config::JOIN_TIMEOUT,
+            mdns: MdnsSettings::default(),
         }
     }
 }
