@@ -13,12 +13,13 @@
 # 2. systemd-nspawn --boot with its own network namespace (a loopback of its
 #    own: port 5000 clashes with nothing here) and cgroup v2, driven from
 #    outside with nsenter. PID 1 of this machine need not be systemd.
-# 3. Inside: dpkg -i; systemctl start (Type=notify: READY=1); the sandbox
-#    seen from inside the running service (dynamic user, no capabilities,
-#    LimitNOFILE, the only writable places); two clients chatting over IPv4
-#    and IPv6; systemctl stop sends SHUTDOWN and saves the history, replayed
-#    after the next start; the password from /etc/chatd/password after a
-#    restart, a failed attempt at priority warning in the journal; reload
+# 3. Inside: dpkg -i; systemctl start (Type=notify: READY=1); mDNS starting
+#    in the sandbox; the sandbox seen from inside the running service
+#    (dynamic user, no capabilities, LimitNOFILE, the only writable places);
+#    two clients chatting over IPv4 and IPv6; systemctl stop sends SHUTDOWN
+#    and saves the history, replayed after the next start; the password
+#    from /etc/chatd/password after a restart, a failed attempt at priority
+#    warning in the journal; reload
 #    keeps the main PID and re-reads the password; CHATD_LOG=syslog reaches
 #    the journal through /dev/log; socket activation; dpkg --purge leaves
 #    nothing behind.
@@ -314,6 +315,13 @@ main=$(prop MainPID)
 [ "$main" -gt 0 ] || fail "chatd.service has no main PID"
 wait_logged "$c" 'listening addr=\[::\]:5000' || fail "chatd did not log listening on [::]:5000"
 wait_logged "$c" 'listening addr=0\.0\.0\.0:5000' || fail "chatd did not log listening on 0.0.0.0:5000"
+# mDNS works in the sandbox: its UDP sockets on port 5353 and the interface list (netlink,
+# RestrictAddressFamilies=) are allowed. The container's private network has no interface
+# but the loopback, so nothing is announced on it.
+wait_logged "$c" 'mdns instance=.* interfaces=none' || fail "chatd did not start mDNS in the sandbox"
+if journal_since "$c" | grep -E 'mdns-off|mdns-interfaces-unreadable'; then
+    fail "mDNS failed in the sandbox (above)"
+fi
 note "active/running, main PID $main, StatusText='$(prop StatusText)'"
 
 step "the sandbox, seen from inside the service"
