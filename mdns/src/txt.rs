@@ -7,7 +7,7 @@
 //! | `txtvers` | `1` | the version of this set of keys |
 //! | `proto` | `chatd/1` | the protocol version `HELLO` will announce (`_chatd._tcp` only) |
 //! | `password` | `yes` or `no` | whether the server asks for a password |
-//! | `tls` | a port | the TLS listener of the same kind, when there is one |
+//! | `tls` | a port | the TLS listener of the same kind, when there is one (equal to the SRV port when there is no plain listener) |
 //! | `tlsfp` | `sha256:` and 64 hex digits | the TLS certificate's fingerprint, with `tls` |
 //!
 //! A client ignores keys it does not know, so keys can be added without a new `txtvers`.
