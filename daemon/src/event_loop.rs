@@ -171,13 +171,18 @@ impl Daemon {
                 .map_err(|e| StartError::Setup("watch a listener", e.into()))?;
         }
 
-        let mdns = mdns::start_on(
-            &settings.mdns,
-            &bound.listeners,
-            server.config().password.is_some(),
-            &epoll,
-            &mut notes,
-        );
+        // Every listener here speaks the native protocol in the clear; the IRC and TLS
+        // listeners give their own `mdns::Kind`, and TLS its certificate's fingerprint.
+        let announced = bound
+            .listeners
+            .iter()
+            .filter_map(|l| mdns::listener(l, mdns::Kind::Native))
+            .collect();
+        let facts = mdns::Facts {
+            password: server.config().password.is_some(),
+            tls_fingerprint: None,
+        };
+        let mdns = mdns::start_on(&settings.mdns, announced, facts, &epoll, &mut notes);
 
         let store = settings.state_dir.as_ref().map(|dir| {
             let dir = absolute(dir);

@@ -22,7 +22,7 @@ use log::{debug, info, warn, Level};
 use nix::sys::epoll::{Epoll, EpollEvent, EpollFlags};
 use nix::sys::socket::{getsockopt, sockopt};
 
-use self::announce::{Facts, Kind, Listener};
+pub use self::announce::{Facts, Kind, Listener};
 use self::interfaces::Found;
 use self::sockets::Sockets;
 
@@ -44,42 +44,30 @@ pub struct MdnsSettings {
     pub name: Option<String>,
 }
 
-/// Return the listeners as the announcement sees them: every listener here speaks the
-/// native protocol, plain.
-///
-/// The IRC and TLS listeners add their kinds here (see [`announce::Kind`]).
-pub fn listeners(sockets: &[TcpListener]) -> Vec<Listener> {
-    sockets
-        .iter()
-        .filter_map(|l| {
-            let addr = l.local_addr().ok()?;
-            let dual_stack = addr.is_ipv6() && !getsockopt(l, sockopt::Ipv6V6Only).unwrap_or(true);
-            Some(Listener {
-                addr,
-                dual_stack,
-                kind: Kind::Native,
-            })
-        })
-        .collect()
+/// Return a listening socket as the announcement sees it: where it listens (and whether an
+/// IPv6 wildcard also takes IPv4) and the `kind` of listener it is.
+pub fn listener(socket: &TcpListener, kind: Kind) -> Option<Listener> {
+    let addr = socket.local_addr().ok()?;
+    let dual_stack = addr.is_ipv6() && !getsockopt(socket, sockopt::Ipv6V6Only).unwrap_or(true);
+    Some(Listener {
+        addr,
+        dual_stack,
+        kind,
+    })
 }
 
-/// Start mDNS for the daemon's listening `sockets` if `settings` ask for it, and add it to
-/// the epoll set; `None` (with a note saying why) when it is off or cannot run, which never
-/// stops chatd. `password` says whether a password is asked.
+/// Start mDNS for `listeners` if `settings` ask for it, and add it to the epoll set; `None`
+/// (with a note saying why) when it is off or cannot run, which never stops chatd. `facts`
+/// says whether a password is asked and, once TLS exists, the certificate's fingerprint.
 pub fn start_on(
     settings: &MdnsSettings,
-    sockets: &[TcpListener],
-    password: bool,
+    listeners: Vec<Listener>,
+    facts: Facts<'_>,
     epoll: &Epoll,
     notes: &mut Vec<(Level, String)>,
 ) -> Option<Mdns> {
-    let facts = Facts {
-        password,
-        // The TLS work passes the certificate's fingerprint here.
-        tls_fingerprint: None,
-    };
     let now = crate::clock::monotonic();
-    match Mdns::start(settings, listeners(sockets), facts, now, notes) {
+    match Mdns::start(settings, listeners, facts, now, notes) {
         Ok(m) => match m.register(epoll) {
             Ok(()) => Some(m),
             Err(e) => {
