@@ -10,8 +10,7 @@ use chat_core::{Duration, Instant};
 use chat_mdns::browse::{MAX_HOST_ADDRS, MAX_INSTANCES};
 use chat_mdns::service::txt_for;
 use chat_mdns::{
-    Browser, HostLabel, InstanceLabel, Interface, Responder, Service, ServiceType, Source,
-    SEND_MAX,
+    Browser, HostLabel, InstanceLabel, Interface, Responder, Service, ServiceType, Source, SEND_MAX,
 };
 use domain::base::Message;
 use libfuzzer_sys::fuzz_target;
@@ -58,7 +57,13 @@ fn drain(r: &mut Responder, b: &mut Browser, from: Instant, until: Instant) {
             b.handle(bytes, t.iface);
         }
         match r.poll_at() {
-            Some(t) if t <= until => now = if t > now { t } else { now + Duration::from_millis(1) },
+            Some(t) if t <= until => {
+                now = if t > now {
+                    t
+                } else {
+                    now + Duration::from_millis(1)
+                }
+            }
             _ => return,
         }
     }
