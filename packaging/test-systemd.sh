@@ -441,9 +441,9 @@ systemctl_chatd restart || fail "systemctl restart chatd"
 wait_logged "$c" 'password file=/run/credentials/chatd.service/password password=on' ||
     fail "chatd did not log taking the password from its credential"
 rc=0
-ct sh -c 'echo in | CHATC_PASSWORD=wrong chatc -n wrong' 2>"$run/wrong.err" || rc=$?
+ct sh -c 'echo in | CHATC_PASSWORD=wrong chatc -H 127.0.0.1 -n wrong' 2>"$run/wrong.err" || rc=$?
 [ "$rc" -eq 1 ] || fail "chatc with a wrong password exited with $rc, not 1"
-ct sh -c 'echo in | CHATC_PASSWORD=sesame chatc -n right' 2>"$run/right.err" ||
+ct sh -c 'echo in | CHATC_PASSWORD=sesame chatc -H 127.0.0.1 -n right' 2>"$run/right.err" ||
     fail "chatc with the right password exited with $?"
 wait_logged "$c" 'auth-failure peer=127\.0\.0\.1:[0-9]*' ||
     fail "chatd did not log the failed password"
@@ -473,7 +473,7 @@ ct sh -c 'install -d -m 0755 /etc/chatd-test && printf "first\n" >/etc/chatd-tes
     echo CHATD_PASSWORD_FILE=/etc/chatd-test/password >>/etc/default/chatd'
 systemctl_chatd restart || fail "systemctl restart chatd"
 main=$(prop MainPID)
-ct sh -c 'echo in | CHATC_PASSWORD=first chatc -n first' 2>"$run/first.err" ||
+ct sh -c 'echo in | CHATC_PASSWORD=first chatc -H 127.0.0.1 -n first' 2>"$run/first.err" ||
     fail "chatc with the password in CHATD_PASSWORD_FILE exited with $?"
 c=$(cursor)
 ct sh -c 'printf "second\n" >/etc/chatd-test/password'
@@ -481,9 +481,9 @@ ct systemctl reload chatd.service || fail "systemctl reload chatd"
 wait_logged "$c" 'password-reloaded file=/etc/chatd-test/password password=on' ||
     fail "chatd did not log reading CHATD_PASSWORD_FILE again"
 rc=0
-ct sh -c 'echo in | CHATC_PASSWORD=first chatc -n first' 2>"$run/first.err" || rc=$?
+ct sh -c 'echo in | CHATC_PASSWORD=first chatc -H 127.0.0.1 -n first' 2>"$run/first.err" || rc=$?
 [ "$rc" -eq 1 ] || fail "the old password still works after the reload (chatc exited with $rc)"
-ct sh -c 'echo in | CHATC_PASSWORD=second chatc -n second' 2>"$run/second.err" ||
+ct sh -c 'echo in | CHATC_PASSWORD=second chatc -H 127.0.0.1 -n second' 2>"$run/second.err" ||
     fail "the new password does not work after the reload (chatc exited with $?)"
 [ "$(prop MainPID)" = "$main" ] || fail "the main PID changed on reload"
 ct sh -c 'mv /etc/chatd-test/default /etc/default/chatd && rm -r /etc/chatd-test'
