@@ -27,26 +27,28 @@ pub struct Found {
 /// Scan the system's interfaces; keep the addresses for which `accepts` is true, and the
 /// interfaces left with at least one.
 pub fn scan(accepts: impl Fn(IpAddr) -> bool) -> io::Result<Vec<Found>> {
+    let wanted = InterfaceFlags::IFF_UP | InterfaceFlags::IFF_MULTICAST;
+    let mut entries: Vec<(String, IpAddr, u8)> = getifaddrs()?
+        .filter(|ifa| {
+            ifa.flags.contains(wanted) && !ifa.flags.contains(InterfaceFlags::IFF_LOOPBACK)
+        })
+        .filter_map(|ifa| {
+            let (ip, prefix) = address(&ifa)?;
+            accepts(ip).then_some((ifa.interface_name, ip, prefix))
+        })
+        .collect();
+    // In a fixed order, so that a scan of an unchanged system compares equal to the last.
+    entries.sort();
     let mut found: Vec<Found> = Vec::new();
-    for ifa in getifaddrs()? {
-        let wanted = InterfaceFlags::IFF_UP | InterfaceFlags::IFF_MULTICAST;
-        if !ifa.flags.contains(wanted) || ifa.flags.contains(InterfaceFlags::IFF_LOOPBACK) {
-            continue;
-        }
-        let Some((ip, prefix)) = address(&ifa) else {
-            continue;
-        };
-        if !accepts(ip) {
-            continue;
-        }
-        let at = match found.iter().position(|f| f.name == ifa.interface_name) {
+    for (name, ip, prefix) in entries {
+        let at = match found.iter().position(|f| f.name == name) {
             Some(at) => at,
             None => {
-                let Ok(index) = if_nametoindex(ifa.interface_name.as_str()) else {
+                let Ok(index) = if_nametoindex(name.as_str()) else {
                     continue;
                 };
                 found.push(Found {
-                    name: ifa.interface_name.clone(),
+                    name,
                     iface: Interface::new(index),
                 });
                 found.len() - 1
