@@ -37,6 +37,21 @@ pub const AUTH_FAILURES_ALLOWED: u8 = 3;
 pub const AUTH_PENALTY: Duration = Duration::from_secs(30);
 /// Addresses whose failed passwords are remembered at once.
 pub const AUTH_TRACKED: usize = 32;
+/// Connections one address may hold at once by default (any phase, joined or not), like
+/// ngircd's `MaxConnectionsIP`; `None` in [`Config::max_per_address`] lifts the cap.
+pub const DEFAULT_MAX_PER_ADDRESS: usize = 8;
+/// One slot in this many (rounded up) is kept for addresses that hold no connection yet.
+///
+/// When fewer free slots than that remain, an address that already has a connection is
+/// refused: a few hogs can fill the rest of the table but never lock out a newcomer. See
+/// [`reserved_slots`].
+pub const RESERVE_DIVISOR: usize = 16;
+
+/// Return how many of `max_clients` slots are kept for addresses with no connection yet:
+/// one in [`RESERVE_DIVISOR`], rounded up (16 of 256; 1 of 2 to 16).
+pub const fn reserved_slots(max_clients: usize) -> usize {
+    max_clients.div_ceil(RESERVE_DIVISOR)
+}
 
 /// Run-time settings of a [`crate::Server`].
 #[derive(Debug, Clone)]
@@ -49,6 +64,9 @@ pub struct Config {
     pub flood: Option<FloodLimit>,
     /// How long a connection may take to join before it is dropped.
     pub join_timeout: Duration,
+    /// Connections one address may hold at once (IPv6 counted per full address), and with
+    /// it the reserve of [`reserved_slots`]; `None` turns both per-address rules off.
+    pub max_per_address: Option<usize>,
 }
 
 impl Default for Config {
@@ -58,6 +76,7 @@ impl Default for Config {
             max_clients: DEFAULT_SLOTS,
             flood: Some(FloodLimit::default()),
             join_timeout: JOIN_TIMEOUT,
+            max_per_address: Some(DEFAULT_MAX_PER_ADDRESS),
         }
     }
 }

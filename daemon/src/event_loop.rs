@@ -443,8 +443,8 @@ impl Daemon {
         }
         let id = match self.server.accept(now, peer) {
             Ok(id) => id,
-            Err(chat_core::Full) => {
-                let _ = socket::send_vectored(&stream, &[IoSlice::new(chat_core::wire::FULL_LINE)]);
+            Err(refused) => {
+                let _ = socket::send_vectored(&stream, &[IoSlice::new(refused.line())]);
                 socket::drain(&stream);
                 return;
             }
