@@ -33,10 +33,21 @@ pub const MAX_SERVER_LINE: usize = MAX_LINE + 2 * MAX_NAME + 64;
 pub const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Failed passwords from one address before further attempts are refused for a while.
 pub const AUTH_FAILURES_ALLOWED: u8 = 3;
-/// How long an address that failed too often is refused.
+/// How long an address that failed too often is refused, from its last failure.
 pub const AUTH_PENALTY: Duration = Duration::from_secs(30);
+/// Wrong passwords the whole server checks at once, from all addresses together, before
+/// every further guess waits for the budget to refill (see [`crate::auth`]).
+pub const AUTH_BUDGET_BURST: u32 = 20;
+/// How long the global budget takes to earn back one wrong password: 2 s, so guessing from
+/// ever new addresses gets at most 30 guesses a minute checked, server-wide.
+pub const AUTH_BUDGET_REFILL: Duration = Duration::from_secs(2);
 /// Addresses whose failed passwords are remembered at once.
-pub const AUTH_TRACKED: usize = 32;
+///
+/// Every remembered address failed within the last [`AUTH_PENALTY`], and the global budget
+/// lets at most `AUTH_BUDGET_BURST + AUTH_PENALTY / AUTH_BUDGET_REFILL + 1` (36) failures
+/// through in any such window, so the table never fills; `crate::auth` checks this at
+/// compile time.
+pub const AUTH_TRACKED: usize = 64;
 /// Connections one address may hold at once by default (any phase, joined or not), like
 /// ngircd's `MaxConnectionsIP`; `None` in [`Config::max_per_address`] lifts the cap.
 pub const DEFAULT_MAX_PER_ADDRESS: usize = 8;
