@@ -44,7 +44,7 @@ use core::net::SocketAddr;
 
 use log::{info, warn};
 
-use crate::auth::Throttle;
+use crate::auth::{Hold, Throttle};
 use crate::broadcast::Broadcast;
 use crate::config::{Config, DEFAULT_SLOTS, MAX_LINE, MAX_SERVER_LINE};
 use crate::frame::Frame;
@@ -270,11 +270,7 @@ impl<const N: usize> Server<N> {
         info!(target: "chatd", "connect peer={peer} conn={i}");
         if self.config.password.is_some() && self.throttle.is_blocked(now.instant, peer.ip()) {
             warn!(target: "chatd", "auth-throttled peer={peer}");
-            self.bye(
-                i,
-                ByeCode::Throttled,
-                "Too many wrong passwords from your address; wait and try again.",
-            );
+            self.bye(i, ByeCode::Throttled, Hold::Address.text());
             return Ok(id);
         }
         self.send(
