@@ -120,6 +120,7 @@ impl Daemon {
             max_clients: settings.max_clients.clamp(1, SLOTS),
             flood: settings.flood,
             join_timeout: settings.join_timeout,
+            max_per_address: settings.max_per_address,
             ..Config::default()
         };
         let password_file = settings.password_file.as_ref().map(absolute);
