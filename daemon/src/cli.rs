@@ -30,7 +30,7 @@ pub struct Cli {
           value_parser = clap::value_parser!(u16).range(1..=SLOTS as i64))]
     pub max_clients: u16,
 
-    /// Let one address hold at most N connections at once, and keep the last slots for new addresses; 0 or off for neither.
+    /// At most N connections from one address, and the last free slots kept for new addresses (0 or off: neither).
     #[arg(long, value_name = "N|off", env = "CHATD_MAX_PER_ADDRESS", default_value = "8",
           value_parser = parse_max_per_address)]
     pub max_per_address: MaxPerAddress,
