@@ -71,7 +71,8 @@ impl<const N: usize> Server<N> {
     /// Check one password guess from connection `i`, whatever protocol carried it: refuse it
     /// unchecked while the throttle holds (per address or server-wide), else compare it,
     /// count a wrong one, and log the outcome. A right one moves the connection on to
-    /// [`Phase::AwaitName`]. Sends nothing: the caller answers in its own protocol.
+    /// [`Phase::AwaitName`]. Sends nothing: the caller answers in its own protocol. Call it
+    /// only while the connection is in [`Phase::AwaitPassword`], once per password it sent.
     pub(crate) fn guess_password(&mut self, now: Now, i: usize, guess: &[u8]) -> Guess {
         let Some(peer) = self.slots[i].peer else {
             return Guess::Held(Hold::Address);
