@@ -49,7 +49,7 @@ pub mod wire;
 pub use config::Config;
 pub use history::{Entry, EntryKind};
 pub use names::Name;
-pub use server::{CloseReason, ConnId, Fed, Full, Server};
+pub use server::{CloseReason, ConnId, Fed, Refused, Server};
 pub use time::{Duration, Instant, Now, Timestamp};
 pub use transport::Transport;
 pub use wire::ServerLine;

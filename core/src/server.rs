@@ -9,7 +9,7 @@
 //! loop {
 //!     wait for readiness, or until poll_at()                 // never a busy loop
 //!     now = Now { instant: monotonic clock, wall: wall clock }
-//!     new connection from peer:  accept(now, peer)           // Err(Full): write FULL_LINE, close
+//!     new connection from peer:  accept(now, peer)           // Err(r): write r.line(), close
 //!     bytes from id:             while bytes left {
 //!                                    fed = input(now, id, bytes)     // uses >= 1 byte
 //!                                    bytes = bytes[fed.used..]
@@ -39,12 +39,12 @@
 //! behind, or fills its own queue, is dropped as a slow consumer at once, so nobody else ever
 //! waits for it.
 
-use core::fmt::{self, Write as _};
+use core::fmt::Write as _;
 use core::net::SocketAddr;
 
 use log::{info, warn};
 
-use crate::auth::Throttle;
+use crate::auth::{Hold, Throttle};
 use crate::broadcast::Broadcast;
 use crate::config::{Config, DEFAULT_SLOTS, MAX_LINE, MAX_SERVER_LINE};
 use crate::frame::Frame;
@@ -108,18 +108,6 @@ pub struct Fed {
     /// before feeding more, so that a client that reads is never taken for a slow one.
     pub write_out: bool,
 }
-
-/// No slot is free for another connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Full;
-
-impl fmt::Display for Full {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("every client slot is taken")
-    }
-}
-
-impl core::error::Error for Full {}
 
 /// Gather writes [`Server::flush`] makes before it lets the caller go round its loop again.
 const FLUSH_ROUNDS: usize = 64;
@@ -255,17 +243,20 @@ impl<const N: usize> Server<N> {
 
     /// Take a new connection from `peer` and greet it.
     ///
-    /// On [`Full`] the caller should write [`crate::wire::FULL_LINE`] and close the socket.
-    pub fn accept(&mut self, now: Now, peer: SocketAddr) -> Result<ConnId, Full> {
-        if self.shutting_down || self.connections() >= self.config.max_clients {
-            info!(target: "chatd", "refused peer={peer} reason=full");
-            return Err(Full);
+    /// On `Err` (no slot, or the address has its share, see [`Refused`]) the caller writes
+    /// [`Refused::line`] and closes the socket.
+    pub fn accept(&mut self, now: Now, peer: SocketAddr) -> Result<ConnId, Refused> {
+        if let Err(r) = self.admit_peer(peer.ip()) {
+            info!(target: "chatd", "refused peer={peer} reason={}", r.reason());
+            return Err(r);
         }
         let limit = self.config.flood.unwrap_or_default();
         let i = match self.slots.iter().position(|s| s.phase == Phase::Free) {
             Some(i) => i,
             None => {
-                self.slots.push(Slot::new(&limit)).map_err(|_| Full)?;
+                self.slots
+                    .push(Slot::new(&limit))
+                    .map_err(|_| Refused::Full)?;
                 self.slots.len() - 1
             }
         };
@@ -279,11 +270,7 @@ impl<const N: usize> Server<N> {
         info!(target: "chatd", "connect peer={peer} conn={i}");
         if self.config.password.is_some() && self.throttle.is_blocked(now.instant, peer.ip()) {
             warn!(target: "chatd", "auth-throttled peer={peer}");
-            self.bye(
-                i,
-                ByeCode::Throttled,
-                "Too many wrong passwords from your address; wait and try again.",
-            );
+            self.bye(i, ByeCode::Throttled, Hold::Address.text());
             return Ok(id);
         }
         self.send(
@@ -506,6 +493,16 @@ impl<const N: usize> Server<N> {
         if self.connections() > self.config.max_clients {
             return Err("more connections than max_clients");
         }
+        if let Some(cap) = self.config.max_per_address {
+            let over = self
+                .slots
+                .iter()
+                .filter_map(|s| s.peer.filter(|_| s.phase != Phase::Free))
+                .any(|p| self.connections_from(p.ip()) > cap);
+            if over {
+                return Err("an address holds more connections than max_per_address");
+            }
+        }
         for (i, a) in self.slots.iter().enumerate() {
             if a.queued() > crate::config::OUT_QUEUE {
                 return Err("outgoing queue over its bound");
@@ -554,5 +551,8 @@ fn slot_index(i: usize) -> u16 {
 #[cfg(test)]
 mod tests;
 
+mod admission;
 mod delivery;
 mod rules;
+
+pub use admission::Refused;

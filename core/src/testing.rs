@@ -16,7 +16,7 @@ use std::vec::Vec;
 use core::net::SocketAddr;
 
 use crate::config::{Config, OUT_QUEUE, RING_BYTES, RING_RECORDS};
-use crate::server::{ConnId, Full, Server};
+use crate::server::{ConnId, Refused, Server};
 use crate::time::{Duration, Instant, Now, Timestamp};
 use crate::wire::{has_control, ServerLine};
 
@@ -77,7 +77,7 @@ impl<const N: usize> Sim<N> {
     }
 
     /// Accept a connection from `peer`.
-    pub fn accept(&mut self, peer: SocketAddr) -> Result<ConnId, Full> {
+    pub fn accept(&mut self, peer: SocketAddr) -> Result<ConnId, Refused> {
         let id = self.server.accept(self.now, peer)?;
         // A reused slot's id differs in generation, so this is a new entry.
         self.peers.push((id, Peer::default()));

@@ -123,6 +123,7 @@ impl Daemon {
             max_clients: settings.max_clients.clamp(1, SLOTS),
             flood: settings.flood,
             join_timeout: settings.join_timeout,
+            max_per_address: settings.max_per_address,
             ..Config::default()
         };
         let password_file = settings.password_file.as_ref().map(absolute);
@@ -473,8 +474,8 @@ impl Daemon {
         }
         let id = match self.server.accept(now, peer) {
             Ok(id) => id,
-            Err(chat_core::Full) => {
-                let _ = socket::send_vectored(&stream, &[IoSlice::new(chat_core::wire::FULL_LINE)]);
+            Err(refused) => {
+                let _ = socket::send_vectored(&stream, &[IoSlice::new(refused.line())]);
                 socket::drain(&stream);
                 return;
             }

@@ -34,6 +34,9 @@ pub struct Settings {
     pub flood: Option<FloodLimit>,
     /// How long a connection may take to join.
     pub join_timeout: Duration,
+    /// Connections one address may hold at once (and with it the reserve of slots for new
+    /// addresses); `None` for no per-address rule.
+    pub max_per_address: Option<usize>,
     /// Whether and as what to announce chatd with mDNS; off unless asked for.
     pub mdns: MdnsSettings,
 }
@@ -48,6 +51,7 @@ impl Default for Settings {
             state_dir: None,
             flood: Some(FloodLimit::default()),
             join_timeout: chat_core::config::JOIN_TIMEOUT,
+            max_per_address: Some(chat_core::config::DEFAULT_MAX_PER_ADDRESS),
             mdns: MdnsSettings::default(),
         }
     }

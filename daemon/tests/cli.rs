@@ -13,6 +13,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
         "CHATD_MAX_CLIENTS",
         "CHATD_FLOOD",
         "CHATD_JOIN_TIMEOUT",
+        "CHATD_MAX_PER_ADDRESS",
         "CHATD_LOG",
         "CHATD_LOG_LEVEL",
         "CHATD_DAEMON",
@@ -42,6 +43,8 @@ fn bad_values_exit_2_with_one_line_naming_option_and_value() {
         (&["--join-timeout=-3"], "--join-timeout", "-3"),
         (&["--log", "paper"], "--log", "paper"),
         (&["--log-level", "loud"], "--log-level", "loud"),
+        (&["--max-per-address", "257"], "--max-per-address", "257"),
+        (&["--max-per-address", "lots"], "--max-per-address", "lots"),
     ];
     for (args, option, value) in cases {
         let (code, err) = run(args, &[]);
@@ -66,6 +69,9 @@ fn bad_values_from_the_environment_too() {
     let (code, err) = run(&[], &[("CHATD_FLOOD", "x/y")]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--flood"), "{err}");
+    let (code, err) = run(&[], &[("CHATD_MAX_PER_ADDRESS", "-1")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--max-per-address"), "{err}");
 }
 
 #[test]
@@ -94,6 +100,7 @@ fn help_and_version_exit_0() {
         "--syslog-socket",
         "--flood",
         "--join-timeout",
+        "--max-per-address",
     ] {
         assert!(help.contains(opt), "{opt} missing from --help");
     }

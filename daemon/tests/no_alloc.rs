@@ -64,6 +64,8 @@ fn relaying_messages_allocates_nothing_on_the_server_thread() {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
         flood: None,
         state_dir: Some(dir.path().to_path_buf()),
+        // Twelve clients from one address.
+        max_per_address: None,
         ..Settings::default()
     };
     let (tx, rx) = mpsc::channel();

@@ -427,7 +427,7 @@ fn capacity_is_enforced() {
     });
     let a = h.connect(1);
     h.connect(2);
-    assert_eq!(h.server.accept(h.now(), peer(3)), Err(Full));
+    assert_eq!(h.server.accept(h.now(), peer(3)), Err(Refused::Full));
     h.server.closed(h.now(), a, CloseReason::Eof);
     assert!(
         h.server.accept(h.now(), peer(3)).is_ok(),
@@ -608,7 +608,7 @@ fn shutdown_notifies_everyone_and_refuses_newcomers() {
     let mut closing = h.closes();
     closing.sort_by_key(|c| c.index());
     assert_eq!(closing, [a, b]);
-    assert_eq!(h.server.accept(h.now(), peer(3)), Err(Full));
+    assert_eq!(h.server.accept(h.now(), peer(3)), Err(Refused::Full));
     h.server.closed(h.now(), a, CloseReason::Closed);
     assert!(h.lines(b).is_empty(), "no LEAVE during shutdown");
 }
