@@ -185,11 +185,11 @@ mkdir -m 0700 "$tmp/creds-pw" "$tmp/state-pw"
 printf 'sesame\n' >"$tmp/creds-pw/password"
 start_chatd "$tmp/creds-pw" "$tmp/state-pw"
 echo "with the password" | CHATC_PASSWORD=sesame timeout "$wait_secs" \
-    chatc -p "$port" -n right 2>"$tmp/send.err" ||
+    chatc -H 127.0.0.1 -p "$port" -n right 2>"$tmp/send.err" ||
     fail "chatc with the right password exits with $?"
 rc=0
 echo "without it" | CHATC_PASSWORD=wrong timeout "$wait_secs" \
-    chatc -p "$port" -n wrong 2>"$tmp/send.err" || rc=$?
+    chatc -H 127.0.0.1 -p "$port" -n wrong 2>"$tmp/send.err" || rc=$?
 [ "$rc" -eq 1 ] || fail "chatc with a wrong password exits with $rc, not 1"
 wait_for grep -q 'auth-failure peer=127\.0\.0\.1:[0-9]* failures=1' "$tmp/chatd.log" ||
     fail "chatd did not log the wrong password"
@@ -204,7 +204,7 @@ printf '\n' >"$tmp/creds/password"
 state=$tmp/state
 start_chatd "$tmp/creds" "$state"
 
-timeout "$wait_secs" chatc -p "$port" -n listener --listen --no-color \
+timeout "$wait_secs" chatc -H 127.0.0.1 -p "$port" -n listener --listen --no-color \
     >"$tmp/listen.out" 2>"$tmp/listen.err" </dev/null &
 listen_pid=$!
 pids+=("$listen_pid")

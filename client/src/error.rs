@@ -86,6 +86,13 @@ pub enum Error {
     Config(crate::config::ConfigError),
     /// The terminal or standard input/output failed.
     Io(io::Error),
+    /// No host was given and no chatd answered on the local network.
+    NoServerFound,
+    /// No host was given, several chatd servers answered and there is no terminal to ask
+    /// which one (their names).
+    SeveralServers(Vec<String>),
+    /// Looking for servers on the local network failed (no UDP socket).
+    Discover(io::Error),
 }
 
 impl Error {
@@ -179,6 +186,21 @@ impl fmt::Display for Error {
             }
             Error::Config(err) => write!(f, "{err}"),
             Error::Io(err) => write!(f, "{err}"),
+            Error::NoServerFound => f.write_str(
+                "no chatd server found on the local network; give its address with -H HOST \
+                 (-H 127.0.0.1 for one on this machine)",
+            ),
+            Error::SeveralServers(names) => write!(
+                f,
+                "{} chatd servers on the local network ({}): pick one with -H NAME",
+                names.len(),
+                names.join(", ")
+            ),
+            Error::Discover(err) => write!(
+                f,
+                "cannot look for servers on the local network: {}; give an address with -H HOST",
+                describe(err)
+            ),
         }
     }
 }

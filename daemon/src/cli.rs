@@ -8,6 +8,7 @@ use chat_core::flood::FloodLimit;
 use clap::{Parser, ValueEnum};
 
 use crate::logging::LogRate;
+use crate::mdns::MdnsSettings;
 use crate::settings::{Settings, DEFAULT_STATE_DIR, SLOTS};
 
 /// chatd: a LAN chat daemon speaking a plain line protocol over TCP (default port 5000).
@@ -92,6 +93,23 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", env = "CHATD_JOIN_TIMEOUT", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub join_timeout: u64,
+
+    /// Announce chatd on the local network with multicast DNS (UDP port 5353), so that chatc finds it without an address.
+    #[arg(long, value_name = "on|off", env = "CHATD_MDNS", default_value = "on")]
+    pub mdns: OnOff,
+
+    /// The name chatd is announced under (default: the host name).
+    #[arg(long, value_name = "NAME", env = "CHATD_MDNS_NAME")]
+    pub mdns_name: Option<String>,
+}
+
+/// A switch given as `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    /// Turned on.
+    On,
+    /// Turned off.
+    Off,
 }
 
 /// Where log lines go.
@@ -207,6 +225,10 @@ impl Cli {
             flood: self.flood.0,
             join_timeout: Duration::from_secs(self.join_timeout),
             max_per_address: self.max_per_address.0,
+            mdns: MdnsSettings {
+                enabled: self.mdns == OnOff::On,
+                name: self.mdns_name.clone(),
+            },
         }
     }
 }
@@ -282,6 +304,14 @@ mod test {
         assert!(!cli.daemon);
         let cli = Cli::try_parse_from(["chatd", "-f", "--daemon"]).expect("parse");
         assert_eq!(cli.log_target(), LogTarget::Syslog);
+        let cli = Cli::try_parse_from(["chatd"]).expect("parse");
+        assert!(cli.settings().mdns.enabled, "mDNS is on unless turned off");
+        let cli =
+            Cli::try_parse_from(["chatd", "--mdns", "off", "--mdns-name", "Sala"]).expect("parse");
+        let mdns = cli.settings().mdns;
+        assert!(!mdns.enabled);
+        assert_eq!(mdns.name.as_deref(), Some("Sala"));
+        assert!(Cli::try_parse_from(["chatd", "--mdns", "maybe"]).is_err());
         assert!(Cli::try_parse_from(["chatd", "-m", "0"]).is_err());
         assert!(Cli::try_parse_from(["chatd", "-m", "257"]).is_err());
     }

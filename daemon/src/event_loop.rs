@@ -21,6 +21,7 @@ use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTime
 pub use crate::error::{RunError, StartError};
 pub use crate::handle::Handle;
 use crate::listen;
+use crate::mdns::{self, Mdns};
 use crate::password;
 use crate::settings::{Settings, SLOTS};
 use crate::socket::{self, Sock};
@@ -83,6 +84,8 @@ pub struct Daemon {
     shutdown_deadline: Option<Instant>,
     /// A descriptor held in reserve, to tell clients past the fd limit `BYE full`.
     spare_fd: fd_limit::Spare,
+    /// The mDNS responder, unless `--mdns off` or it cannot run.
+    mdns: Option<Mdns>,
 }
 
 impl fmt::Debug for Daemon {
@@ -169,6 +172,19 @@ impl Daemon {
                 .map_err(|e| StartError::Setup("watch a listener", e.into()))?;
         }
 
+        // Every listener here speaks the native protocol in the clear; the IRC and TLS
+        // listeners give their own `mdns::Kind`, and TLS its certificate's fingerprint.
+        let announced = bound
+            .listeners
+            .iter()
+            .filter_map(|l| mdns::listener(l, mdns::Kind::Native))
+            .collect();
+        let facts = mdns::Facts {
+            password: server.config().password.is_some(),
+            tls_fingerprint: None,
+        };
+        let mdns = mdns::start_on(&settings.mdns, announced, facts, &epoll, &mut notes);
+
         let store = settings.state_dir.as_ref().map(|dir| {
             let dir = absolute(dir);
             let mut store = HistoryStore::new(&dir);
@@ -230,6 +246,7 @@ impl Daemon {
             accept_paused_until: None,
             shutdown_deadline: None,
             spare_fd: fd_limit::Spare::new(),
+            mdns,
         })
     }
 
@@ -251,6 +268,9 @@ impl Daemon {
         let max = self.server.config().max_clients;
         for a in &self.local {
             info!(target: "chatd", "listening addr={a} max-clients={max}");
+        }
+        if let Some(m) = &self.mdns {
+            info!(target: "chatd", "{}", m.describe());
         }
     }
 
@@ -276,6 +296,9 @@ impl Daemon {
             self.check_flags(now);
             if self.server.poll_at().is_some_and(|t| t <= now.instant) {
                 self.server.tick(now);
+            }
+            if let Some(m) = &mut self.mdns {
+                m.drive(now.instant);
             }
             self.resume_accepting(now);
             self.take_closes(now);
@@ -312,6 +335,9 @@ impl Daemon {
         if let Some(d) = logging::wake_in() {
             consider(now + d);
         }
+        if let Some(m) = &self.mdns {
+            consider(m.poll_at());
+        }
         for c in self.conns.iter().flatten() {
             if let Some(t) = c.closing_until {
                 consider(t);
@@ -335,6 +361,10 @@ impl Daemon {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     _ => break,
                 }
+            }
+        } else if Mdns::owns(token) {
+            if let Some(m) = &mut self.mdns {
+                m.on_readable(now.instant, token);
             }
         } else if token >= LISTENER_BASE {
             if let Ok(i) = usize::try_from(token - LISTENER_BASE) {
@@ -502,6 +532,9 @@ impl Daemon {
     fn check_flags(&mut self, now: Now) {
         if self.handle.reload.swap(false, Ordering::SeqCst) {
             self.reload_password();
+            if let Some(m) = &mut self.mdns {
+                m.set_password(now.instant, self.server.config().password.is_some());
+            }
         }
         if self.handle.stop.load(Ordering::SeqCst) && self.shutdown_deadline.is_none() {
             self.begin_shutdown(now);
@@ -521,6 +554,9 @@ impl Daemon {
     fn begin_shutdown(&mut self, now: Now) {
         info!(target: "chatd", "stopping connections={}", self.server.connections());
         notify::notify_or_log("STOPPING=1");
+        if let Some(m) = &mut self.mdns {
+            m.shutdown(now.instant);
+        }
         for l in self.listeners.drain(..) {
             let _ = self.epoll.delete(&l);
         }

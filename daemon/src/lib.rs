@@ -5,7 +5,8 @@
 //! sockets (including systemd's); [`daemonize`], [`pidfile`], [`signals`], [`notify`],
 //! [`fd_limit`] and [`logging`] are the Unix plumbing; [`files`] opens every file so that none
 //! can hang or trick the daemon; [`state`] keeps the history across restarts and [`password`]
-//! reads the password file. [`main`] ties them together for the binary.
+//! reads the password file; [`mdns`] announces chatd on the LAN. [`main`] ties them together
+//! for the binary.
 
 pub mod cli;
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod files;
 pub mod handle;
 pub mod listen;
 pub mod logging;
+pub mod mdns;
 pub mod notify;
 pub mod password;
 pub mod pidfile;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chat_core::flood::FloodLimit;
 
+use crate::mdns::MdnsSettings;
+
 /// The port chatd listens on when no address is given.
 pub const DEFAULT_PORT: u16 = 5000;
 
@@ -35,6 +37,8 @@ pub struct Settings {
     /// Connections one address may hold at once (and with it the reserve of slots for new
     /// addresses); `None` for no per-address rule.
     pub max_per_address: Option<usize>,
+    /// Whether and as what to announce chatd with mDNS; off unless asked for.
+    pub mdns: MdnsSettings,
 }
 
 impl Default for Settings {
@@ -48,6 +52,7 @@ impl Default for Settings {
             flood: Some(FloodLimit::default()),
             join_timeout: chat_core::config::JOIN_TIMEOUT,
             max_per_address: Some(chat_core::config::DEFAULT_MAX_PER_ADDRESS),
+            mdns: MdnsSettings::default(),
         }
     }
 }

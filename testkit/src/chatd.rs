@@ -23,7 +23,8 @@ const FOREIGN_ENV: [&str; 7] = [
 ];
 
 /// How to start a [`Chatd`]: by default on 127.0.0.1, port 0, with a state directory of its
-/// own, no extra arguments, and none of the test's `CHATD_*` or systemd variables.
+/// own, no extra arguments, mDNS off (`CHATD_MDNS=off`), and none of the test's other `CHATD_*`
+/// or systemd variables.
 #[must_use = "a launch does nothing until `start`"]
 #[derive(Debug, Clone)]
 pub struct Launch {
@@ -118,6 +119,9 @@ impl Launch {
             cmd.arg("--password-file").arg(file);
         }
         cmd.args(&self.args);
+        // Never announce on the machine's own network: a test that wants mDNS (in a network
+        // namespace of its own) says `.env("CHATD_MDNS", "on")`.
+        cmd.env("CHATD_MDNS", "off");
         clean_env(&mut cmd)
             .envs(self.env)
             .stdin(Stdio::null())
