@@ -56,6 +56,10 @@ pub use tags::{Tag, Tags};
 /// Largest IRC line the server writes, CRLF included, tags not counted (RFC 1459's 512).
 pub const MAX_IRC_LINE: usize = 512;
 
+/// The line written to an IRC connection refused because every slot is taken, before it is
+/// closed: the IRC twin of [`crate::wire::FULL_LINE`].
+pub const FULL_LINE: &[u8] = b"ERROR :Closing link: server full\r\n";
+
 /// Largest tags section the server writes, its `@` and final space included (IRCv3).
 pub const MAX_TAGS_LEN: usize = 8191;
 
