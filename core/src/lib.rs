@@ -31,6 +31,7 @@ extern crate std;
 
 pub mod auth;
 pub mod broadcast;
+mod burst;
 pub mod commands;
 pub mod config;
 pub mod dialect;
