@@ -504,6 +504,8 @@ fn slot_index(i: usize) -> u16 {
 }
 
 #[cfg(test)]
+mod irc_tests;
+#[cfg(test)]
 mod tests;
 
 mod burst;
