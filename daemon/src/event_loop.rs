@@ -7,20 +7,20 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, Read as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use chat_core::{CloseReason, Config, ConnId, Duration, Instant, Now, Server};
+use chat_core::{CloseReason, Config, ConnId, Dialect, Duration, Instant, Now, Server};
 use log::{info, warn, Level};
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
 pub use crate::error::{RunError, StartError};
 pub use crate::handle::Handle;
-use crate::listen;
+use crate::listen::{self, Listener};
 use crate::password;
 use crate::settings::{Settings, SLOTS};
 use crate::socket::{self, Sock};
@@ -70,8 +70,11 @@ struct Conn {
 pub struct Daemon {
     server: Box<Core>,
     epoll: Epoll,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
+    /// Where each listener listens (with real ports when bound to port 0), in their order.
     local: Vec<SocketAddr>,
+    /// What each listener's clients speak, in the same order.
+    dialects: Vec<Dialect>,
     conns: Vec<Option<Conn>>,
     wake_rx: UnixStream,
     handle: Handle,
@@ -120,6 +123,7 @@ impl Daemon {
             max_clients: settings.max_clients.clamp(1, SLOTS),
             flood: settings.flood,
             join_timeout: settings.join_timeout,
+            irc: settings.irc.clone(),
             ..Config::default()
         };
         let password_file = settings.password_file.as_ref().map(absolute);
@@ -135,7 +139,7 @@ impl Daemon {
                 format!("password file={} password={state}", p.display()),
             ));
         }
-        let bound = listen::bind_all(&settings.listen, settings.socket_activation)?;
+        let bound = listen::bind_all(settings)?;
         notes.extend(bound.notes.into_iter().map(|n| (Level::Warn, n)));
         notes.extend(fd_limit::raise_for(
             config.max_clients,
@@ -155,14 +159,17 @@ impl Daemon {
             .add(&wake_rx, EpollEvent::new(EpollFlags::EPOLLIN, WAKER))
             .map_err(|e| StartError::Setup("watch the wake-up socket", e.into()))?;
         let mut local = Vec::new();
+        let mut dialects = Vec::new();
         for (i, l) in bound.listeners.iter().enumerate() {
             let addr = l
+                .socket
                 .local_addr()
                 .map_err(|e| StartError::Setup("read a listening address", e))?;
             local.push(addr);
+            dialects.push(l.dialect);
             epoll
                 .add(
-                    l,
+                    &l.socket,
                     EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64),
                 )
                 .map_err(|e| StartError::Setup("watch a listener", e.into()))?;
@@ -219,6 +226,7 @@ impl Daemon {
             epoll,
             listeners: bound.listeners,
             local,
+            dialects,
             conns,
             wake_rx,
             handle,
@@ -237,6 +245,16 @@ impl Daemon {
         &self.local
     }
 
+    /// Return the addresses where clients speaking `dialect` connect.
+    pub fn local_addrs_of(&self, dialect: Dialect) -> Vec<SocketAddr> {
+        self.local
+            .iter()
+            .zip(&self.dialects)
+            .filter(|(_, d)| **d == dialect)
+            .map(|(a, _)| *a)
+            .collect()
+    }
+
     /// Return a handle to stop or reload the daemon from elsewhere.
     pub fn handle(&self) -> Handle {
         self.handle.clone()
@@ -248,8 +266,10 @@ impl Daemon {
             log::log!(target: "chatd", level, "{note}");
         }
         let max = self.server.config().max_clients;
-        for a in &self.local {
-            info!(target: "chatd", "listening addr={a} max-clients={max}");
+        for (l, a) in self.listeners.iter().zip(&self.local) {
+            let tls = if l.tls { "yes" } else { "no" };
+            let protocol = l.dialect;
+            info!(target: "chatd", "listening addr={a} max-clients={max} protocol={protocol} tls={tls}");
         }
     }
 
@@ -413,11 +433,12 @@ impl Daemon {
             let Some(l) = self.listeners.get(i) else {
                 return;
             };
-            match l.accept() {
-                Ok((stream, peer)) => self.admit(now, stream, peer),
+            let dialect = l.dialect;
+            match l.socket.accept() {
+                Ok((stream, peer)) => self.admit(now, stream, peer, dialect),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if fd_limit::out_of_fds(&e) && self.spare_fd.is_ready() => {
-                    if !self.spare_fd.refuse_one(l, chat_core::wire::FULL_LINE) {
+                    if !self.spare_fd.refuse_one(&l.socket, dialect.full_line()) {
                         return;
                     }
                 }
@@ -435,16 +456,16 @@ impl Daemon {
         }
     }
 
-    fn admit(&mut self, now: Now, stream: TcpStream, peer: SocketAddr) {
+    fn admit(&mut self, now: Now, stream: TcpStream, peer: SocketAddr, dialect: Dialect) {
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         if let Err(e) = socket::configure(&stream) {
             warn!(target: "chatd", "socket-setup-failed peer={peer} error=\"{e}\"");
             return;
         }
-        let id = match self.server.accept(now, peer) {
+        let id = match self.server.accept(now, peer, dialect) {
             Ok(id) => id,
             Err(chat_core::Full) => {
-                let _ = socket::send_vectored(&stream, &[IoSlice::new(chat_core::wire::FULL_LINE)]);
+                let _ = socket::send_vectored(&stream, &[IoSlice::new(dialect.full_line())]);
                 socket::drain(&stream);
                 return;
             }
@@ -480,7 +501,7 @@ impl Daemon {
         self.accept_paused_until = Some(now.instant + ACCEPT_PAUSE);
         for (i, l) in self.listeners.iter().enumerate() {
             let _ = self.epoll.modify(
-                l,
+                &l.socket,
                 &mut EpollEvent::new(EpollFlags::empty(), LISTENER_BASE + i as u64),
             );
         }
@@ -491,7 +512,7 @@ impl Daemon {
             self.accept_paused_until = None;
             for (i, l) in self.listeners.iter().enumerate() {
                 let _ = self.epoll.modify(
-                    l,
+                    &l.socket,
                     &mut EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64),
                 );
             }
@@ -521,7 +542,7 @@ impl Daemon {
         info!(target: "chatd", "stopping connections={}", self.server.connections());
         notify::notify_or_log("STOPPING=1");
         for l in self.listeners.drain(..) {
-            let _ = self.epoll.delete(&l);
+            let _ = self.epoll.delete(&l.socket);
         }
         self.accept_paused_until = None;
         self.shutdown_deadline = Some(now.instant + SHUTDOWN_BOUND);

@@ -5,9 +5,26 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chat_core::flood::FloodLimit;
+use chat_core::IrcConfig;
 
 /// The port chatd listens on when no address is given.
 pub const DEFAULT_PORT: u16 = 5000;
+
+/// The port chatd listens on for IRC clients when no IRC address is given.
+pub const DEFAULT_IRC_PORT: u16 = 6667;
+
+/// Where one kind of listener listens (besides sockets systemd passes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ListenAddrs {
+    /// The kind's default: `[::]:PORT` and `0.0.0.0:PORT`, unless systemd passed sockets of
+    /// this kind.
+    #[default]
+    Default,
+    /// None: chatd binds no address of this kind itself.
+    Off,
+    /// These addresses.
+    At(Vec<SocketAddr>),
+}
 
 /// Client slots compiled into the daemon; `--max-clients` may only lower it.
 pub const SLOTS: usize = chat_core::config::DEFAULT_SLOTS;
@@ -32,6 +49,11 @@ pub struct Settings {
     pub flood: Option<FloodLimit>,
     /// How long a connection may take to join.
     pub join_timeout: Duration,
+    /// Where IRC clients connect.
+    pub irc_listen: ListenAddrs,
+    /// What IRC clients are told (channel, server and network names, topic) and how often
+    /// silent ones are pinged.
+    pub irc: IrcConfig,
 }
 
 impl Default for Settings {
@@ -44,6 +66,8 @@ impl Default for Settings {
             state_dir: None,
             flood: Some(FloodLimit::default()),
             join_timeout: chat_core::config::JOIN_TIMEOUT,
+            irc_listen: ListenAddrs::Default,
+            irc: IrcConfig::default(),
         }
     }
 }
