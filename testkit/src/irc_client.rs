@@ -129,14 +129,17 @@ impl IrcClient {
         out
     }
 
-    /// Register as python3-irc does (`NICK`, `USER nick 0 * :nick`) and read the welcome and
-    /// the join up to the end of NAMES (`366`); return those lines.
+    /// Register as python3-irc does (`NICK`, `USER nick 0 * :nick`) and read the welcome
+    /// (`001` naming `nick` first) and the join up to the end of NAMES (`366`); return those
+    /// lines, and any that came before them (answers to `CAP`).
     pub fn register(&mut self, nick: &str) -> Vec<String> {
         self.send(&format!("NICK {nick}"));
         self.send(&format!("USER {nick} 0 * :{nick}"));
         let (end, mut before) = self.skip_to("366");
-        let welcome = before.first().map(String::as_str).unwrap_or("");
-        assert_eq!(command_of(welcome), "001", "registration: {before:#?}");
+        let welcome = before
+            .iter()
+            .find(|l| command_of(l) == "001")
+            .unwrap_or_else(|| panic!("no 001 in the registration: {before:#?}"));
         assert_eq!(params_of(welcome).first().map(String::as_str), Some(nick));
         before.push(end);
         before
