@@ -39,16 +39,17 @@ impl<const N: usize> Server<N> {
     /// Mark `n` bytes of a connection's output as written.
     pub fn consume(&mut self, id: ConnId, n: usize) {
         let Some(i) = self.index(id) else { return };
+        if self.slots[i].dialect == Dialect::Native {
+            // Natives have no listings: the path of every native delivery stays as it was.
+            outbox::consume(&self.ring, &mut self.slots[i], slot_index(i), n);
+            return;
+        }
         let mut n = n;
         // Each round places bytes or generates a burst's next lines; a burst ends in as many
         // rounds as it has lines, so this bound is never reached by a caller that consumes
         // only what it was offered.
         for _ in 0..=crate::config::OUT_QUEUE {
-            let ring = match self.slots[i].dialect {
-                Dialect::Native => &self.ring,
-                Dialect::Irc => &self.irc_ring,
-            };
-            n = outbox::consume(ring, &mut self.slots[i], slot_index(i), n);
+            n = outbox::consume(&self.irc_ring, &mut self.slots[i], slot_index(i), n);
             self.pump(i);
             if n == 0 {
                 return;
