@@ -100,7 +100,7 @@ impl Error {
             | Error::Shutdown(_) => true,
             Error::Bye { code, .. } => matches!(
                 ByeCode::parse(code),
-                Some(ByeCode::Full | ByeCode::Throttled | ByeCode::Timeout)
+                Some(ByeCode::Full | ByeCode::TooMany | ByeCode::Throttled | ByeCode::Timeout)
             ),
             _ => false,
         }
@@ -208,6 +208,28 @@ impl From<crate::terminal::PromptError> for Error {
         match e {
             crate::terminal::PromptError::Cancelled => Error::Cancelled,
             crate::terminal::PromptError::Io(err) => Error::Io(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn bye(code: &str) -> Error {
+        Error::Bye {
+            code: code.to_string(),
+            text: "…".to_string(),
+        }
+    }
+
+    #[test]
+    fn a_server_out_of_room_is_tried_again_a_flood_is_not() {
+        for code in ["full", "too-many", "throttled", "timeout"] {
+            assert!(bye(code).is_retryable(), "{code}");
+        }
+        for code in ["flood", "a-code-from-the-future"] {
+            assert!(!bye(code).is_retryable(), "{code}");
         }
     }
 }

@@ -35,10 +35,30 @@ pub const MAX_SERVER_LINE: usize = MAX_LINE + 2 * MAX_NAME + 64;
 pub const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Failed passwords from one address before further attempts are refused for a while.
 pub const AUTH_FAILURES_ALLOWED: u8 = 3;
-/// How long an address that failed too often is refused.
+/// How long an address that failed too often is refused, from its last failure.
 pub const AUTH_PENALTY: Duration = Duration::from_secs(30);
+/// Wrong passwords the whole server checks at once, from all addresses together, before
+/// every further guess waits for the budget to refill (see [`crate::auth`]).
+pub const AUTH_BUDGET_BURST: u32 = 20;
+/// How long the global budget takes to earn back one wrong password: 2 s, so guessing from
+/// ever new addresses gets at most 30 guesses a minute checked, server-wide.
+pub const AUTH_BUDGET_REFILL: Duration = Duration::from_secs(2);
 /// Addresses whose failed passwords are remembered at once.
-pub const AUTH_TRACKED: usize = 32;
+///
+/// Every remembered address failed within the last [`AUTH_PENALTY`], and the global budget
+/// lets at most `AUTH_BUDGET_BURST + AUTH_PENALTY / AUTH_BUDGET_REFILL + 1` (36) failures
+/// through in any such window, so the table never fills; `crate::auth` checks this at
+/// compile time.
+pub const AUTH_TRACKED: usize = 64;
+/// Connections one address may hold at once by default (any phase, joined or not), like
+/// ngircd's `MaxConnectionsIP`; `None` in [`Config::max_per_address`] lifts the cap.
+pub const DEFAULT_MAX_PER_ADDRESS: usize = 8;
+/// One slot in this many (rounded up) is kept for addresses that hold no connection yet.
+///
+/// When fewer free slots than that remain, an address that already has a connection is
+/// refused: a few hogs can fill the rest of the table but never lock out a newcomer. See
+/// [`reserved_slots`].
+pub const RESERVE_DIVISOR: usize = 16;
 /// Longest IRC channel name, `#` included: the `CHANNELLEN` of `005 ISUPPORT`.
 pub const CHANNELLEN: usize = 32;
 /// Longest server name shown to IRC clients (a host name label's limit).
@@ -55,6 +75,12 @@ pub const USERLEN: usize = 10;
 /// it has to answer before it is dropped.
 pub const IRC_PING: Duration = Duration::from_secs(120);
 
+/// Return how many of `max_clients` slots are kept for addresses with no connection yet:
+/// one in [`RESERVE_DIVISOR`], rounded up (16 of 256; 1 of 2 to 16).
+pub const fn reserved_slots(max_clients: usize) -> usize {
+    max_clients.div_ceil(RESERVE_DIVISOR)
+}
+
 /// Run-time settings of a [`crate::Server`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -66,6 +92,9 @@ pub struct Config {
     pub flood: Option<FloodLimit>,
     /// How long a connection may take to join before it is dropped.
     pub join_timeout: Duration,
+    /// Connections one address may hold at once (IPv6 counted per full address), and with
+    /// it the reserve of [`reserved_slots`]; `None` turns both per-address rules off.
+    pub max_per_address: Option<usize>,
     /// What IRC clients are told: the channel, server and network names, the topic, and
     /// the keep-alive interval.
     pub irc: IrcConfig,
@@ -78,6 +107,7 @@ impl Default for Config {
             max_clients: DEFAULT_SLOTS,
             flood: Some(FloodLimit::default()),
             join_timeout: JOIN_TIMEOUT,
+            max_per_address: Some(DEFAULT_MAX_PER_ADDRESS),
             irc: IrcConfig::default(),
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! The daemon knows it from the listener a connection came in on and passes it to
 //! [`crate::Server::accept`]; the slot remembers it, and every line for that connection is
-//! written in its dialect. Both dialects share one room, one history and one set of names.
+//! written in its dialect (a refused one gets [`crate::Refused::line_in`] its dialect). Both
+//! dialects share one room, one history and one set of names.
 
 use core::fmt;
 
@@ -17,15 +18,6 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// Return the line to write to a connection refused because every slot is taken, before
-    /// closing it: [`crate::wire::FULL_LINE`] or its IRC twin [`crate::irc::FULL_LINE`].
-    pub fn full_line(self) -> &'static [u8] {
-        match self {
-            Dialect::Native => crate::wire::FULL_LINE,
-            Dialect::Irc => crate::irc::FULL_LINE,
-        }
-    }
-
     /// Return the dialect's name as logs write it (`protocol=native`, `protocol=irc`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,10 +38,24 @@ mod test {
     use super::*;
 
     #[test]
-    fn each_dialect_has_its_own_full_line() {
-        assert!(Dialect::Native.full_line().starts_with(b"BYE full "));
+    fn each_refusal_has_a_line_in_each_dialect() {
+        use crate::server::Refused;
+        for r in [Refused::Full, Refused::PerAddress, Refused::Reserve] {
+            assert_eq!(r.line_in(Dialect::Native), r.line());
+            let irc = r.line_in(Dialect::Irc);
+            let text = std::str::from_utf8(irc).unwrap();
+            let body = text.strip_suffix("\r\n").unwrap();
+            let m = crate::irc::Message::parse(body.as_bytes()).unwrap();
+            assert!(m.command().is("ERROR"), "{text}");
+            let why = m.params()[0].strip_prefix("Closing link: ").unwrap();
+            assert!(
+                why == r.text() || r == Refused::Full,
+                "{why} / {}",
+                r.text()
+            );
+        }
         assert_eq!(
-            Dialect::Irc.full_line(),
+            Refused::Full.line_in(Dialect::Irc),
             b"ERROR :Closing link: server full\r\n"
         );
         assert_eq!(Dialect::default(), Dialect::Native);

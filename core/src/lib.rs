@@ -53,7 +53,7 @@ pub use config::{Config, IrcConfig};
 pub use dialect::Dialect;
 pub use history::{Entry, EntryKind};
 pub use names::Name;
-pub use server::{CloseReason, ConnId, Fed, Full, Server};
+pub use server::{CloseReason, ConnId, Fed, Refused, Server};
 pub use time::{Duration, Instant, Now, Timestamp};
 pub use transport::Transport;
 pub use wire::ServerLine;

@@ -9,8 +9,8 @@
 //! loop {
 //!     wait for readiness, or until poll_at()                 // never a busy loop
 //!     now = Now { instant: monotonic clock, wall: wall clock }
-//!     new connection from peer:  accept(now, peer, dialect)  // Err(Full): write
-//!                                                            // dialect.full_line(), close
+//!     new connection from peer:  accept(now, peer, dialect)  // Err(r): write
+//!                                                            // r.line_in(dialect), close
 //!     bytes from id:             while bytes left {
 //!                                    fed = input(now, id, bytes)     // uses >= 1 byte
 //!                                    bytes = bytes[fed.used..]
@@ -47,12 +47,12 @@
 //! event and reply looks to an IRC client, `burst` for the long listings, `delivery` for
 //! getting lines out, `timers` for the join timeout and IRC keep-alive.
 
-use core::fmt::{self, Write as _};
+use core::fmt::Write as _;
 use core::net::SocketAddr;
 
 use log::{info, warn};
 
-use crate::auth::Throttle;
+use crate::auth::{Hold, Throttle};
 use crate::broadcast::Broadcast;
 use crate::config::{Config, DEFAULT_SLOTS, MAX_LINE, MAX_SERVER_LINE};
 use crate::dialect::Dialect;
@@ -115,18 +115,6 @@ pub struct Fed {
     /// before feeding more, so that a client that reads is never taken for a slow one.
     pub write_out: bool,
 }
-
-/// No slot is free for another connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Full;
-
-impl fmt::Display for Full {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("every client slot is taken")
-    }
-}
-
-impl core::error::Error for Full {}
 
 /// Gather writes [`Server::flush`] makes before it lets the caller go round its loop again.
 const FLUSH_ROUNDS: usize = 64;
@@ -291,17 +279,26 @@ impl<const N: usize> Server<N> {
     /// Take a new connection from `peer`, speaking `dialect`, and greet it (an IRC client is
     /// greeted once it registers).
     ///
-    /// On [`Full`] the caller should write [`Dialect::full_line`] and close the socket.
-    pub fn accept(&mut self, now: Now, peer: SocketAddr, dialect: Dialect) -> Result<ConnId, Full> {
-        if self.shutting_down || self.connections() >= self.config.max_clients {
-            info!(target: "chatd", "refused peer={peer} reason=full");
-            return Err(Full);
+    /// On `Err` (no slot, or the address has its share, see [`Refused`]) the caller writes
+    /// [`Refused::line_in`] the connection's dialect and closes the socket. Connections of
+    /// both dialects count in the same table and under the same per-address cap.
+    pub fn accept(
+        &mut self,
+        now: Now,
+        peer: SocketAddr,
+        dialect: Dialect,
+    ) -> Result<ConnId, Refused> {
+        if let Err(r) = self.admit_peer(peer.ip()) {
+            info!(target: "chatd", "refused peer={peer} reason={}", r.reason());
+            return Err(r);
         }
         let limit = self.config.flood.unwrap_or_default();
         let i = match self.slots.iter().position(|s| s.phase == Phase::Free) {
             Some(i) => i,
             None => {
-                self.slots.push(Slot::new(&limit)).map_err(|_| Full)?;
+                self.slots
+                    .push(Slot::new(&limit))
+                    .map_err(|_| Refused::Full)?;
                 self.slots.len() - 1
             }
         };
@@ -315,11 +312,7 @@ impl<const N: usize> Server<N> {
         info!(target: "chatd", "connect peer={peer} conn={i} protocol={dialect}");
         if self.config.password.is_some() && self.throttle.is_blocked(now.instant, peer.ip()) {
             warn!(target: "chatd", "auth-throttled peer={peer}");
-            self.bye(
-                i,
-                ByeCode::Throttled,
-                "Too many wrong passwords from your address; wait and try again.",
-            );
+            self.bye(i, ByeCode::Throttled, Hold::Address.text());
             return Ok(id);
         }
         if dialect == Dialect::Native {
@@ -449,6 +442,16 @@ impl<const N: usize> Server<N> {
         if irc_in_room != self.irc_in_room {
             return Err("the count of IRC clients in the room is wrong");
         }
+        if let Some(cap) = self.config.max_per_address {
+            let over = self
+                .slots
+                .iter()
+                .filter_map(|s| s.peer.filter(|_| s.phase != Phase::Free))
+                .any(|p| self.connections_from(p.ip()) > cap);
+            if over {
+                return Err("an address holds more connections than max_per_address");
+            }
+        }
         for (i, a) in self.slots.iter().enumerate() {
             if a.queued() > crate::config::OUT_QUEUE {
                 return Err("outgoing queue over its bound");
@@ -508,6 +511,7 @@ mod irc_tests;
 #[cfg(test)]
 mod tests;
 
+mod admission;
 mod burst;
 mod delivery;
 mod irc_queries;
@@ -518,3 +522,5 @@ mod output;
 mod room;
 mod rules;
 mod timers;
+
+pub use admission::Refused;

@@ -20,7 +20,7 @@ use core::net::SocketAddr;
 use crate::config::{Config, HISTORY_LEN, OUT_QUEUE, RING_BYTES, RING_RECORDS};
 use crate::dialect::Dialect;
 use crate::irc::{Message, MAX_IRC_LINE};
-use crate::server::{ConnId, Full, Server};
+use crate::server::{ConnId, Refused, Server};
 use crate::slot::PRIVATE_HEADER;
 use crate::time::{Duration, Instant, Now, Timestamp};
 use crate::wire::{has_control, ServerLine};
@@ -99,12 +99,12 @@ impl<const N: usize> Sim<N> {
     }
 
     /// Accept a native connection from `peer`.
-    pub fn accept(&mut self, peer: SocketAddr) -> Result<ConnId, Full> {
+    pub fn accept(&mut self, peer: SocketAddr) -> Result<ConnId, Refused> {
         self.accept_as(peer, Dialect::Native)
     }
 
     /// Accept a connection from `peer` speaking `dialect`.
-    pub fn accept_as(&mut self, peer: SocketAddr, dialect: Dialect) -> Result<ConnId, Full> {
+    pub fn accept_as(&mut self, peer: SocketAddr, dialect: Dialect) -> Result<ConnId, Refused> {
         let id = self.server.accept(self.now, peer, dialect)?;
         // A reused slot's id differs in generation, so this is a new entry.
         let peer = Peer {

@@ -8,13 +8,13 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use chat_core::config::{HISTORY_LEN, MAX_SERVER_LINE};
+use chat_core::config::{reserved_slots, HISTORY_LEN, MAX_SERVER_LINE};
 use chat_core::flood::FloodLimit;
 use chat_core::irc::{Ctcp, Message};
 use chat_core::names::same_name;
 use chat_core::slot::Phase;
 use chat_core::testing::Sim;
-use chat_core::{CloseReason, Config, ConnId, Dialect, Duration, ServerLine, Timestamp};
+use chat_core::{CloseReason, Config, ConnId, Dialect, Duration, Refused, ServerLine, Timestamp};
 use proptest::prelude::*;
 
 /// Slots in the servers under test: small, so that `Full` and name clashes happen often.
@@ -198,17 +198,21 @@ fn config() -> impl Strategy<Value = Config> {
         ),
         prop::sample::select(vec!["", "", "", "sesame", "x", "ana"]),
         prop::sample::select(vec![1_000u64, 60_000]),
+        prop::option::of(1..=4usize),
     )
-        .prop_map(|(max_clients, flood, password, join_timeout_ms)| {
-            let mut c = Config {
-                max_clients,
-                flood,
-                join_timeout: Duration::from_millis(join_timeout_ms),
-                ..Config::default()
-            };
-            c.set_password(password.as_bytes()).unwrap();
-            c
-        })
+        .prop_map(
+            |(max_clients, flood, password, join_timeout_ms, max_per_address)| {
+                let mut c = Config {
+                    max_clients,
+                    flood,
+                    join_timeout: Duration::from_millis(join_timeout_ms),
+                    max_per_address,
+                    ..Config::default()
+                };
+                c.set_password(password.as_bytes()).unwrap();
+                c
+            },
+        )
 }
 
 // ---------------------------------------------------------------- the harness
@@ -242,22 +246,42 @@ impl Harness {
     }
 
     fn accept(&mut self, peer: SocketAddr, dialect: Dialect) -> Option<ConnId> {
-        let before = self.sim.server.connections();
+        let expected = self.admission(peer.ip());
         match self.sim.accept_as(peer, dialect) {
             Ok(id) => {
+                assert_eq!(expected, None, "accepted from {peer}");
                 assert!(!self.live.contains(&id), "a live id was handed out twice");
                 self.live.push(id);
                 Some(id)
             }
-            Err(chat_core::Full) => {
-                let s = &self.sim.server;
-                assert!(
-                    before >= s.config().max_clients || s.is_shutting_down(),
-                    "Full with {before} of {} connections",
-                    s.config().max_clients
-                );
+            Err(refused) => {
+                assert_eq!(Some(refused), expected, "refused {peer}");
                 None
             }
+        }
+    }
+
+    /// Return how a connection from `ip` must be refused, if it must: the admission rules
+    /// worked out from the connections the harness knows are open.
+    fn admission(&self, ip: IpAddr) -> Option<Refused> {
+        let s = &self.sim.server;
+        let max = s.config().max_clients;
+        let open = self.live.len();
+        assert_eq!(open, s.connections());
+        let mine = self
+            .live
+            .iter()
+            .filter(|&&id| s.peer(id).map(|p| p.ip()) == Some(ip))
+            .count();
+        let cap = s.config().max_per_address;
+        if open >= max || s.is_shutting_down() {
+            Some(Refused::Full)
+        } else if cap.is_some_and(|c| mine >= c) {
+            Some(Refused::PerAddress)
+        } else if cap.is_some() && mine > 0 && open >= max - reserved_slots(max) {
+            Some(Refused::Reserve)
+        } else {
+            None
         }
     }
 
@@ -687,8 +711,10 @@ proptest! {
             match op {
                 ModelOp::Accept { irc } => {
                     port += 1;
+                    // Each from an address of its own: the per-address rules are tested above.
+                    let ip = Ipv4Addr::from(0x7f00_0000 | u32::from(port));
                     let dialect = if irc { Dialect::Irc } else { Dialect::Native };
-                    if let Some(id) = h.accept(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port), dialect) {
+                    if let Some(id) = h.accept(SocketAddr::new(IpAddr::V4(ip), port), dialect) {
                         dialects.insert(id, dialect);
                     }
                 }

@@ -31,6 +31,11 @@ pub struct Cli {
           value_parser = clap::value_parser!(u16).range(1..=SLOTS as i64))]
     pub max_clients: u16,
 
+    /// At most N connections from one address, and the last free slots kept for new addresses (0 or off: neither).
+    #[arg(long, value_name = "N|off", env = "CHATD_MAX_PER_ADDRESS", default_value = "8",
+          value_parser = parse_max_per_address)]
+    pub max_per_address: MaxPerAddress,
+
     /// Read the password from FILE, a regular file (newline stripped; re-read on SIGHUP, which never removes it).
     #[arg(long, value_name = "FILE", env = "CHATD_PASSWORD_FILE")]
     pub password_file: Option<PathBuf>,
@@ -231,6 +236,25 @@ impl LogLevel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flood(pub Option<FloodLimit>);
 
+/// A parsed `--max-per-address` value: `None` for no per-address rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxPerAddress(pub Option<usize>);
+
+/// Read the `--max-per-address` value: a number of connections (1 to the slot count), or
+/// `0` or `off` for no per-address rule.
+pub fn parse_max_per_address(s: &str) -> Result<MaxPerAddress, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(MaxPerAddress(None));
+    }
+    match s.trim().parse::<usize>() {
+        Ok(0) => Ok(MaxPerAddress(None)),
+        Ok(n) if n <= SLOTS => Ok(MaxPerAddress(Some(n))),
+        _ => Err(format!(
+            "expected a number of connections from 1 to {SLOTS}, or 0 or off, got {s:?}"
+        )),
+    }
+}
+
 /// A parsed `--log-rate` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogRateArg(pub Option<LogRate>);
@@ -300,6 +324,7 @@ impl Cli {
             state_dir: Some(self.state_dir.clone().unwrap_or_else(default_state_dir)),
             flood: self.flood.0,
             join_timeout: Duration::from_secs(self.join_timeout),
+            max_per_address: self.max_per_address.0,
             irc_listen,
             irc,
         })
@@ -351,6 +376,19 @@ mod test {
             Ok(LogRateArg(Some(LogRate::default())))
         );
         assert!(parse_log_rate("0/1").is_err());
+    }
+
+    #[test]
+    fn max_per_address_values() {
+        assert_eq!(parse_max_per_address("8"), Ok(MaxPerAddress(Some(8))));
+        assert_eq!(parse_max_per_address("256"), Ok(MaxPerAddress(Some(256))));
+        assert_eq!(parse_max_per_address("off"), Ok(MaxPerAddress(None)));
+        assert_eq!(parse_max_per_address("0"), Ok(MaxPerAddress(None)));
+        for bad in ["257", "-1", "eight", ""] {
+            assert!(parse_max_per_address(bad).is_err(), "{bad}");
+        }
+        let cli = Cli::try_parse_from(["chatd"]).expect("parse");
+        assert_eq!(cli.settings().expect("settings").max_per_address, Some(8));
     }
 
     #[test]

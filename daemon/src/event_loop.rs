@@ -123,6 +123,7 @@ impl Daemon {
             max_clients: settings.max_clients.clamp(1, SLOTS),
             flood: settings.flood,
             join_timeout: settings.join_timeout,
+            max_per_address: settings.max_per_address,
             irc: settings.irc.clone(),
             ..Config::default()
         };
@@ -438,7 +439,8 @@ impl Daemon {
                 Ok((stream, peer)) => self.admit(now, stream, peer, dialect),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if fd_limit::out_of_fds(&e) && self.spare_fd.is_ready() => {
-                    if !self.spare_fd.refuse_one(&l.socket, dialect.full_line()) {
+                    let line = chat_core::Refused::Full.line_in(dialect);
+                    if !self.spare_fd.refuse_one(&l.socket, line) {
                         return;
                     }
                 }
@@ -464,8 +466,9 @@ impl Daemon {
         }
         let id = match self.server.accept(now, peer, dialect) {
             Ok(id) => id,
-            Err(chat_core::Full) => {
-                let _ = socket::send_vectored(&stream, &[IoSlice::new(dialect.full_line())]);
+            Err(refused) => {
+                let line = refused.line_in(dialect);
+                let _ = socket::send_vectored(&stream, &[IoSlice::new(line)]);
                 socket::drain(&stream);
                 return;
             }

@@ -49,6 +49,9 @@ pub struct Settings {
     pub flood: Option<FloodLimit>,
     /// How long a connection may take to join.
     pub join_timeout: Duration,
+    /// Connections one address may hold at once (and with it the reserve of slots for new
+    /// addresses); `None` for no per-address rule.
+    pub max_per_address: Option<usize>,
     /// Where IRC clients connect.
     pub irc_listen: ListenAddrs,
     /// What IRC clients are told (channel, server and network names, topic) and how often
@@ -66,6 +69,7 @@ impl Default for Settings {
             state_dir: None,
             flood: Some(FloodLimit::default()),
             join_timeout: chat_core::config::JOIN_TIMEOUT,
+            max_per_address: Some(chat_core::config::DEFAULT_MAX_PER_ADDRESS),
             irc_listen: ListenAddrs::Default,
             irc: IrcConfig::default(),
         }

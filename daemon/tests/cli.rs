@@ -39,6 +39,8 @@ fn bad_values_exit_2_with_one_line_naming_option_and_value() {
         (&["--irc-server-name", "a@b"], "--irc-server-name", "a@b"),
         (&["--irc-network", "my net"], "--irc-network", "my net"),
         (&["--irc-ping", "0"], "--irc-ping", "0"),
+        (&["--max-per-address", "257"], "--max-per-address", "257"),
+        (&["--max-per-address", "lots"], "--max-per-address", "lots"),
     ];
     for (args, option, value) in cases {
         let (code, err) = run(args, &[]);
@@ -69,6 +71,9 @@ fn bad_values_from_the_environment_too() {
         err.contains("--irc-listen") && err.contains("6667"),
         "{err}"
     );
+    let (code, err) = run(&[], &[("CHATD_MAX_PER_ADDRESS", "-1")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--max-per-address"), "{err}");
 }
 
 #[test]
@@ -103,6 +108,7 @@ fn help_and_version_exit_0() {
         "--irc-network",
         "--irc-topic",
         "--irc-ping",
+        "--max-per-address",
     ] {
         assert!(help.contains(opt), "{opt} missing from --help");
     }

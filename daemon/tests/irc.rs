@@ -433,8 +433,8 @@ fn the_password_is_checked_and_guesses_are_throttled_across_protocols() {
     assert_eq!(
         next.read_to_close(),
         [
-            ":chatd 465 * :Too many wrong passwords from your address; wait and try again",
-            "ERROR :Closing link: Too many wrong passwords from your address; wait and try again"
+            ":chatd 465 * :Too many wrong passwords from your address; wait and try again.",
+            "ERROR :Closing link: Too many wrong passwords from your address; wait and try again."
         ]
     );
     d.wait_log("auth-throttled peer=127.0.0.1:");
@@ -504,6 +504,21 @@ fn a_full_server_says_so_in_each_protocol() {
     let _ana = d.join_settled("Ana");
     let mut c = d.irc_connect();
     assert_eq!(c.read_to_close(), ["ERROR :Closing link: server full"]);
+}
+
+#[test]
+fn irc_connections_count_under_the_per_address_cap() {
+    let d = Launch::new()
+        .irc()
+        .args(&["--max-per-address", "1"])
+        .start();
+    let _ana = d.join_settled("Ana");
+    let mut c = d.irc_connect();
+    assert_eq!(
+        c.read_to_close(),
+        ["ERROR :Closing link: Too many connections from your address; close one and try again."]
+    );
+    d.wait_log("reason=per-address");
 }
 
 #[test]

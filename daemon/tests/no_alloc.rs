@@ -114,6 +114,8 @@ fn relaying_messages_allocates_nothing_on_the_server_thread() {
         irc_listen: ListenAddrs::At(vec!["127.0.0.1:0".parse().unwrap()]),
         flood: None,
         state_dir: Some(dir.path().to_path_buf()),
+        // Twelve clients from one address.
+        max_per_address: None,
         ..Settings::default()
     };
     let (tx, rx) = mpsc::channel();

@@ -1,14 +1,14 @@
 //! The real `chatd`, started on a loopback port the kernel picks and stopped by its PID.
 
 use std::ffi::OsString;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 
 use nix::sys::signal::Signal;
 
 use crate::process::{signal, wait_exit};
-use crate::{chatd_bin, Client, IrcClient, Lines, TempDir};
+use crate::{chatd_bin, raw_connect, Client, IrcClient, Lines, TempDir};
 
 /// Variables of the test's own environment that would change how chatd runs: systemd's, and
 /// every `CHATD_*` option (removed by prefix, see [`clean_env`]).
@@ -289,6 +289,12 @@ impl Chatd {
     /// Connect a client.
     pub fn connect(&self) -> Client {
         Client::connect(self.addr)
+    }
+
+    /// Connect a client from the loopback address `from` (127.0.0.2, 127.0.0.3, …: every
+    /// 127.x.y.z is this machine), to be another address to chatd's per-address rules.
+    pub fn connect_from(&self, from: IpAddr) -> Client {
+        Client::from_stream(raw_connect(self.addr, Some(from), None))
     }
 
     /// Connect and join as `name` (answering the password it was launched with); the

@@ -307,7 +307,7 @@ mod test {
         let installed = log::set_logger(&Capture).is_ok();
         log::set_max_level(log::LevelFilter::Trace);
         let mut s: Sim<2> = Sim::new(Config::default());
-        let peer = |p| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p);
+        let peer = |n| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)), 40_000);
         let a = s.accept(peer(1)).unwrap();
         s.send(a, b"ana\n");
         let b = s.accept(peer(2)).unwrap();

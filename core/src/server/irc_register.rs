@@ -7,8 +7,9 @@
 //! before `CAP END`; ii and python3-irc send no `CAP` at all. So: `CAP LS` or `CAP REQ` opens
 //! a negotiation that `CAP END` closes, registration completes once `NICK` and `USER` are in
 //! and no negotiation is open, and anything else before that gets `451`. `PASS` is checked
-//! when it arrives, through the same throttle as a native password line; with a password set,
-//! registering without a right `PASS` is a wrong guess (`464`, `ERROR`). A taken nick gets
+//! when it arrives, through the same check as a native password line (`guess_password`, with
+//! its per-address and server-wide throttle); with a password set, registering without a
+//! right `PASS` is a wrong guess (`464`, `ERROR`), and a held guess gets `465`. A taken nick gets
 //! `433` when given and again at registration if someone took it meanwhile; the client may
 //! send another. The join timeout applies as to a native client.
 
@@ -18,8 +19,8 @@ use log::info;
 
 use super::irc_render::{self, word, IrcLines};
 use super::room::RoomEvent;
-use super::rules::bye_text;
 use super::Server;
+use crate::auth::Guess;
 use crate::burst::Listing;
 use crate::config::{CHANNELLEN, TOPICLEN, USERLEN};
 use crate::irc::numeric::{self, Numeric};
@@ -27,6 +28,7 @@ use crate::irc::Message;
 use crate::names::{Name, CASEMAPPING, NICKLEN, UTF8MAPPING};
 use crate::slot::Phase;
 use crate::time::Now;
+use crate::wire::ByeCode;
 
 /// The capabilities chatd offers: `server-time` (history carries its time as a tag) and
 /// `multi-prefix` (harmless: nobody in the room has a prefix).
@@ -46,10 +48,7 @@ impl<const N: usize> Server<N> {
             match p.first() {
                 None => self.need_more(i, "PASS"),
                 Some(guess) if self.slots[i].phase == Phase::AwaitPassword => {
-                    match self.verify_password(now, i, guess.as_bytes()) {
-                        Ok(()) => self.slots[i].phase = Phase::AwaitName,
-                        Err(code) => self.bye(i, code, bye_text(code)),
-                    }
+                    self.irc_guess(now, i, guess.as_bytes());
                 }
                 // No password, or already given: nothing to check.
                 Some(_) => {}
@@ -121,12 +120,9 @@ impl<const N: usize> Server<N> {
         if s.irc.cap_open || s.irc.nick.is_none() || s.irc.user.is_empty() {
             return;
         }
-        if s.phase == Phase::AwaitPassword {
+        if s.phase == Phase::AwaitPassword && !self.irc_guess(now, i, b"") {
             // No right PASS came: a wrong guess, counted as one.
-            if let Err(code) = self.verify_password(now, i, b"") {
-                self.bye(i, code, bye_text(code));
-                return;
-            }
+            return;
         }
         let Some(name) = self.slots[i].irc.nick.take() else {
             return;
@@ -139,6 +135,22 @@ impl<const N: usize> Server<N> {
         self.slots[i].name = Some(name);
         self.welcome(i);
         self.irc_join(now, i);
+    }
+
+    /// Check a password an IRC client sent (an empty one if it registered without): return
+    /// whether it was right; if not, say goodbye (`464` or `465`, then `ERROR`).
+    fn irc_guess(&mut self, now: Now, i: usize, guess: &[u8]) -> bool {
+        match self.guess_password(now, i, guess) {
+            Guess::Right => true,
+            Guess::Wrong => {
+                self.bye(i, ByeCode::Password, "Wrong password.");
+                false
+            }
+            Guess::Held(hold) => {
+                self.bye(i, ByeCode::Throttled, hold.text());
+                false
+            }
+        }
     }
 
     /// Send `001` to `005` and `422`: what every client waits for before anything else.

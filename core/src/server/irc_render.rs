@@ -245,7 +245,7 @@ pub(super) fn server_line(
             Some("Input line was too long"),
         ),
         ServerLine::Err { text, .. } | ServerLine::Info { text } => notice(out, ctx, text),
-        ServerLine::Bye { code, .. } => {
+        ServerLine::Bye { code, text } => {
             let why = match code {
                 Code::Known(ByeCode::Password) => {
                     numeric(
@@ -258,7 +258,6 @@ pub(super) fn server_line(
                     "Password incorrect"
                 }
                 Code::Known(ByeCode::Throttled) => {
-                    let text = "Too many wrong passwords from your address; wait and try again";
                     numeric(out, ctx, numeric::ERR_YOUREBANNEDCREEP, &[], Some(text))?;
                     text
                 }
@@ -266,7 +265,7 @@ pub(super) fn server_line(
                 Code::Known(ByeCode::Full) => "server full",
                 Code::Known(ByeCode::Timeout) => "Registration timed out",
                 Code::Known(ByeCode::Flood) => "Excess flood",
-                Code::Other(w) => w,
+                Code::Known(ByeCode::TooMany) | Code::Other(_) => text,
             };
             error_line(out, why)
         }

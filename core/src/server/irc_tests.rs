@@ -257,8 +257,8 @@ fn a_password_is_checked_once_per_pass_and_shares_the_native_throttle() {
     assert_eq!(
         h.lines(b3),
         [
-            ":chatd 465 * :Too many wrong passwords from your address; wait and try again",
-            "ERROR :Closing link: Too many wrong passwords from your address; wait and try again"
+            ":chatd 465 * :Too many wrong passwords from your address; wait and try again.",
+            "ERROR :Closing link: Too many wrong passwords from your address; wait and try again."
         ]
     );
     // Other addresses are not affected.
@@ -923,7 +923,10 @@ fn shutdown_says_error_to_irc_clients() {
         ["ERROR :Closing link: chatd is shutting down."]
     );
     assert!(h.ended(bob) && h.ended(reg));
-    assert_eq!(h.server.accept(h.now(), peer(3), Dialect::Irc), Err(Full));
+    assert_eq!(
+        h.server.accept(h.now(), peer(3), Dialect::Irc),
+        Err(Refused::Full)
+    );
 }
 
 #[test]
@@ -946,4 +949,25 @@ fn a_long_irc_listing_never_crowds_the_private_queue() {
         "{got:?}"
     );
     assert_eq!(h.server.phase(bob), Phase::Joined);
+}
+
+#[test]
+fn irc_connections_count_under_the_same_per_address_cap() {
+    let mut h = H::new(Config {
+        max_per_address: Some(2),
+        ..open()
+    });
+    let same = |port| SocketAddr::from(([10, 0, 0, 1], port));
+    h.accept(same(1)).unwrap();
+    h.accept_as(same(2), Dialect::Irc).unwrap();
+    let refused = h.server.accept(h.now(), same(3), Dialect::Irc);
+    assert_eq!(refused, Err(Refused::PerAddress));
+    let line = refused.unwrap_err().line_in(Dialect::Irc);
+    assert_eq!(
+        line,
+        &b"ERROR :Closing link: Too many connections from your address; close one and try again.\r\n"[..]
+    );
+    assert!(h
+        .accept_as(SocketAddr::from(([10, 0, 0, 2], 1)), Dialect::Irc)
+        .is_ok());
 }

@@ -8,7 +8,7 @@ use log::{info, warn};
 
 use super::room::{PrivKind, Private, Refused, RoomEvent};
 use super::{render, Server};
-use crate::auth::password_matches;
+use crate::auth::{password_matches, Guess, Hold};
 use crate::commands::{Command, HELP};
 use crate::config::{MAX_LINE, MAX_SERVER_LINE};
 use crate::dialect::Dialect;
@@ -76,42 +76,43 @@ impl<const N: usize> Server<N> {
         }
     }
 
-    /// Check a password guess from connection `i` and count it in the per-address throttle.
-    ///
-    /// Every guess goes through here, a native client's `ASK PASSWORD` line and an IRC
-    /// client's `PASS` alike (a missing `PASS` is an empty guess), so the per-address rules
-    /// hold whichever protocol an address guesses in. `Err` says how to say goodbye.
-    pub(super) fn verify_password(
-        &mut self,
-        now: Now,
-        i: usize,
-        guess: &[u8],
-    ) -> Result<(), ByeCode> {
-        let ok = self
-            .config
-            .password
-            .as_ref()
-            .is_none_or(|p| password_matches(p, guess));
+    /// Check one password guess from connection `i`, whatever protocol carried it: refuse it
+    /// unchecked while the throttle holds (per address or server-wide), else compare it,
+    /// count a wrong one, and log the outcome. A right one moves the connection on to
+    /// [`Phase::AwaitName`]. Sends nothing: the caller answers in its own protocol. Call it
+    /// only while the connection is in [`Phase::AwaitPassword`], once per password it sent.
+    pub(crate) fn guess_password(&mut self, now: Now, i: usize, guess: &[u8]) -> Guess {
         let Some(peer) = self.slots[i].peer else {
-            return Err(ByeCode::Password);
+            return Guess::Held(Hold::Address);
         };
-        if ok {
+        let Some(expected) = &self.config.password else {
+            self.slots[i].phase = Phase::AwaitName;
+            return Guess::Right;
+        };
+        if let Err(hold) = self.throttle.check(now.instant, peer.ip()) {
+            match hold {
+                Hold::Address => warn!(target: "chatd", "auth-throttled peer={peer}"),
+                Hold::Everyone => warn!(target: "chatd", "auth-budget-exhausted peer={peer}"),
+            }
+            return Guess::Held(hold);
+        }
+        if password_matches(expected, guess) {
             self.throttle.succeed(peer.ip());
-            Ok(())
+            self.slots[i].phase = Phase::AwaitName;
+            Guess::Right
         } else {
             let n = self.throttle.fail(now.instant, peer.ip());
             warn!(target: "chatd", "auth-failure peer={peer} failures={n}");
-            Err(ByeCode::Password)
+            Guess::Wrong
         }
     }
 
+    /// Answer a password line of the native protocol.
     pub(super) fn check_password(&mut self, now: Now, i: usize, guess: &[u8]) {
-        match self.verify_password(now, i, guess) {
-            Ok(()) => {
-                self.slots[i].phase = Phase::AwaitName;
-                self.ask(i, Phase::AwaitName);
-            }
-            Err(code) => self.bye(i, code, bye_text(code)),
+        match self.guess_password(now, i, guess) {
+            Guess::Right => self.ask(i, Phase::AwaitName),
+            Guess::Wrong => self.bye(i, ByeCode::Password, "Wrong password."),
+            Guess::Held(hold) => self.bye(i, ByeCode::Throttled, hold.text()),
         }
     }
 
@@ -272,18 +273,6 @@ impl<const N: usize> Server<N> {
     }
 }
 
-/// Return what a goodbye for `code` says to people.
-pub(super) fn bye_text(code: ByeCode) -> &'static str {
-    match code {
-        ByeCode::Quit => "Goodbye.",
-        ByeCode::Password => "Wrong password.",
-        ByeCode::Throttled => "Too many wrong passwords from your address; wait and try again.",
-        ByeCode::Full => "The server is full; try again later.",
-        ByeCode::Timeout => "No name was given in time.",
-        ByeCode::Flood => "Disconnected for sending too fast.",
-    }
-}
-
 /// At most the first 32 bytes of a client-supplied word, cut on a character boundary.
 pub(super) struct Clip<'a>(pub(super) &'a str);
 
@@ -346,3 +335,117 @@ impl fmt::Display for FloodText {
     }
 }
 impl ToLine for FloodText {}
+
+#[cfg(test)]
+mod test {
+    use crate::config::{Config, AUTH_BUDGET_BURST, AUTH_BUDGET_REFILL, AUTH_FAILURES_ALLOWED};
+    use crate::server::{CloseReason, ConnId};
+    use crate::slot::Phase;
+    use crate::testing::Sim;
+    use core::net::SocketAddr;
+    use std::string::String;
+    use std::vec::Vec;
+
+    const THROTTLED: &str =
+        "BYE throttled Too many wrong passwords from your address; wait and try again.";
+    const BUDGET_SPENT: &str =
+        "BYE throttled Too many wrong passwords reached this server lately; wait and try again.";
+
+    fn with_password(max_per_address: Option<usize>) -> Config {
+        let mut cfg = Config {
+            flood: None,
+            max_per_address,
+            ..Config::default()
+        };
+        cfg.set_password(b"sesame").unwrap();
+        cfg
+    }
+
+    fn from(ip: [u8; 4], port: u16) -> SocketAddr {
+        SocketAddr::from((ip, port))
+    }
+
+    /// Send `line` on `id` and return what it got back.
+    fn answer<const N: usize>(s: &mut Sim<N>, id: ConnId, line: &str) -> Vec<String> {
+        s.send(id, std::format!("{line}\n").as_bytes());
+        s.drain_all();
+        s.take_lines(id)
+    }
+
+    #[test]
+    fn the_throttle_holds_per_guess_on_connections_opened_before() {
+        // Issue 10.2: twelve connections opened at once from one address, then one guess on
+        // each: all twelve were checked (the throttle was looked at only on connect), so the
+        // twelfth, right, guess got in.
+        let mut s: Sim<16> = Sim::new(with_password(None));
+        let ip = [10, 0, 0, 1];
+        let conns: Vec<ConnId> = (0..12)
+            .map(|k| s.accept(from(ip, 100 + k)).unwrap())
+            .collect();
+        s.drain_all();
+        for &c in &conns {
+            assert_eq!(s.take_lines(c).len(), 2, "HELLO and ASK PASSWORD");
+        }
+        let mut answers = Vec::new();
+        for (k, &c) in conns.iter().enumerate() {
+            let guess = if k == 11 { "sesame" } else { "open sesame" };
+            answers.push(answer(&mut s, c, guess));
+        }
+        let allowed = usize::from(AUTH_FAILURES_ALLOWED);
+        for a in &answers[..allowed] {
+            assert_eq!(a, &["BYE password Wrong password."]);
+        }
+        for (k, a) in answers.iter().enumerate().skip(allowed) {
+            assert_eq!(a, &[THROTTLED], "guess {k}");
+        }
+        assert_ne!(
+            s.server.phase(conns[11]),
+            Phase::AwaitName,
+            "the right guess got in"
+        );
+        // Another address is not held back.
+        let other = s.accept(from([10, 0, 0, 2], 1)).unwrap();
+        s.drain_all();
+        s.take_lines(other);
+        assert_eq!(
+            answer(&mut s, other, "sesame")[0],
+            "ASK NAME Send your name (1-32 bytes, no spaces)."
+        );
+    }
+
+    #[test]
+    fn the_global_budget_holds_guesses_from_every_address() {
+        // Issue 10.3: addresses taking turns each stayed under the per-address limit. Now
+        // every wrong password spends the server's budget, and once it is spent no guess is
+        // checked, not even a right one, until it earns one back.
+        let mut s: Sim<32> = Sim::new(with_password(Some(8)));
+        let mut wrong = 0;
+        let mut held = 0;
+        let total = u8::try_from(AUTH_BUDGET_BURST).unwrap() + 10;
+        for n in 1..=total {
+            let c = s.accept(from([10, 1, 0, n], 1)).unwrap();
+            s.drain_all();
+            s.take_lines(c);
+            match answer(&mut s, c, "guess")[0].as_str() {
+                "BYE password Wrong password." => wrong += 1,
+                BUDGET_SPENT => held += 1,
+                other => panic!("{other}"),
+            }
+            assert_eq!(s.server.poll_close(), Some(c));
+            s.server.closed(s.now(), c, CloseReason::Closed);
+        }
+        assert_eq!((wrong, held), (AUTH_BUDGET_BURST, 10));
+        let late = s.accept(from([10, 2, 0, 1], 1)).unwrap();
+        s.drain_all();
+        s.take_lines(late);
+        assert_eq!(answer(&mut s, late, "sesame"), [BUDGET_SPENT]);
+        s.advance(AUTH_BUDGET_REFILL);
+        let later = s.accept(from([10, 2, 0, 2], 1)).unwrap();
+        s.drain_all();
+        s.take_lines(later);
+        assert_eq!(
+            answer(&mut s, later, "sesame")[0],
+            "ASK NAME Send your name (1-32 bytes, no spaces)."
+        );
+    }
+}

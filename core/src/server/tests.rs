@@ -430,7 +430,7 @@ fn capacity_is_enforced() {
     h.connect(2);
     assert_eq!(
         h.server.accept(h.now(), peer(3), Dialect::Native),
-        Err(Full)
+        Err(Refused::Full)
     );
     h.server.closed(h.now(), a, CloseReason::Eof);
     assert!(
@@ -614,7 +614,7 @@ fn shutdown_notifies_everyone_and_refuses_newcomers() {
     assert_eq!(closing, [a, b]);
     assert_eq!(
         h.server.accept(h.now(), peer(3), Dialect::Native),
-        Err(Full)
+        Err(Refused::Full)
     );
     h.server.closed(h.now(), a, CloseReason::Closed);
     assert!(h.lines(b).is_empty(), "no LEAVE during shutdown");
