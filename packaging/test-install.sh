@@ -136,6 +136,9 @@ done
     fail "postinst did not enable chatd.service"
 [ ! -e /etc/systemd/system/sockets.target.wants/chatd.socket ] ||
     fail "postinst enabled chatd.socket, which should stay optional"
+[ -f /usr/lib/systemd/system/chatd-irc.socket ] || fail "no chatd-irc.socket"
+[ ! -e /etc/systemd/system/sockets.target.wants/chatd-irc.socket ] ||
+    fail "postinst enabled chatd-irc.socket, which should stay optional"
 
 ### 3. chat through the installed binaries
 # chatd runs the way the service runs it: with a credentials directory
@@ -155,7 +158,7 @@ start_chatd() {
         try=$((20000 + (RANDOM % 20000)))
         : >"$tmp/notified"
         CREDENTIALS_DIRECTORY=$creds NOTIFY_SOCKET=$tmp/notify \
-            /usr/sbin/chatd --foreground --listen "127.0.0.1:$try" \
+            /usr/sbin/chatd --foreground --listen "127.0.0.1:$try" --irc-listen off \
             --state-dir "$state" --log stderr --log-level info 2>"$tmp/chatd.log" &
         chatd_pid=$!
         pids+=("$chatd_pid")
@@ -255,6 +258,7 @@ done
 left=()
 for f in /usr/sbin/chatd /usr/bin/chatc /etc/default/chatd /etc/fail2ban/filter.d/chatd.conf \
     /usr/lib/systemd/system/chatd.service /usr/lib/systemd/system/chatd.socket \
+    /usr/lib/systemd/system/chatd-irc.socket \
     /etc/systemd/system/multi-user.target.wants/chatd.service \
     /var/lib/systemd/deb-systemd-helper-enabled/chatd.service.dsh-also \
     /var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/chatd.service \

@@ -539,7 +539,8 @@ procs=$(ct sh -c 'grep -lx chatd /proc/[0-9]*/comm' 2>/dev/null) || true
 left=$(ct sh -c 'for f in /usr/sbin/chatd /usr/bin/chatc /etc/default/chatd \
         /etc/fail2ban/filter.d/chatd.conf /lib/systemd/system/chatd.service \
         /lib/systemd/system/chatd.socket /usr/lib/systemd/system/chatd.service \
-        /usr/lib/systemd/system/chatd.socket /etc/systemd/system/chatd.service.d \
+        /usr/lib/systemd/system/chatd.socket /usr/lib/systemd/system/chatd-irc.socket \
+        /etc/systemd/system/chatd.service.d \
         /etc/systemd/system/multi-user.target.wants/chatd.service \
         /etc/systemd/system/sockets.target.wants/chatd.socket \
         /var/lib/chatd /var/lib/private/chatd /usr/share/doc/chatd /usr/share/doc/chatc \

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chat_core::flood::FloodLimit;
+use chat_core::IrcConfig;
 use clap::{Parser, ValueEnum};
 
 use crate::logging::LogRate;
 use crate::mdns::MdnsSettings;
-use crate::settings::{Settings, DEFAULT_STATE_DIR, SLOTS};
+use crate::settings::{ListenAddrs, Settings, DEFAULT_STATE_DIR, SLOTS};
 
 /// chatd: a LAN chat daemon speaking a plain line protocol over TCP (default port 5000).
 #[derive(Debug, Parser)]
@@ -94,6 +95,41 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub join_timeout: u64,
 
+    /// Listen for IRC clients on ADDR:PORT (repeatable), or off.
+    #[arg(
+        help = "Listen for IRC clients on ADDR:PORT (repeatable; default [::]:6667 and 0.0.0.0:6667), or off",
+        long,
+        value_name = "ADDR:PORT|off",
+        env = "CHATD_IRC_LISTEN",
+        value_delimiter = ',',
+        value_parser = parse_listen
+    )]
+    pub irc_listen: Vec<ListenArg>,
+
+    /// The channel IRC clients are in: the room, under an IRC name.
+    #[arg(long, value_name = "#NAME", env = "CHATD_IRC_CHANNEL", default_value = "#chat",
+          value_parser = parse_irc_channel)]
+    pub irc_channel: String,
+
+    /// The server name IRC clients see.
+    #[arg(long, value_name = "NAME", env = "CHATD_IRC_SERVER_NAME", default_value = "chatd",
+          value_parser = parse_irc_server_name)]
+    pub irc_server_name: String,
+
+    /// The network name IRC clients see (NETWORK in 005).
+    #[arg(long, value_name = "NAME", env = "CHATD_IRC_NETWORK", default_value = "chatd",
+          value_parser = parse_irc_network)]
+    pub irc_network: String,
+
+    /// The channel topic IRC clients see (default none).
+    #[arg(long, value_name = "TEXT", env = "CHATD_IRC_TOPIC", value_parser = parse_irc_topic)]
+    pub irc_topic: Option<String>,
+
+    /// Seconds an IRC client may stay silent before it is pinged, and then has to answer.
+    #[arg(long, value_name = "SECS", env = "CHATD_IRC_PING", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub irc_ping: u64,
+
     /// Announce chatd on the local network with multicast DNS (UDP port 5353), so that chatc finds it without an address.
     #[arg(long, value_name = "on|off", env = "CHATD_MDNS", default_value = "on")]
     pub mdns: OnOff,
@@ -110,6 +146,74 @@ pub enum OnOff {
     On,
     /// Turned off.
     Off,
+}
+
+/// One `--irc-listen` value: an address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenArg {
+    /// `off`: no listener of this kind.
+    Off,
+    /// Listen here.
+    At(SocketAddr),
+}
+
+/// Read `ADDR:PORT` or `off`.
+pub fn parse_listen(s: &str) -> Result<ListenArg, String> {
+    if s.trim().eq_ignore_ascii_case("off") {
+        return Ok(ListenArg::Off);
+    }
+    s.trim().parse().map(ListenArg::At).map_err(|_| {
+        format!("expected ADDR:PORT (e.g. 0.0.0.0:6667 or [::1]:6667) or off, got {s:?}")
+    })
+}
+
+/// Turn the values of a listen option into what to bind: none given is the default, `off`
+/// alone is off, and `off` among addresses is a mistake.
+pub fn listen_addrs(values: &[ListenArg]) -> Result<ListenAddrs, String> {
+    let addrs: Vec<SocketAddr> = values
+        .iter()
+        .filter_map(|v| match v {
+            ListenArg::At(a) => Some(*a),
+            ListenArg::Off => None,
+        })
+        .collect();
+    match (values.is_empty(), addrs.len() == values.len()) {
+        (true, _) => Ok(ListenAddrs::Default),
+        (false, true) => Ok(ListenAddrs::At(addrs)),
+        (false, false) if addrs.is_empty() => Ok(ListenAddrs::Off),
+        (false, false) => Err("off cannot be given with addresses".to_string()),
+    }
+}
+
+/// Check an IRC setting with `set` on a scratch configuration.
+fn irc_setting(
+    s: &str,
+    what: &str,
+    set: fn(&mut IrcConfig, &str) -> Result<(), chat_core::config::IrcConfigError>,
+) -> Result<String, String> {
+    set(&mut IrcConfig::default(), s)
+        .map(|()| s.to_string())
+        .map_err(|e| format!("not a valid {what}: {e}"))
+}
+
+/// Read an IRC channel name: `#` and up to 31 more bytes, no space, comma or colon.
+pub fn parse_irc_channel(s: &str) -> Result<String, String> {
+    irc_setting(s, "channel name", IrcConfig::set_channel)
+}
+
+/// Read a server name: letters, digits, `-`, `.`, `_`, up to 63 bytes.
+pub fn parse_irc_server_name(s: &str) -> Result<String, String> {
+    irc_setting(s, "server name", IrcConfig::set_server_name)
+}
+
+/// Read a network name: letters, digits, `-`, `.`, `_`, up to 32 bytes.
+pub fn parse_irc_network(s: &str) -> Result<String, String> {
+    irc_setting(s, "network name", IrcConfig::set_network)
+}
+
+/// Read a topic: up to 300 bytes without control characters.
+pub fn parse_irc_topic(s: &str) -> Result<String, String> {
+    irc_setting(s, "topic", IrcConfig::set_topic)
 }
 
 /// Where log lines go.
@@ -214,9 +318,23 @@ impl Cli {
         })
     }
 
-    /// Turn the command line into settings, resolving defaults that come from the environment.
-    pub fn settings(&self) -> Settings {
-        Settings {
+    /// Turn the command line into settings, resolving defaults that come from the environment;
+    /// fail (as a usage error) on values that contradict each other.
+    pub fn settings(&self) -> Result<Settings, clap::Error> {
+        let irc_listen = listen_addrs(&self.irc_listen).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("invalid value for '--irc-listen <ADDR:PORT|off>': {e}\n"),
+            )
+        })?;
+        let mut irc = IrcConfig::default();
+        // Each value was checked when it was parsed.
+        let _ = irc.set_channel(&self.irc_channel);
+        let _ = irc.set_server_name(&self.irc_server_name);
+        let _ = irc.set_network(&self.irc_network);
+        let _ = irc.set_topic(self.irc_topic.as_deref().unwrap_or_default());
+        irc.ping = Duration::from_secs(self.irc_ping);
+        Ok(Settings {
             listen: self.listen.clone(),
             socket_activation: true,
             max_clients: usize::from(self.max_clients),
@@ -225,11 +343,13 @@ impl Cli {
             flood: self.flood.0,
             join_timeout: Duration::from_secs(self.join_timeout),
             max_per_address: self.max_per_address.0,
+            irc_listen,
+            irc,
             mdns: MdnsSettings {
                 enabled: self.mdns == OnOff::On,
                 name: self.mdns_name.clone(),
             },
-        }
+        })
     }
 }
 
@@ -290,7 +410,7 @@ mod test {
             assert!(parse_max_per_address(bad).is_err(), "{bad}");
         }
         let cli = Cli::try_parse_from(["chatd"]).expect("parse");
-        assert_eq!(cli.settings().max_per_address, Some(8));
+        assert_eq!(cli.settings().expect("settings").max_per_address, Some(8));
     }
 
     #[test]
@@ -305,14 +425,73 @@ mod test {
         let cli = Cli::try_parse_from(["chatd", "-f", "--daemon"]).expect("parse");
         assert_eq!(cli.log_target(), LogTarget::Syslog);
         let cli = Cli::try_parse_from(["chatd"]).expect("parse");
-        assert!(cli.settings().mdns.enabled, "mDNS is on unless turned off");
+        assert!(cli.settings().unwrap().mdns.enabled, "mDNS is on unless turned off");
         let cli =
             Cli::try_parse_from(["chatd", "--mdns", "off", "--mdns-name", "Sala"]).expect("parse");
-        let mdns = cli.settings().mdns;
+        let mdns = cli.settings().unwrap().mdns;
         assert!(!mdns.enabled);
         assert_eq!(mdns.name.as_deref(), Some("Sala"));
         assert!(Cli::try_parse_from(["chatd", "--mdns", "maybe"]).is_err());
         assert!(Cli::try_parse_from(["chatd", "-m", "0"]).is_err());
         assert!(Cli::try_parse_from(["chatd", "-m", "257"]).is_err());
+    }
+
+    #[test]
+    fn irc_options() {
+        let s = Cli::try_parse_from(["chatd"]).unwrap().settings().unwrap();
+        assert_eq!(s.irc_listen, ListenAddrs::Default);
+        assert_eq!(s.irc.channel(), "#chat");
+        assert_eq!(s.irc.server_name(), "chatd");
+        assert_eq!(s.irc.topic(), "");
+        assert_eq!(s.irc.ping, Duration::from_secs(120));
+        let cli = Cli::try_parse_from([
+            "chatd",
+            "--irc-listen",
+            "127.0.0.1:6000,[::1]:6000",
+            "--irc-channel",
+            "#sala",
+            "--irc-server-name",
+            "irc.lan",
+            "--irc-network",
+            "Casa",
+            "--irc-topic",
+            "Bem-vindos",
+            "--irc-ping",
+            "30",
+        ])
+        .unwrap();
+        let s = cli.settings().unwrap();
+        let want = vec![
+            "127.0.0.1:6000".parse().unwrap(),
+            "[::1]:6000".parse().unwrap(),
+        ];
+        assert_eq!(s.irc_listen, ListenAddrs::At(want));
+        assert_eq!(
+            (
+                s.irc.channel(),
+                s.irc.server_name(),
+                s.irc.network(),
+                s.irc.topic()
+            ),
+            ("#sala", "irc.lan", "Casa", "Bem-vindos")
+        );
+        assert_eq!(s.irc.ping, Duration::from_secs(30));
+        let off = Cli::try_parse_from(["chatd", "--irc-listen", "OFF"]).unwrap();
+        assert_eq!(off.settings().unwrap().irc_listen, ListenAddrs::Off);
+        let both = Cli::try_parse_from(["chatd", "--irc-listen", "off,127.0.0.1:1"]).unwrap();
+        assert!(both.settings().is_err());
+        for bad in [
+            ["--irc-listen", "nowhere"],
+            ["--irc-channel", "chat"],
+            ["--irc-channel", "#a b"],
+            ["--irc-server-name", "a!b"],
+            ["--irc-network", ""],
+            ["--irc-ping", "0"],
+        ] {
+            assert!(
+                Cli::try_parse_from(["chatd", bad[0], bad[1]]).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 }

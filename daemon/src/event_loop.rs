@@ -7,20 +7,20 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, Read as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use chat_core::{CloseReason, Config, ConnId, Duration, Instant, Now, Server};
+use chat_core::{CloseReason, Config, ConnId, Dialect, Duration, Instant, Now, Server};
 use log::{info, warn, Level};
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
 pub use crate::error::{RunError, StartError};
 pub use crate::handle::Handle;
-use crate::listen;
+use crate::listen::{self, Listener};
 use crate::mdns::{self, Mdns};
 use crate::password;
 use crate::settings::{Settings, SLOTS};
@@ -71,8 +71,11 @@ struct Conn {
 pub struct Daemon {
     server: Box<Core>,
     epoll: Epoll,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
+    /// Where each listener listens (with real ports when bound to port 0), in their order.
     local: Vec<SocketAddr>,
+    /// What each listener's clients speak, in the same order.
+    dialects: Vec<Dialect>,
     conns: Vec<Option<Conn>>,
     wake_rx: UnixStream,
     handle: Handle,
@@ -124,6 +127,7 @@ impl Daemon {
             flood: settings.flood,
             join_timeout: settings.join_timeout,
             max_per_address: settings.max_per_address,
+            irc: settings.irc.clone(),
             ..Config::default()
         };
         let password_file = settings.password_file.as_ref().map(absolute);
@@ -139,7 +143,7 @@ impl Daemon {
                 format!("password file={} password={state}", p.display()),
             ));
         }
-        let bound = listen::bind_all(&settings.listen, settings.socket_activation)?;
+        let bound = listen::bind_all(settings)?;
         notes.extend(bound.notes.into_iter().map(|n| (Level::Warn, n)));
         notes.extend(fd_limit::raise_for(
             config.max_clients,
@@ -159,25 +163,28 @@ impl Daemon {
             .add(&wake_rx, EpollEvent::new(EpollFlags::EPOLLIN, WAKER))
             .map_err(|e| StartError::Setup("watch the wake-up socket", e.into()))?;
         let mut local = Vec::new();
+        let mut dialects = Vec::new();
         for (i, l) in bound.listeners.iter().enumerate() {
             let addr = l
+                .socket
                 .local_addr()
                 .map_err(|e| StartError::Setup("read a listening address", e))?;
             local.push(addr);
+            dialects.push(l.dialect);
             epoll
                 .add(
-                    l,
+                    &l.socket,
                     EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64),
                 )
                 .map_err(|e| StartError::Setup("watch a listener", e.into()))?;
         }
 
-        // Every listener here speaks the native protocol in the clear; the IRC and TLS
-        // listeners give their own `mdns::Kind`, and TLS its certificate's fingerprint.
+        // Each listener is announced as what it speaks; TLS will add its certificate's
+        // fingerprint to the facts.
         let announced = bound
             .listeners
             .iter()
-            .filter_map(|l| mdns::listener(l, mdns::Kind::Native))
+            .filter_map(|l| mdns::listener(&l.socket, mdns::Kind::of(l.dialect, l.tls)))
             .collect();
         let facts = mdns::Facts {
             password: server.config().password.is_some(),
@@ -236,6 +243,7 @@ impl Daemon {
             epoll,
             listeners: bound.listeners,
             local,
+            dialects,
             conns,
             wake_rx,
             handle,
@@ -255,6 +263,16 @@ impl Daemon {
         &self.local
     }
 
+    /// Return the addresses where clients speaking `dialect` connect.
+    pub fn local_addrs_of(&self, dialect: Dialect) -> Vec<SocketAddr> {
+        self.local
+            .iter()
+            .zip(&self.dialects)
+            .filter(|(_, d)| **d == dialect)
+            .map(|(a, _)| *a)
+            .collect()
+    }
+
     /// Return a handle to stop or reload the daemon from elsewhere.
     pub fn handle(&self) -> Handle {
         self.handle.clone()
@@ -266,8 +284,10 @@ impl Daemon {
             log::log!(target: "chatd", level, "{note}");
         }
         let max = self.server.config().max_clients;
-        for a in &self.local {
-            info!(target: "chatd", "listening addr={a} max-clients={max}");
+        for (l, a) in self.listeners.iter().zip(&self.local) {
+            let tls = if l.tls { "yes" } else { "no" };
+            let protocol = l.dialect;
+            info!(target: "chatd", "listening addr={a} max-clients={max} protocol={protocol} tls={tls}");
         }
         if let Some(m) = &self.mdns {
             info!(target: "chatd", "{}", m.describe());
@@ -444,11 +464,13 @@ impl Daemon {
             let Some(l) = self.listeners.get(i) else {
                 return;
             };
-            match l.accept() {
-                Ok((stream, peer)) => self.admit(now, stream, peer),
+            let dialect = l.dialect;
+            match l.socket.accept() {
+                Ok((stream, peer)) => self.admit(now, stream, peer, dialect),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if fd_limit::out_of_fds(&e) && self.spare_fd.is_ready() => {
-                    if !self.spare_fd.refuse_one(l, chat_core::wire::FULL_LINE) {
+                    let line = chat_core::Refused::Full.line_in(dialect);
+                    if !self.spare_fd.refuse_one(&l.socket, line) {
                         return;
                     }
                 }
@@ -466,16 +488,17 @@ impl Daemon {
         }
     }
 
-    fn admit(&mut self, now: Now, stream: TcpStream, peer: SocketAddr) {
+    fn admit(&mut self, now: Now, stream: TcpStream, peer: SocketAddr, dialect: Dialect) {
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         if let Err(e) = socket::configure(&stream) {
             warn!(target: "chatd", "socket-setup-failed peer={peer} error=\"{e}\"");
             return;
         }
-        let id = match self.server.accept(now, peer) {
+        let id = match self.server.accept(now, peer, dialect) {
             Ok(id) => id,
             Err(refused) => {
-                let _ = socket::send_vectored(&stream, &[IoSlice::new(refused.line())]);
+                let line = refused.line_in(dialect);
+                let _ = socket::send_vectored(&stream, &[IoSlice::new(line)]);
                 socket::drain(&stream);
                 return;
             }
@@ -511,7 +534,7 @@ impl Daemon {
         self.accept_paused_until = Some(now.instant + ACCEPT_PAUSE);
         for (i, l) in self.listeners.iter().enumerate() {
             let _ = self.epoll.modify(
-                l,
+                &l.socket,
                 &mut EpollEvent::new(EpollFlags::empty(), LISTENER_BASE + i as u64),
             );
         }
@@ -522,7 +545,7 @@ impl Daemon {
             self.accept_paused_until = None;
             for (i, l) in self.listeners.iter().enumerate() {
                 let _ = self.epoll.modify(
-                    l,
+                    &l.socket,
                     &mut EpollEvent::new(EpollFlags::EPOLLIN, LISTENER_BASE + i as u64),
                 );
             }
@@ -558,7 +581,7 @@ impl Daemon {
             m.shutdown(now.instant);
         }
         for l in self.listeners.drain(..) {
-            let _ = self.epoll.delete(&l);
+            let _ = self.epoll.delete(&l.socket);
         }
         self.accept_paused_until = None;
         self.shutdown_deadline = Some(now.instant + SHUTDOWN_BOUND);

@@ -49,7 +49,10 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
-    let settings = cli.settings();
+    let settings = match cli.settings() {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
     // Locked before anything else, so a second chatd with the same pidfile stops at once;
     // the lock outlives the forks of `--daemon`, and the pid is written once detached.
     let mut pidfile = match cli.pidfile.as_deref().map(Pidfile::lock).transpose() {

@@ -1,17 +1,20 @@
-//! Listening sockets: the default dual-stack pair, `--listen` addresses, and sockets passed by
-//! systemd socket activation (`LISTEN_FDS`/`LISTEN_PID`, descriptors from 3).
+//! Listening sockets: for each kind (native, IRC), the default dual-stack pair or the addresses
+//! given, and sockets passed by systemd socket activation (`LISTEN_FDS`/`LISTEN_PID`,
+//! descriptors from 3, their kind named in `LISTEN_FDNAMES`: `irc` is IRC, any other name or
+//! none is native). Passed sockets of a kind replace that kind's default addresses.
 
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 
+use chat_core::Dialect;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::sys::socket::{
     self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage,
 };
 
-use crate::settings::DEFAULT_PORT;
+use crate::settings::{ListenAddrs, Settings, DEFAULT_IRC_PORT, DEFAULT_PORT};
 
 /// The first descriptor systemd passes.
 const SD_LISTEN_FDS_START: RawFd = 3;
@@ -37,11 +40,33 @@ impl std::error::Error for BindError {
     }
 }
 
+/// One listening socket and what its clients speak.
+#[derive(Debug)]
+pub struct Listener {
+    /// The non-blocking socket.
+    pub socket: TcpListener,
+    /// The protocol of the connections it accepts, passed to the core's `accept`.
+    pub dialect: Dialect,
+    /// Whether its connections are wrapped in TLS (none are yet).
+    pub tls: bool,
+}
+
+impl Listener {
+    /// Make a plain (non-TLS) listener of `dialect`.
+    pub fn plain(socket: TcpListener, dialect: Dialect) -> Listener {
+        Listener {
+            socket,
+            dialect,
+            tls: false,
+        }
+    }
+}
+
 /// Listening sockets and notes for the log (written once logging is set up).
 #[derive(Debug, Default)]
 pub struct Bound {
-    /// The non-blocking listeners.
-    pub listeners: Vec<TcpListener>,
+    /// The listeners, systemd's first, then native ones, then IRC ones.
+    pub listeners: Vec<Listener>,
     /// Things worth logging, such as a missing IPv6 stack.
     pub notes: Vec<String>,
 }
@@ -82,34 +107,64 @@ impl AsFdRaw for std::os::fd::BorrowedFd<'_> {
     }
 }
 
-/// Bind what the settings ask for: the given addresses, or else (when systemd passed no
-/// sockets) `[::]:5000` plus `0.0.0.0:5000`, IPv4 alone if IPv6 is unavailable.
-pub fn bind_all(addrs: &[SocketAddr], socket_activation: bool) -> Result<Bound, BindError> {
+/// Bind what the settings ask for. Native: the `--listen` addresses, or else (when systemd
+/// passed no native socket) `[::]:5000` plus `0.0.0.0:5000`. IRC: the `--irc-listen`
+/// addresses, none if it is `off`, or else (when systemd passed no IRC socket) `[::]:6667`
+/// plus `0.0.0.0:6667`. A default pair is IPv4 alone if IPv6 is unavailable.
+pub fn bind_all(settings: &Settings) -> Result<Bound, BindError> {
     let mut bound = Bound::default();
-    if socket_activation {
+    if settings.socket_activation {
         bound.listeners = take_systemd_sockets()?;
     }
-    for &a in addrs {
-        bound.listeners.push(bind(a)?);
+    let passed = |b: &Bound, d: Dialect| b.listeners.iter().any(|l| l.dialect == d);
+    for &a in &settings.listen {
+        bound
+            .listeners
+            .push(Listener::plain(bind(a)?, Dialect::Native));
     }
-    if addrs.is_empty() && bound.listeners.is_empty() {
-        let v6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, DEFAULT_PORT));
-        match bind(v6) {
-            Ok(l) => bound.listeners.push(l),
-            Err(e) if ipv6_unavailable(&e.source) => {
-                bound.notes.push(format!(
-                    "ipv6-unavailable addr={v6} error=\"{}\"; listening on IPv4 only",
-                    e.source
-                ));
+    if settings.listen.is_empty() && !passed(&bound, Dialect::Native) {
+        bind_default(&mut bound, DEFAULT_PORT, Dialect::Native)?;
+    }
+    match &settings.irc_listen {
+        ListenAddrs::Off => {}
+        ListenAddrs::At(addrs) => {
+            for &a in addrs {
+                bound
+                    .listeners
+                    .push(Listener::plain(bind(a)?, Dialect::Irc));
             }
-            Err(e) => return Err(e),
         }
-        bound.listeners.push(bind(SocketAddr::from((
-            Ipv4Addr::UNSPECIFIED,
-            DEFAULT_PORT,
-        )))?);
+        ListenAddrs::Default if passed(&bound, Dialect::Irc) => {}
+        ListenAddrs::Default => bind_default(&mut bound, DEFAULT_IRC_PORT, Dialect::Irc)?,
     }
     Ok(bound)
+}
+
+/// Bind `[::]:port` and `0.0.0.0:port` for `dialect`, IPv4 alone if IPv6 is unavailable.
+fn bind_default(bound: &mut Bound, port: u16, dialect: Dialect) -> Result<(), BindError> {
+    let v6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
+    match bind(v6) {
+        Ok(l) => bound.listeners.push(Listener::plain(l, dialect)),
+        Err(e) if ipv6_unavailable(&e.source) => {
+            bound.notes.push(format!(
+                "ipv6-unavailable addr={v6} error=\"{}\"; listening on IPv4 only",
+                e.source
+            ));
+        }
+        Err(e) => return Err(e),
+    }
+    let v4 = bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))?;
+    bound.listeners.push(Listener::plain(v4, dialect));
+    Ok(())
+}
+
+/// Return the kind of a socket systemd passed under `name` (its `FileDescriptorName=`):
+/// `irc` is IRC; `native`, no name or any other name is native, as before names were read.
+pub fn dialect_of_name(name: Option<&str>) -> Dialect {
+    match name {
+        Some("irc") => Dialect::Irc,
+        _ => Dialect::Native,
+    }
 }
 
 /// Return whether a bind error means the host has no IPv6.
@@ -127,8 +182,9 @@ mod libc_codes {
     pub const EPROTONOSUPPORT: i32 = Errno::EPROTONOSUPPORT as i32;
 }
 
-/// Take the listening sockets systemd passed, if `LISTEN_PID` names this process.
-fn take_systemd_sockets() -> Result<Vec<TcpListener>, BindError> {
+/// Take the listening sockets systemd passed, if `LISTEN_PID` names this process, each with
+/// the kind its name in `LISTEN_FDNAMES` says.
+fn take_systemd_sockets() -> Result<Vec<Listener>, BindError> {
     let pid_ok = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.trim().parse::<u32>().ok())
@@ -140,8 +196,11 @@ fn take_systemd_sockets() -> Result<Vec<TcpListener>, BindError> {
     if !pid_ok || n <= 0 {
         return Ok(Vec::new());
     }
+    let names = std::env::var("LISTEN_FDNAMES").unwrap_or_default();
+    let mut names = names.split(':');
     let mut out = Vec::new();
     for fd in SD_LISTEN_FDS_START..SD_LISTEN_FDS_START.saturating_add(n.min(64)) {
+        let dialect = dialect_of_name(names.next());
         let what = format!("systemd socket fd {fd}");
         // SAFETY: under the socket activation protocol (LISTEN_PID is our pid), descriptors
         // 3..3+LISTEN_FDS were opened for us by systemd and nothing else in this process owns
@@ -171,7 +230,21 @@ fn take_systemd_sockets() -> Result<Vec<TcpListener>, BindError> {
         let l = TcpListener::from(owned);
         l.set_nonblocking(true)
             .map_err(|source| BindError { what, source })?;
-        out.push(l);
+        out.push(Listener::plain(l, dialect));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn systemd_names_pick_the_kind() {
+        assert_eq!(dialect_of_name(Some("irc")), Dialect::Irc);
+        assert_eq!(dialect_of_name(Some("native")), Dialect::Native);
+        assert_eq!(dialect_of_name(Some("chatd.socket")), Dialect::Native);
+        assert_eq!(dialect_of_name(Some("")), Dialect::Native);
+        assert_eq!(dialect_of_name(None), Dialect::Native);
+    }
 }

@@ -5,11 +5,28 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chat_core::flood::FloodLimit;
+use chat_core::IrcConfig;
 
 use crate::mdns::MdnsSettings;
 
 /// The port chatd listens on when no address is given.
 pub const DEFAULT_PORT: u16 = 5000;
+
+/// The port chatd listens on for IRC clients when no IRC address is given.
+pub const DEFAULT_IRC_PORT: u16 = 6667;
+
+/// Where one kind of listener listens (besides sockets systemd passes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ListenAddrs {
+    /// The kind's default: `[::]:PORT` and `0.0.0.0:PORT`, unless systemd passed sockets of
+    /// this kind.
+    #[default]
+    Default,
+    /// None: chatd binds no address of this kind itself.
+    Off,
+    /// These addresses.
+    At(Vec<SocketAddr>),
+}
 
 /// Client slots compiled into the daemon; `--max-clients` may only lower it.
 pub const SLOTS: usize = chat_core::config::DEFAULT_SLOTS;
@@ -39,6 +56,11 @@ pub struct Settings {
     pub max_per_address: Option<usize>,
     /// Whether and as what to announce chatd with mDNS; off unless asked for.
     pub mdns: MdnsSettings,
+    /// Where IRC clients connect.
+    pub irc_listen: ListenAddrs,
+    /// What IRC clients are told (channel, server and network names, topic) and how often
+    /// silent ones are pinged.
+    pub irc: IrcConfig,
 }
 
 impl Default for Settings {
@@ -53,6 +75,8 @@ impl Default for Settings {
             join_timeout: chat_core::config::JOIN_TIMEOUT,
             max_per_address: Some(chat_core::config::DEFAULT_MAX_PER_ADDRESS),
             mdns: MdnsSettings::default(),
+            irc_listen: ListenAddrs::Default,
+            irc: IrcConfig::default(),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use nix::sys::signal::Signal;
 
 use crate::process::{signal, wait_exit};
-use crate::{chatd_bin, raw_connect, Client, Lines, TempDir};
+use crate::{chatd_bin, raw_connect, Client, IrcClient, Lines, TempDir};
 
 /// Variables of the test's own environment that would change how chatd runs: systemd's, and
 /// every `CHATD_*` option (removed by prefix, see [`clean_env`]).
@@ -22,9 +22,9 @@ const FOREIGN_ENV: [&str; 7] = [
     "JOURNAL_STREAM",
 ];
 
-/// How to start a [`Chatd`]: by default on 127.0.0.1, port 0, with a state directory of its
-/// own, no extra arguments, mDNS off (`CHATD_MDNS=off`), and none of the test's other `CHATD_*`
-/// or systemd variables.
+/// How to start a [`Chatd`]: by default on one native listener, 127.0.0.1, port 0 (IRC off),
+/// with a state directory of its own, no extra arguments, mDNS off (`CHATD_MDNS=off`), and none
+/// of the test's other `CHATD_*` or systemd variables.
 #[must_use = "a launch does nothing until `start`"]
 #[derive(Debug, Clone)]
 pub struct Launch {
@@ -35,6 +35,8 @@ pub struct Launch {
     password: Option<String>,
     /// A program that execs chatd, and its arguments before chatd's path.
     wrapper: Option<(String, Vec<String>)>,
+    /// Listen for IRC clients too, on 127.0.0.1, port 0.
+    irc: bool,
 }
 
 impl Default for Launch {
@@ -46,6 +48,7 @@ impl Default for Launch {
             env: Vec::new(),
             password: None,
             wrapper: None,
+            irc: false,
         }
     }
 }
@@ -86,6 +89,13 @@ impl Launch {
         self
     }
 
+    /// Listen for IRC clients too, on 127.0.0.1, port 0 (`--irc-listen`); [`Chatd::irc_addr`]
+    /// says where.
+    pub fn irc(mut self) -> Launch {
+        self.irc = true;
+        self
+    }
+
     /// Run chatd through `program`, which is given `args`, then chatd's path and arguments,
     /// and must exec chatd (`prlimit --nofile=64:64 chatd …`): the process, its PID and its
     /// log are then still chatd's.
@@ -113,15 +123,15 @@ impl Launch {
             .arg(&self.listen)
             .arg("--state-dir")
             .arg(&state_dir);
+        if self.irc {
+            cmd.args(["--irc-listen", "127.0.0.1:0"]);
+        }
         if let Some(pw) = &self.password {
             let file = own_dir.join("password");
             std::fs::write(&file, format!("{pw}\n")).expect("write the password file");
             cmd.arg("--password-file").arg(file);
         }
         cmd.args(&self.args);
-        // Never announce on the machine's own network: a test that wants mDNS (in a network
-        // namespace of its own) says `.env("CHATD_MDNS", "on")`.
-        cmd.env("CHATD_MDNS", "off");
         clean_env(&mut cmd)
             .envs(self.env)
             .stdin(Stdio::null())
@@ -133,22 +143,27 @@ impl Launch {
             child,
             exit: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            irc_addr: None,
             state_dir,
             log,
             password: self.password,
             _own_dir: own_dir,
         };
-        let line = d.wait_log("listening addr=");
-        let addr = line
-            .split("listening addr=")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or("");
-        d.addr = addr
-            .parse()
-            .unwrap_or_else(|_| panic!("no address in {line:?}"));
+        d.addr = listening_addr(&d.wait_log(" protocol=native tls=no"));
+        if self.irc {
+            d.irc_addr = Some(listening_addr(&d.wait_log(" protocol=irc tls=no")));
+        }
         d
     }
+}
+
+/// Return the address of a `listening addr=… protocol=…` log line.
+fn listening_addr(line: &str) -> SocketAddr {
+    line.split("listening addr=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
 }
 
 /// Keep the test's own environment from changing how the chatd of `cmd` runs: remove every
@@ -156,6 +171,12 @@ impl Launch {
 /// change chatd's log format). [`Launch`] does this for every chatd it starts; a test that
 /// builds its own `Command` from [`chatd_bin`] (for other stdio or file descriptors) calls it.
 /// Only inherited variables go: one the test has set on `cmd`, before or after, stays.
+///
+/// It also turns the IRC listener off (`CHATD_IRC_LISTEN=off`) unless the test set that
+/// variable: its default, port 6667 on every interface, is neither loopback nor free for
+/// tests running side by side. A `--irc-listen` on the command line still wins. Likewise mDNS
+/// is off (`CHATD_MDNS=off`) unless the test asks: a test never announces on the machine's own
+/// network (the mDNS test runs in network namespaces of its own).
 pub fn clean_env(cmd: &mut Command) -> &mut Command {
     let set_by_test: Vec<OsString> = cmd
         .get_envs()
@@ -165,6 +186,11 @@ pub fn clean_env(cmd: &mut Command) -> &mut Command {
     let inherited = std::env::vars_os().map(|(key, _)| key);
     for key in inherited_to_remove(inherited, &set_by_test) {
         cmd.env_remove(key);
+    }
+    for (key, off) in [("CHATD_IRC_LISTEN", "off"), ("CHATD_MDNS", "off")] {
+        if !set_by_test.iter().any(|k| k == key) {
+            cmd.env(key, off);
+        }
     }
     cmd
 }
@@ -189,6 +215,8 @@ pub struct Chatd {
     exit: Option<ExitStatus>,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it listens for IRC clients, if it was launched with [`Launch::irc`].
+    pub irc_addr: Option<SocketAddr>,
     /// Its state directory.
     pub state_dir: PathBuf,
     /// Its stderr, where it logs.
@@ -285,6 +313,22 @@ impl Chatd {
         c
     }
 
+    /// Connect an IRC client (the daemon must have been launched with [`Launch::irc`]).
+    pub fn irc_connect(&self) -> IrcClient {
+        IrcClient::connect(self.irc_addr.expect("chatd was launched without IRC"))
+    }
+
+    /// Connect an IRC client and register as `nick` (with the password it was launched with,
+    /// if any); the welcome and the join up to the end of NAMES have been read.
+    pub fn irc_join(&self, nick: &str) -> IrcClient {
+        let mut c = self.irc_connect();
+        if let Some(pw) = &self.password {
+            c.send(&format!("PASS {pw}"));
+        }
+        c.register(nick);
+        c
+    }
+
     /// Like [`Chatd::join`], and the `WHO` after `WELCOME` has been read too.
     pub fn join_settled(&self, name: &str) -> Client {
         let mut c = self.join(name);
@@ -324,6 +368,21 @@ mod tests {
         for key in ["PATH", "CHATD_LISTEN", "NOTIFY_SOCKET"] {
             assert!(!removed.contains(&OsString::from(key)), "{key} removed");
         }
+    }
+
+    #[test]
+    fn irc_is_off_unless_the_test_says_otherwise() {
+        let run = |cmd: &mut Command| {
+            let out = clean_env(cmd).output().expect("run env");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let env = run(&mut Command::new("env"));
+        assert!(env.lines().any(|l| l == "CHATD_IRC_LISTEN=off"), "{env}");
+        let env = run(Command::new("env").env("CHATD_IRC_LISTEN", "127.0.0.1:0"));
+        assert!(
+            env.lines().any(|l| l == "CHATD_IRC_LISTEN=127.0.0.1:0"),
+            "{env}"
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! A protocol client for tests: whole lines, a deadline on every read, and a check that
 //! every line the server sends is well formed.
 
-use std::io::{self, Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use chat_core::ServerLine;
 
+use crate::incoming::Incoming;
 use crate::WAIT;
 
 /// One connection to a chat server, read line by line.
@@ -16,12 +17,8 @@ use crate::WAIT;
 pub struct Client {
     /// The socket, for tests that write from another thread or close it abruptly.
     pub stream: TcpStream,
-    /// Bytes received and not yet returned as a line.
-    buf: Vec<u8>,
-    /// Every byte received.
-    raw: Vec<u8>,
-    /// The server closed (or reset) the connection.
-    closed: bool,
+    /// What arrived.
+    incoming: Incoming,
 }
 
 impl Client {
@@ -37,9 +34,7 @@ impl Client {
         stream.set_nodelay(true).expect("set TCP_NODELAY");
         Client {
             stream,
-            buf: Vec::new(),
-            raw: Vec::new(),
-            closed: false,
+            incoming: Incoming::default(),
         }
     }
 
@@ -55,22 +50,20 @@ impl Client {
 
     /// Return every byte received so far, for checks on the raw stream.
     pub fn received(&self) -> &[u8] {
-        &self.raw
+        &self.incoming.raw
     }
 
     /// Return the next line (without `\n`), or `None` at end of stream or after `limit`.
     pub fn line_within(&mut self, limit: Duration) -> Option<String> {
         let end = Instant::now() + limit;
         loop {
-            if let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
-                let mut bytes: Vec<u8> = self.buf.drain(..=nl).collect();
-                bytes.pop();
+            if let Some(bytes) = self.incoming.take_line() {
                 let line = String::from_utf8(bytes)
                     .unwrap_or_else(|e| panic!("the server sent a line that is not UTF-8: {e}"));
                 check_line(&line);
                 return Some(line);
             }
-            if !self.fill(end) {
+            if !self.incoming.fill(&mut self.stream, end) {
                 return None;
             }
         }
@@ -100,7 +93,7 @@ impl Client {
         }
         panic!(
             "no line starting with {prefix:?}; got {before:#?} (closed: {})",
-            self.closed
+            self.incoming.closed
         );
     }
 
@@ -122,7 +115,10 @@ impl Client {
         while let Some(l) = self.line_within(end.saturating_duration_since(Instant::now())) {
             out.push(l);
         }
-        assert!(self.closed, "connection not closed in time; read {out:?}");
+        assert!(
+            self.incoming.closed,
+            "connection not closed in time; read {out:?}"
+        );
         out
     }
 
@@ -131,9 +127,9 @@ impl Client {
     pub fn closes(&mut self) -> bool {
         let end = Instant::now() + WAIT;
         loop {
-            self.buf.clear();
-            if !self.fill(end) {
-                return self.closed;
+            self.incoming.discard();
+            if !self.incoming.fill(&mut self.stream, end) {
+                return self.incoming.closed;
             }
         }
     }
@@ -161,45 +157,6 @@ impl Client {
     pub fn sync(&mut self) -> Vec<String> {
         self.send("/who");
         self.skip_to("WHO ").1
-    }
-
-    /// Read more bytes, waiting at most until `end`; return false at end of stream or time.
-    fn fill(&mut self, end: Instant) -> bool {
-        if self.closed {
-            return false;
-        }
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        self.stream
-            .set_read_timeout(Some(left))
-            .expect("set a read timeout");
-        let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => {
-                self.closed = true;
-                false
-            }
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                self.raw.extend_from_slice(&chunk[..n]);
-                true
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                false
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
-            Err(_) => {
-                self.closed = true;
-                false
-            }
-        }
     }
 }
 

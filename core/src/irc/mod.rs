@@ -56,6 +56,19 @@ pub use tags::{Tag, Tags};
 /// Largest IRC line the server writes, CRLF included, tags not counted (RFC 1459's 512).
 pub const MAX_IRC_LINE: usize = 512;
 
+/// The line written to an IRC connection refused because every slot is taken, before it is
+/// closed: the IRC twin of [`crate::wire::FULL_LINE`].
+pub const FULL_LINE: &[u8] = b"ERROR :Closing link: server full\r\n";
+
+/// The line written to an IRC connection refused because its address holds as many
+/// connections as one may: the IRC twin of [`crate::wire::TOO_MANY_LINE`].
+pub const TOO_MANY_LINE: &[u8] =
+    b"ERROR :Closing link: Too many connections from your address; close one and try again.\r\n";
+
+/// The line written to an IRC connection refused because the last free slots are kept for
+/// addresses with none: the IRC twin of [`crate::wire::RESERVED_LINE`].
+pub const RESERVED_LINE: &[u8] = b"ERROR :Closing link: The last free slots are kept for new addresses and yours already has a connection; close one and try again.\r\n";
+
 /// Largest tags section the server writes, its `@` and final space included (IRCv3).
 pub const MAX_TAGS_LEN: usize = 8191;
 

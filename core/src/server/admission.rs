@@ -22,6 +22,8 @@ use core::net::IpAddr;
 
 use super::Server;
 use crate::config::reserved_slots;
+use crate::dialect::Dialect;
+use crate::irc;
 use crate::slot::Phase;
 use crate::wire::{ByeCode, FULL_LINE, RESERVED_LINE, TOO_MANY_LINE};
 
@@ -45,6 +47,17 @@ impl Refused {
         match self {
             Refused::Full => ByeCode::Full,
             Refused::PerAddress | Refused::Reserve => ByeCode::TooMany,
+        }
+    }
+
+    /// Return the whole line to write to a connection speaking `dialect`: [`Refused::line`]
+    /// for the native protocol, its IRC twin (`ERROR :Closing link: …`, with CRLF) for IRC.
+    pub fn line_in(self, dialect: Dialect) -> &'static [u8] {
+        match (dialect, self) {
+            (Dialect::Native, _) => self.line(),
+            (Dialect::Irc, Refused::Full) => irc::FULL_LINE,
+            (Dialect::Irc, Refused::PerAddress) => irc::TOO_MANY_LINE,
+            (Dialect::Irc, Refused::Reserve) => irc::RESERVED_LINE,
         }
     }
 

@@ -1,15 +1,19 @@
 //! The protocol's rules for one line from one client: password, name, commands, rate limit.
+//! Lines from IRC clients go to `irc_register` and `irc_rules` instead; the password check and
+//! the rate limit are shared.
 
 use core::fmt::{self, Write as _};
 
 use log::{info, warn};
 
+use super::room::{PrivKind, Private, Refused, RoomEvent};
 use super::{render, Server};
 use crate::auth::{password_matches, Guess, Hold};
 use crate::commands::{Command, HELP};
 use crate::config::{MAX_LINE, MAX_SERVER_LINE};
+use crate::dialect::Dialect;
 use crate::flood::{FloodLimit, Verdict};
-use crate::history::{Entry, EntryKind};
+use crate::history::EntryKind;
 use crate::names::Name;
 use crate::slot::{Phase, PRIVATE_HEADER};
 use crate::time::Now;
@@ -41,6 +45,10 @@ impl<const N: usize> Server<N> {
     }
 
     pub(super) fn handle_line(&mut self, now: Now, i: usize, line: &[u8]) {
+        if self.slots[i].dialect == Dialect::Irc {
+            self.irc_line(now, i, line);
+            return;
+        }
         if self.slots[i].phase == Phase::AwaitPassword {
             self.check_password(now, i, line);
             return;
@@ -124,7 +132,7 @@ impl<const N: usize> Server<N> {
         let time = now.wall;
         self.slots[i].phase = Phase::Joined;
         self.slots[i].name = Some(name.clone());
-        self.subscribe(i);
+        self.enter_room(i);
         let mut welcome: heapless::String<96> = heapless::String::new();
         let _ = write!(welcome, "Welcome, {name}! Type /help for commands.");
         self.send(
@@ -137,48 +145,44 @@ impl<const N: usize> Server<N> {
         );
         self.who(now, i);
         self.replay(i);
-        self.broadcast(
-            Some(i),
-            &ServerLine::Join {
-                time,
-                name: name.as_str(),
-            },
-        );
+        if let Some(who) = self.speaker(i) {
+            self.broadcast(
+                Some(i),
+                &RoomEvent::Join {
+                    time,
+                    who: who.as_ref(),
+                },
+            );
+        }
     }
 
     pub(super) fn command(&mut self, now: Now, i: usize, text: &str) {
-        let Some(me) = self.slots[i].name.clone() else {
-            return;
-        };
-        let time = now.wall;
         match Command::parse(text) {
             Command::Empty => {}
-            Command::Say(t) => self.public(now, i, EntryKind::Msg, &me, t),
-            Command::Me(t) => self.public(now, i, EntryKind::Me, &me, t),
-            Command::Msg { to, text } => match self.find(to) {
-                None => {
+            Command::Say(t) => self.public(now, i, EntryKind::Msg, t, false),
+            Command::Me(t) => self.public(now, i, EntryKind::Me, t, false),
+            Command::Msg { to, text } => {
+                let words = Private {
+                    kind: PrivKind::Msg,
+                    irc: text,
+                    native: text,
+                };
+                if self.private(now, i, to, words).is_err() {
                     let mut s: heapless::String<96> = heapless::String::new();
                     let _ = write!(s, "{} Nobody called {} is online.", Clip(to), Clip(to));
                     self.error(i, ErrCode::NoSuchName, &s);
                 }
-                Some(j) => {
-                    let Some(them) = self.slots[j].name.clone() else {
-                        return;
-                    };
-                    let line = ServerLine::Priv {
-                        time,
-                        from: me.as_str(),
-                        to: them.as_str(),
-                        text,
-                    };
-                    self.send(j, &line);
-                    if j != i {
-                        self.send(i, &line);
-                    }
+            }
+            Command::Who => self.who(now, i),
+            Command::Nick(new) => match self.rename(now, i, new) {
+                Ok(()) => {}
+                Err(Refused::Invalid(e)) => {
+                    self.error(i, ErrCode::NameInvalid, &Sentence(e).to_line());
+                }
+                Err(Refused::Taken) => {
+                    self.error(i, ErrCode::NameTaken, &Taken(new).to_line());
                 }
             },
-            Command::Who => self.who(now, i),
-            Command::Nick(new) => self.rename(now, i, &me, new),
             Command::Quit(reason) => {
                 let mut why: heapless::String<MAX_LINE> = heapless::String::new();
                 let _ = match reason {
@@ -206,48 +210,14 @@ impl<const N: usize> Server<N> {
         }
     }
 
-    pub(super) fn public(&mut self, now: Now, i: usize, kind: EntryKind, me: &Name, text: &str) {
-        let time = now.wall;
-        let line = match kind {
-            EntryKind::Msg => ServerLine::Msg {
-                time,
-                from: me.as_str(),
-                text,
-            },
-            EntryKind::Me => ServerLine::Me {
-                time,
-                from: me.as_str(),
-                text,
-            },
-        };
-        self.broadcast(Some(i), &line);
-        if let Some(e) = Entry::new(kind, time, me.clone(), text) {
-            self.history.push(e);
-        }
-    }
-
-    pub(super) fn rename(&mut self, now: Now, i: usize, old: &Name, new: &str) {
-        let name = match Name::new(new) {
-            Ok(n) => n,
-            Err(e) => return self.error(i, ErrCode::NameInvalid, &Sentence(e).to_line()),
-        };
-        if self.find(name.as_str()).is_some_and(|j| j != i) {
-            return self.error(i, ErrCode::NameTaken, &Taken(name.as_str()).to_line());
-        }
-        info!(target: "chatd", "rename peer={} old={old} new={name}", self.peer_str(i));
-        self.slots[i].name = Some(name.clone());
-        let line = ServerLine::Nick {
-            time: now.wall,
-            old: old.as_str(),
-            new: name.as_str(),
-        };
-        self.broadcast(None, &line);
-    }
-
     pub(super) fn who(&mut self, now: Now, i: usize) {
         let mut names: heapless::String<{ MAX_LINE - 64 }> = heapless::String::new();
         let (mut count, mut left_out) = (0usize, 0usize);
-        for s in self.slots.iter().filter(|s| s.phase == Phase::Joined) {
+        for s in self
+            .slots
+            .iter()
+            .filter(|s| s.phase == Phase::Joined && s.in_room)
+        {
             let Some(n) = &s.name else { continue };
             count += 1;
             // Leave room for the "+N" tail.
@@ -304,7 +274,7 @@ impl<const N: usize> Server<N> {
 }
 
 /// At most the first 32 bytes of a client-supplied word, cut on a character boundary.
-struct Clip<'a>(&'a str);
+pub(super) struct Clip<'a>(pub(super) &'a str);
 
 impl fmt::Display for Clip<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

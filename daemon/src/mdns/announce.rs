@@ -22,6 +22,18 @@ pub enum Kind {
     IrcTls,
 }
 
+impl Kind {
+    /// Return the kind of a listener that speaks `dialect`, over TLS or not.
+    pub fn of(dialect: chat_core::Dialect, tls: bool) -> Kind {
+        match (dialect, tls) {
+            (chat_core::Dialect::Native, false) => Kind::Native,
+            (chat_core::Dialect::Irc, false) => Kind::Irc,
+            (chat_core::Dialect::Native, true) => Kind::NativeTls,
+            (chat_core::Dialect::Irc, true) => Kind::IrcTls,
+        }
+    }
+}
+
 /// How a kind of listener is announced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Announce {
