@@ -122,7 +122,8 @@ start_chatd() {
   rm -f "$work/ready-$port"
   t0=$(date +%s%N)
   taskset -c "$SERVER_CPU" "$CARGO_TARGET_DIR/release/chatd" --listen "127.0.0.1:$port" \
-    --tls-listen "$tls" --state-dir "$state" --flood off --max-clients 256 \
+    --irc-listen off --irc-tls-listen off --tls-listen "$tls" --state-dir "$state" --flood off \
+    --max-clients 256 --max-per-address off \
     2> >(log_reader "$work/chatd-$port.log" "$work/ready-$port") &
   server_pid=$!
   if ! wait_for "$work/ready-$port" 5; then

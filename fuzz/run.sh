@@ -22,7 +22,7 @@ if ! command -v c++ >/dev/null 2>&1; then
     exit 2
 fi
 
-targets="line_decoder server_events server_line_parse irc_parse"
+targets="line_decoder server_events server_line_parse irc_parse mdns_packet"
 cargo fuzz build
 failed=""
 for t in $targets; do

@@ -131,7 +131,9 @@ root=$work/chatd
 install_bin chatd "$root/usr/sbin/chatd" release
 install -D -m 0644 "$here/systemd/chatd.service" "$root/usr/lib/systemd/system/chatd.service"
 install -D -m 0644 "$here/systemd/chatd.socket" "$root/usr/lib/systemd/system/chatd.socket"
+install -D -m 0644 "$here/systemd/chatd-irc.socket" "$root/usr/lib/systemd/system/chatd-irc.socket"
 install -D -m 0644 "$here/systemd/chatd-tls.socket" "$root/usr/lib/systemd/system/chatd-tls.socket"
+install -D -m 0644 "$here/systemd/chatd-irc-tls.socket" "$root/usr/lib/systemd/system/chatd-irc-tls.socket"
 install -D -m 0644 "$src/default/chatd" "$root/etc/default/chatd"
 install -D -m 0644 "$src/fail2ban/chatd.conf" "$root/etc/fail2ban/filter.d/chatd.conf"
 install_man "$root" chatd.8

@@ -143,8 +143,14 @@ done
     fail "postinst did not enable chatd.service"
 [ ! -e /etc/systemd/system/sockets.target.wants/chatd.socket ] ||
     fail "postinst enabled chatd.socket, which should stay optional"
+[ -f /usr/lib/systemd/system/chatd-irc.socket ] || fail "no chatd-irc.socket"
+[ ! -e /etc/systemd/system/sockets.target.wants/chatd-irc.socket ] ||
+    fail "postinst enabled chatd-irc.socket, which should stay optional"
+[ -f /usr/lib/systemd/system/chatd-irc-tls.socket ] || fail "no chatd-irc-tls.socket"
 [ ! -e /etc/systemd/system/sockets.target.wants/chatd-tls.socket ] ||
     fail "postinst enabled chatd-tls.socket, which should stay optional"
+[ ! -e /etc/systemd/system/sockets.target.wants/chatd-irc-tls.socket ] ||
+    fail "postinst enabled chatd-irc-tls.socket, which should stay optional"
 
 ### 3. chat through the installed binaries
 # chatd runs the way the service runs it: with a credentials directory
@@ -165,8 +171,8 @@ start_chatd() {
         try=$((20000 + (RANDOM % 20000)))
         : >"$tmp/notified"
         CREDENTIALS_DIRECTORY=$creds NOTIFY_SOCKET=$tmp/notify \
-            /usr/sbin/chatd --foreground --listen "127.0.0.1:$try" \
-            --tls-listen "127.0.0.1:$((try + 1))" \
+            /usr/sbin/chatd --foreground --listen "127.0.0.1:$try" --irc-listen off \
+            --irc-tls-listen off --tls-listen "127.0.0.1:$((try + 1))" \
             --state-dir "$state" --log stderr --log-level info 2>"$tmp/chatd.log" &
         chatd_pid=$!
         pids+=("$chatd_pid")
@@ -197,11 +203,11 @@ mkdir -m 0700 "$tmp/creds-pw" "$tmp/state-pw"
 printf 'sesame\n' >"$tmp/creds-pw/password"
 start_chatd "$tmp/creds-pw" "$tmp/state-pw"
 echo "with the password" | CHATC_PASSWORD=sesame timeout "$wait_secs" \
-    chatc -p "$port" -n right 2>"$tmp/send.err" ||
+    chatc -H 127.0.0.1 -p "$port" -n right 2>"$tmp/send.err" ||
     fail "chatc with the right password exits with $?"
 rc=0
 echo "without it" | CHATC_PASSWORD=wrong timeout "$wait_secs" \
-    chatc -p "$port" -n wrong 2>"$tmp/send.err" || rc=$?
+    chatc -H 127.0.0.1 -p "$port" -n wrong 2>"$tmp/send.err" || rc=$?
 [ "$rc" -eq 1 ] || fail "chatc with a wrong password exits with $rc, not 1"
 wait_for grep -q 'auth-failure peer=127\.0\.0\.1:[0-9]* failures=1' "$tmp/chatd.log" ||
     fail "chatd did not log the wrong password"
@@ -216,7 +222,7 @@ printf '\n' >"$tmp/creds/password"
 state=$tmp/state
 start_chatd "$tmp/creds" "$state"
 
-timeout "$wait_secs" chatc -p "$port" -n listener --listen --no-color \
+timeout "$wait_secs" chatc -H 127.0.0.1 -p "$port" -n listener --listen --no-color \
     >"$tmp/listen.out" 2>"$tmp/listen.err" </dev/null &
 listen_pid=$!
 pids+=("$listen_pid")
@@ -249,26 +255,26 @@ case $fingerprint in SHA256:??:*) ;; *) fail "chatd --fingerprint printed '$fing
 grep -qF "tls-certificate fingerprint=$fingerprint" "$tmp/chatd.log" ||
     fail "chatd did not log the fingerprint chatd --fingerprint prints"
 tmarker="over-tls-from-test-install-$$"
-echo "first $tmarker" | timeout "$wait_secs" chatc --tls -p "$tls_port" -n tlsfirst \
+echo "first $tmarker" | timeout "$wait_secs" chatc --tls -H 127.0.0.1 -p "$tls_port" -n tlsfirst \
     2>"$tmp/send.err" || fail "chatc --tls (first contact) exits with $?"
 grep -qF "first TLS contact with 127.0.0.1:$tls_port: its certificate is $fingerprint" \
     "$tmp/send.err" || fail "chatc --tls did not show the fingerprint at the first contact"
 grep -qF "127.0.0.1:$tls_port $fingerprint" "$XDG_DATA_HOME/chatc/known_hosts" ||
     fail "chatc did not remember the fingerprint"
-timeout "$wait_secs" chatc --tls -p "$tls_port" -n tlslistener --listen --no-color \
+timeout "$wait_secs" chatc --tls -H 127.0.0.1 -p "$tls_port" -n tlslistener --listen --no-color \
     >"$tmp/listen-tls.out" 2>"$tmp/listen-tls.err" </dev/null &
 tls_listen_pid=$!
 pids+=("$tls_listen_pid")
 wait_for grep -q '^[^ ]* WELCOME tlslistener ' "$tmp/listen-tls.out" ||
     fail "chatc --tls --listen did not join"
-echo "$tmarker" | timeout "$wait_secs" chatc --tls -p "$tls_port" -n tlssender \
+echo "$tmarker" | timeout "$wait_secs" chatc --tls -H 127.0.0.1 -p "$tls_port" -n tlssender \
     2>"$tmp/send.err" || fail "chatc --tls exits with $?"
 grep -q "first TLS contact" "$tmp/send.err" && fail "chatc --tls took a known server for a new one"
 wait_for grep -q "^[^ ]* MSG <tlssender> $tmarker\$" "$tmp/listen-tls.out" ||
     fail "chatc --tls --listen did not print the line sent over TLS"
 note "chatc --tls --listen saw: $(grep -F "MSG <tlssender>" "$tmp/listen-tls.out")"
 rc=0
-echo "in clear" | timeout "$wait_secs" chatc -p "$port" -n plain 2>"$tmp/send.err" || rc=$?
+echo "in clear" | timeout "$wait_secs" chatc -H 127.0.0.1 -p "$port" -n plain 2>"$tmp/send.err" || rc=$?
 [ "$rc" -eq 1 ] && grep -q "will not send plain text" "$tmp/send.err" ||
     fail "chatc sent plain text to a host it spoke TLS to (exit $rc)"
 note "chatted over TLS; the fingerprint matches chatd --fingerprint; no downgrade"
@@ -303,7 +309,8 @@ done
 left=()
 for f in /usr/sbin/chatd /usr/bin/chatc /etc/default/chatd /etc/fail2ban/filter.d/chatd.conf \
     /usr/lib/systemd/system/chatd.service /usr/lib/systemd/system/chatd.socket \
-    /usr/lib/systemd/system/chatd-tls.socket \
+    /usr/lib/systemd/system/chatd-irc.socket /usr/lib/systemd/system/chatd-tls.socket \
+    /usr/lib/systemd/system/chatd-irc-tls.socket \
     /etc/systemd/system/multi-user.target.wants/chatd.service \
     /var/lib/systemd/deb-systemd-helper-enabled/chatd.service.dsh-also \
     /var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/chatd.service \

@@ -13,12 +13,13 @@
 # 2. systemd-nspawn --boot with its own network namespace (a loopback of its
 #    own: port 5000 clashes with nothing here) and cgroup v2, driven from
 #    outside with nsenter. PID 1 of this machine need not be systemd.
-# 3. Inside: dpkg -i; systemctl start (Type=notify: READY=1); the sandbox
-#    seen from inside the running service (dynamic user, no capabilities,
-#    LimitNOFILE, the only writable places); two clients chatting over IPv4
-#    and IPv6; systemctl stop sends SHUTDOWN and saves the history, replayed
-#    after the next start; the password from /etc/chatd/password after a
-#    restart, a failed attempt at priority warning in the journal; reload
+# 3. Inside: dpkg -i; systemctl start (Type=notify: READY=1); mDNS starting
+#    in the sandbox; the sandbox seen from inside the running service
+#    (dynamic user, no capabilities, LimitNOFILE, the only writable places);
+#    two clients chatting over IPv4 and IPv6; systemctl stop sends SHUTDOWN
+#    and saves the history, replayed after the next start; the password
+#    from /etc/chatd/password after a restart, a failed attempt at priority
+#    warning in the journal; reload
 #    keeps the main PID and re-reads the password; CHATD_LOG=syslog reaches
 #    the journal through /dev/log; socket activation; dpkg --purge leaves
 #    nothing behind.
@@ -314,6 +315,13 @@ main=$(prop MainPID)
 [ "$main" -gt 0 ] || fail "chatd.service has no main PID"
 wait_logged "$c" 'listening addr=\[::\]:5000' || fail "chatd did not log listening on [::]:5000"
 wait_logged "$c" 'listening addr=0\.0\.0\.0:5000' || fail "chatd did not log listening on 0.0.0.0:5000"
+# mDNS works in the sandbox: its UDP sockets on port 5353 and the interface list (netlink,
+# RestrictAddressFamilies=) are allowed. The container's private network has no interface
+# but the loopback, so nothing is announced on it.
+wait_logged "$c" 'mdns instance=.* interfaces=none' || fail "chatd did not start mDNS in the sandbox"
+if journal_since "$c" | grep -E 'mdns-off|mdns-interfaces-unreadable'; then
+    fail "mDNS failed in the sandbox (above)"
+fi
 note "active/running, main PID $main, StatusText='$(prop StatusText)'"
 
 step "the sandbox, seen from inside the service"
@@ -433,9 +441,9 @@ systemctl_chatd restart || fail "systemctl restart chatd"
 wait_logged "$c" 'password file=/run/credentials/chatd.service/password password=on' ||
     fail "chatd did not log taking the password from its credential"
 rc=0
-ct sh -c 'echo in | CHATC_PASSWORD=wrong chatc -n wrong' 2>"$run/wrong.err" || rc=$?
+ct sh -c 'echo in | CHATC_PASSWORD=wrong chatc -H 127.0.0.1 -n wrong' 2>"$run/wrong.err" || rc=$?
 [ "$rc" -eq 1 ] || fail "chatc with a wrong password exited with $rc, not 1"
-ct sh -c 'echo in | CHATC_PASSWORD=sesame chatc -n right' 2>"$run/right.err" ||
+ct sh -c 'echo in | CHATC_PASSWORD=sesame chatc -H 127.0.0.1 -n right' 2>"$run/right.err" ||
     fail "chatc with the right password exited with $?"
 wait_logged "$c" 'auth-failure peer=127\.0\.0\.1:[0-9]*' ||
     fail "chatd did not log the failed password"
@@ -465,7 +473,7 @@ ct sh -c 'install -d -m 0755 /etc/chatd-test && printf "first\n" >/etc/chatd-tes
     echo CHATD_PASSWORD_FILE=/etc/chatd-test/password >>/etc/default/chatd'
 systemctl_chatd restart || fail "systemctl restart chatd"
 main=$(prop MainPID)
-ct sh -c 'echo in | CHATC_PASSWORD=first chatc -n first' 2>"$run/first.err" ||
+ct sh -c 'echo in | CHATC_PASSWORD=first chatc -H 127.0.0.1 -n first' 2>"$run/first.err" ||
     fail "chatc with the password in CHATD_PASSWORD_FILE exited with $?"
 c=$(cursor)
 ct sh -c 'printf "second\n" >/etc/chatd-test/password'
@@ -473,9 +481,9 @@ ct systemctl reload chatd.service || fail "systemctl reload chatd"
 wait_logged "$c" 'password-reloaded file=/etc/chatd-test/password password=on' ||
     fail "chatd did not log reading CHATD_PASSWORD_FILE again"
 rc=0
-ct sh -c 'echo in | CHATC_PASSWORD=first chatc -n first' 2>"$run/first.err" || rc=$?
+ct sh -c 'echo in | CHATC_PASSWORD=first chatc -H 127.0.0.1 -n first' 2>"$run/first.err" || rc=$?
 [ "$rc" -eq 1 ] || fail "the old password still works after the reload (chatc exited with $rc)"
-ct sh -c 'echo in | CHATC_PASSWORD=second chatc -n second' 2>"$run/second.err" ||
+ct sh -c 'echo in | CHATC_PASSWORD=second chatc -H 127.0.0.1 -n second' 2>"$run/second.err" ||
     fail "the new password does not work after the reload (chatc exited with $?)"
 [ "$(prop MainPID)" = "$main" ] || fail "the main PID changed on reload"
 ct sh -c 'mv /etc/chatd-test/default /etc/default/chatd && rm -r /etc/chatd-test'
@@ -531,7 +539,8 @@ procs=$(ct sh -c 'grep -lx chatd /proc/[0-9]*/comm' 2>/dev/null) || true
 left=$(ct sh -c 'for f in /usr/sbin/chatd /usr/bin/chatc /etc/default/chatd \
         /etc/fail2ban/filter.d/chatd.conf /lib/systemd/system/chatd.service \
         /lib/systemd/system/chatd.socket /usr/lib/systemd/system/chatd.service \
-        /usr/lib/systemd/system/chatd.socket /etc/systemd/system/chatd.service.d \
+        /usr/lib/systemd/system/chatd.socket /usr/lib/systemd/system/chatd-irc.socket \
+        /etc/systemd/system/chatd.service.d \
         /etc/systemd/system/multi-user.target.wants/chatd.service \
         /etc/systemd/system/sockets.target.wants/chatd.socket \
         /var/lib/chatd /var/lib/private/chatd /usr/share/doc/chatd /usr/share/doc/chatc \

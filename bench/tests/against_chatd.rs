@@ -32,7 +32,15 @@ fn bench(port: u16, pid: u32, extra: &[&str]) -> HashMap<String, String> {
 }
 
 fn run_against_chatd(extra: &[&str], clients: u64, messages: u64) {
-    let server = Chatd::start(&["--flood", "off", "--max-clients", "64"]);
+    // Every client connects from 127.0.0.1, as in bench/run.sh.
+    let server = Chatd::start(&[
+        "--flood",
+        "off",
+        "--max-clients",
+        "64",
+        "--max-per-address",
+        "off",
+    ]);
     let n = clients.to_string();
     let m = messages.to_string();
     let mut args = vec!["-n", n.as_str(), "-m", m.as_str()];

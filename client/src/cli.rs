@@ -23,7 +23,7 @@ use crate::tls::{Security, Trust, DEFAULT_TLS_PORT};
 #[derive(Debug, Parser)]
 #[command(name = "chatc", version, about, long_about)]
 pub struct Args {
-    /// Server host name, IPv4 or IPv6 address [default: the config file's, else 127.0.0.1].
+    /// Server host name, IPv4 or IPv6 address, or the name a chatd announces on the local network [default: the config file's, else the chatd found on the local network].
     #[arg(short = 'H', long, env = "CHATC_HOST")]
     pub host: Option<String>,
 
@@ -60,6 +60,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// List the chatd servers on the local network, one per line (NAME, ADDRESS, PORT, HOST, TXT, tab-separated), and exit.
+    #[arg(long)]
+    pub discover: bool,
+
     /// Encrypt with TLS; the first contact remembers the server's certificate, later ones check it.
     #[arg(long, env = "CHATC_TLS", overrides_with = "no_tls",
           value_parser = clap::builder::BoolishValueParser::new(),
@@ -87,8 +91,6 @@ fn parse_fingerprint(s: &str) -> Result<Fingerprint, String> {
 
 /// Environment variable holding the password.
 const PASSWORD_ENV: &str = "CHATC_PASSWORD";
-/// The host when none is given anywhere.
-const DEFAULT_HOST: &str = "127.0.0.1";
 /// The port when none is given anywhere.
 const DEFAULT_PORT: u16 = 5000;
 
@@ -150,13 +152,12 @@ impl Args {
 }
 
 impl Settings {
-    /// Return where to connect: the host given, else this machine.
-    ///
-    /// This is the seam for finding a server on the LAN: when no host was given anywhere
-    /// (`self.host` is `None`), discovery would pick the [`Target`] here.
-    pub fn target(&self) -> Target {
-        Target::new(self.host.as_deref().unwrap_or(DEFAULT_HOST), self.port)
-            .with_security(self.security.clone())
+    /// Return where to connect if a host was given anywhere; `None` means "find one on the
+    /// local network" ([`crate::discover::pick`]).
+    pub fn target(&self) -> Option<Target> {
+        self.host
+            .as_deref()
+            .map(|h| Target::new(h, self.port).with_security(self.security.clone()))
     }
 
     /// Work out the name and the password (if known before connecting).
@@ -230,7 +231,7 @@ mod test {
         ])
         .expect("parses");
         let s = a.settings(FileConfig::default());
-        assert_eq!(s.target().to_string(), "[::1]:6000");
+        assert_eq!(s.target().expect("a host").to_string(), "[::1]:6000");
         assert_eq!(s.name.as_deref(), Some("Bruno"));
         assert!(s.listen && !a.no_color && s.bell);
         assert_eq!(
@@ -255,7 +256,7 @@ mod test {
         };
         let bare = Args::try_parse_from(["chatc"]).expect("parses");
         let s = bare.settings(file.clone());
-        assert_eq!(s.target().to_string(), "chat.lan:6000");
+        assert_eq!(s.target().expect("a host").to_string(), "chat.lan:6000");
         assert_eq!(s.name.as_deref(), Some("Ana"));
         assert!(!s.color && !s.bell);
         assert_eq!(s.notify, Notifier::Osc9);
@@ -264,12 +265,21 @@ mod test {
         ])
         .expect("parses");
         let s = a.settings(file);
-        assert_eq!(s.target().to_string(), "10.0.0.2:7000");
+        assert_eq!(s.target().expect("a host").to_string(), "10.0.0.2:7000");
         assert_eq!(s.name.as_deref(), Some("Bia"));
         assert_eq!(s.notify, Notifier::Off);
         let s = bare.settings(FileConfig::default());
-        assert_eq!(s.host, None, "no host given: the seam for discovery");
-        assert_eq!(s.target().to_string(), "127.0.0.1:5000");
+        assert_eq!(s.host, None);
+        assert!(
+            s.target().is_none(),
+            "no host given: find one on the network"
+        );
+        assert!(!bare.discover);
+        assert!(
+            Args::try_parse_from(["chatc", "--discover"])
+                .expect("parses")
+                .discover
+        );
         assert!(s.bell && s.color);
         let quiet = Args::try_parse_from(["chatc", "--no-bell"]).expect("parses");
         assert!(!quiet.settings(FileConfig::default()).bell);

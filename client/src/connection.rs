@@ -40,6 +40,9 @@ pub struct Target {
     pub port: u16,
     /// Plain text or TLS, and how to trust the server's certificate.
     pub security: Security,
+    /// The TLS port the server announced on the local network (mDNS `tls=`), if it was found
+    /// there: where a TLS connection goes.
+    pub tls_port: Option<u16>,
 }
 
 impl Target {
@@ -53,11 +56,16 @@ impl Target {
             host: host.to_string(),
             port,
             security: Security::default(),
+            tls_port: None,
         }
     }
 
-    /// Return the target with `security`.
+    /// Return the target with `security`; with TLS, a server found on the local network is
+    /// reached on the TLS port it announced.
     pub fn with_security(mut self, security: Security) -> Target {
+        if let (Security::Tls(_), Some(port)) = (&security, self.tls_port) {
+            self.port = port;
+        }
         self.security = security;
         self
     }

@@ -87,6 +87,13 @@ pub enum Error {
     Config(crate::config::ConfigError),
     /// The terminal or standard input/output failed.
     Io(io::Error),
+    /// No host was given and no chatd answered on the local network.
+    NoServerFound,
+    /// No host was given, several chatd servers answered and there is no terminal to ask
+    /// which one (their names).
+    SeveralServers(Vec<String>),
+    /// Looking for servers on the local network failed (no UDP socket).
+    Discover(io::Error),
     /// Plain text to a host chatc has spoken TLS to (no silent downgrade).
     Downgrade {
         /// `host:port` as given.
@@ -140,7 +147,7 @@ impl Error {
             | Error::Shutdown(_) => true,
             Error::Bye { code, .. } => matches!(
                 ByeCode::parse(code),
-                Some(ByeCode::Full | ByeCode::Throttled | ByeCode::Timeout)
+                Some(ByeCode::Full | ByeCode::TooMany | ByeCode::Throttled | ByeCode::Timeout)
             ),
             _ => false,
         }
@@ -219,6 +226,21 @@ impl fmt::Display for Error {
             }
             Error::Config(err) => write!(f, "{err}"),
             Error::Io(err) => write!(f, "{err}"),
+            Error::NoServerFound => f.write_str(
+                "no chatd server found on the local network; give its address with -H HOST \
+                 (-H 127.0.0.1 for one on this machine)",
+            ),
+            Error::SeveralServers(names) => write!(
+                f,
+                "{} chatd servers on the local network ({}): pick one with -H NAME",
+                names.len(),
+                names.join(", ")
+            ),
+            Error::Discover(err) => write!(
+                f,
+                "cannot look for servers on the local network: {}; give an address with -H HOST",
+                describe(err)
+            ),
             Error::Downgrade { target, host } => write!(
                 f,
                 "chatc has spoken TLS to {host} before and will not send plain text to \
@@ -283,6 +305,28 @@ impl From<crate::terminal::PromptError> for Error {
         match e {
             crate::terminal::PromptError::Cancelled => Error::Cancelled,
             crate::terminal::PromptError::Io(err) => Error::Io(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn bye(code: &str) -> Error {
+        Error::Bye {
+            code: code.to_string(),
+            text: "…".to_string(),
+        }
+    }
+
+    #[test]
+    fn a_server_out_of_room_is_tried_again_a_flood_is_not() {
+        for code in ["full", "too-many", "throttled", "timeout"] {
+            assert!(bye(code).is_retryable(), "{code}");
+        }
+        for code in ["flood", "a-code-from-the-future"] {
+            assert!(!bye(code).is_retryable(), "{code}");
         }
     }
 }

@@ -18,6 +18,7 @@ mod clock;
 mod complete;
 mod config;
 mod connection;
+mod discover;
 mod editor;
 mod error;
 mod interactive;
@@ -49,9 +50,16 @@ use crate::render::Style;
 
 /// Read the settings, pick the mode and run it.
 fn run(args: &Args) -> Result<(), Error> {
+    if args.discover {
+        return discover::list();
+    }
     let settings = args.settings(config::load(args.config.as_deref())?);
-    let target = settings.target();
     let login = settings.login()?;
+    let target = match settings.target() {
+        Some(given) => discover::resolve(given),
+        None => discover::pick(terminal::stdin_is_tty())?,
+    }
+    .with_security(settings.security.clone());
     if settings.listen {
         let signals = signals::Signals::install()?;
         return listen::run(&target, login, &signals);

@@ -234,7 +234,7 @@ fn the_config_file_turns_the_bell_off_and_notifications_on() {
     std::fs::write(
         config.join("config"),
         format!(
-            "# test\nport = {}\nname = Bruno\nbell = no\nnotify = auto\n",
+            "# test\nhost = 127.0.0.1\nport = {}\nname = Bruno\nbell = no\nnotify = auto\n",
             d.addr.port()
         ),
     )

@@ -77,7 +77,7 @@ fn plain_chatc_goes_where_the_file_says_and_options_override_it() {
 
     // --config names another file; a port from the command line beats it.
     let other = xdg.join("other");
-    std::fs::write(&other, "port = 1\nname = Other\n").unwrap();
+    std::fs::write(&other, "host = 127.0.0.1\nport = 1\nname = Other\n").unwrap();
     let port = d.addr.port().to_string();
     let out = chatc(
         xdg.path(),

@@ -77,6 +77,28 @@ impl Fingerprint {
     }
 }
 
+impl Fingerprint {
+    /// Return the compact form, `sha256:` and 64 lower-case hexadecimal digits, for places
+    /// short of room (an mDNS TXT record); [`Fingerprint::parse`] reads it too.
+    pub fn compact(&self) -> Compact<'_> {
+        Compact(self)
+    }
+}
+
+/// The compact text form of a [`Fingerprint`]: see [`Fingerprint::compact`].
+#[derive(Debug, Clone, Copy)]
+pub struct Compact<'a>(&'a Fingerprint);
+
+impl fmt::Display for Compact<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("sha256:")?;
+        for b in self.0 .0.iter() {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(PREFIX)?;
@@ -133,6 +155,12 @@ mod test {
         assert_eq!(Fingerprint::parse(&bare.to_lowercase()), Ok(f));
         assert_eq!(Fingerprint::parse(&text.to_lowercase()), Ok(f));
         assert_eq!(Fingerprint::parse(&std::format!("  {text}\n")), Ok(f));
+        let compact = f.compact().to_string();
+        assert!(
+            compact.starts_with("sha256:052a4f") && compact.len() == 7 + 64,
+            "{compact}"
+        );
+        assert_eq!(Fingerprint::parse(&compact), Ok(f));
     }
 
     #[test]

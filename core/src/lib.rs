@@ -16,8 +16,9 @@
 //! limits the rate of a client, [`slot`] holds one connection's state, [`broadcast`] stores each
 //! public line once for every reader, and [`server`] ties them together. [`wire`] writes (and,
 //! for clients, parses) the lines the server sends, as documented in `docs/PROTOCOL.md`;
-//! [`irc`] does the same for IRC messages. [`fingerprint`] is the text form of a TLS
-//! certificate's fingerprint, which the daemon prints and the client checks.
+//! [`irc`] does the same for IRC messages. Each connection speaks a [`Dialect`], chatd's own or
+//! IRC, chosen by the listener it came in on; both share one room. [`fingerprint`] is the text
+//! form of a TLS certificate's fingerprint, which the daemon prints and the client checks.
 //!
 //! The feature `test-util` adds the module `testing`, which drives a server on a simulated
 //! clock for tests and fuzzers; it needs `std` and is never part of a release build.
@@ -31,8 +32,10 @@ extern crate std;
 
 pub mod auth;
 pub mod broadcast;
+mod burst;
 pub mod commands;
 pub mod config;
+pub mod dialect;
 pub mod fingerprint;
 pub mod flood;
 pub mod frame;
@@ -48,10 +51,11 @@ pub mod time;
 pub mod transport;
 pub mod wire;
 
-pub use config::Config;
+pub use config::{Config, IrcConfig};
+pub use dialect::Dialect;
 pub use history::{Entry, EntryKind};
 pub use names::Name;
-pub use server::{CloseReason, ConnId, Fed, Full, Server};
+pub use server::{CloseReason, ConnId, Fed, Refused, Server};
 pub use time::{Duration, Instant, Now, Timestamp};
 pub use transport::Transport;
 pub use wire::ServerLine;

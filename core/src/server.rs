@@ -9,7 +9,8 @@
 //! loop {
 //!     wait for readiness, or until poll_at()                 // never a busy loop
 //!     now = Now { instant: monotonic clock, wall: wall clock }
-//!     new connection from peer:  accept(now, peer)           // Err(Full): write FULL_LINE, close
+//!     new connection from peer:  accept(now, peer, dialect)  // Err(r): write
+//!                                                            // r.line_in(dialect), close
 //!     bytes from id:             while bytes left {
 //!                                    fed = input(now, id, bytes)     // uses >= 1 byte
 //!                                    bytes = bytes[fed.used..]
@@ -32,28 +33,34 @@
 //! is written out to the others before more of it is read; a caller that skips the write-out
 //! there may see readers dropped as slow consumers. Output is only ever taken by the caller:
 //! [`Server::outgoing_vectored`] and [`Server::consume`] hand out plaintext without a
-//! [`Transport`] (for a TLS layer that encrypts it), [`Server::flush`] writes it to one.
+//! [`Transport`](crate::Transport) (for a TLS layer that encrypts it), [`Server::flush`] writes it to one.
 //!
-//! Lines for everyone are stored once in a [`crate::broadcast`] ring; each connection keeps a
-//! position in it beside a small queue of lines for it alone. A client that falls a whole ring
-//! behind, or fills its own queue, is dropped as a slow consumer at once, so nobody else ever
-//! waits for it.
+//! Lines for everyone are stored once in a [`crate::broadcast`] ring per [`Dialect`]; each
+//! connection keeps a position in its dialect's ring beside a small queue of lines for it alone.
+//! The IRC ring is written only while an IRC client is in the room, so a native-only room pays
+//! nothing for it. A client that falls a whole ring behind, or fills its own queue, is dropped
+//! as a slow consumer at once, so nobody else ever waits for it. Long IRC listings (NAMES, WHO,
+//! the history) are generated as they are written (`burst.rs`), never queued whole.
+//!
+//! The rules live in submodules: `rules` for native lines, `irc_register` and `irc_rules` for
+//! IRC ones (both in terms of the same room actions in `room`), `irc_render` for how each room
+//! event and reply looks to an IRC client, `burst` for the long listings, `delivery` for
+//! getting lines out, `timers` for the join timeout and IRC keep-alive.
 
-use core::fmt::{self, Write as _};
+use core::fmt::Write as _;
 use core::net::SocketAddr;
 
 use log::{info, warn};
 
-use crate::auth::Throttle;
+use crate::auth::{Hold, Throttle};
 use crate::broadcast::Broadcast;
 use crate::config::{Config, DEFAULT_SLOTS, MAX_LINE, MAX_SERVER_LINE};
+use crate::dialect::Dialect;
 use crate::frame::Frame;
 use crate::history::{Entry, History};
 use crate::names::Name;
-use crate::outbox::{self, Cursor};
 use crate::slot::{Phase, Slot};
-use crate::time::{Instant, Now};
-use crate::transport::Transport;
+use crate::time::Now;
 use crate::wire::{ByeCode, ErrCode, ServerLine, VERSION};
 
 /// Names one connection; stale once its slot is reused.
@@ -109,18 +116,6 @@ pub struct Fed {
     pub write_out: bool,
 }
 
-/// No slot is free for another connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Full;
-
-impl fmt::Display for Full {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("every client slot is taken")
-    }
-}
-
-impl core::error::Error for Full {}
-
 /// Gather writes [`Server::flush`] makes before it lets the caller go round its loop again.
 const FLUSH_ROUNDS: usize = 64;
 
@@ -135,8 +130,8 @@ fn render(line: &ServerLine<'_>) -> Option<Line> {
 }
 
 /// The chat server: `N` client slots, the history, and every rule of the protocol.
-// `repr(C)` with the slots last: the slot storage is the bulk of the server (1.3 MiB of its
-// 1.6 MiB by default; see README.md, "Memory") and starts uninitialised. With the slots last,
+// `repr(C)` with the slots last: the slot storage is the bulk of the server (1.5 MiB of its
+// 2.1 MiB by default; see README.md, "Memory") and starts uninitialised. With the slots last,
 // no zeroed field lies beyond it, so the compiler does not merge the small fields' initial
 // stores into one memset over the whole storage, and pages of unused slots are never touched:
 // an idle daemon stays small.
@@ -144,14 +139,20 @@ fn render(line: &ServerLine<'_>) -> Option<Line> {
 pub struct Server<const N: usize = DEFAULT_SLOTS> {
     config: Config,
     ring: Broadcast,
+    /// The IRC rendering of the same room lines, written only while `irc_in_room > 0`.
+    irc_ring: Broadcast,
+    /// IRC clients in the room.
+    irc_in_room: usize,
+    /// Entries into the room so far (a slot's `entered` is this count when it came in).
+    joins: u64,
     history: History,
     throttle: Throttle,
     to_close: heapless::Deque<ConnId, N>,
     shutting_down: bool,
     /// Output has piled up since [`Server::input`] last said so: it stops after its next line.
     pressure: bool,
-    /// Broadcast head when pressure was last raised.
-    pressure_head: u64,
+    /// Broadcast head when pressure was last raised, per ring.
+    pressure_head: [u64; 2],
     slots: heapless::Vec<Slot, N>,
 }
 
@@ -163,8 +164,11 @@ impl<const N: usize> Server<N> {
         Server {
             config,
             ring: Broadcast::new(),
+            irc_ring: Broadcast::new(),
+            irc_in_room: 0,
+            joins: 0,
             pressure: false,
-            pressure_head: 0,
+            pressure_head: [0; 2],
             slots: heapless::Vec::new(),
             history: History::new(),
             throttle: Throttle::new(),
@@ -253,19 +257,48 @@ impl<const N: usize> Server<N> {
         self.slot(id).and_then(|s| s.peer)
     }
 
-    /// Take a new connection from `peer` and greet it.
+    /// Return the protocol a connection speaks (`None` for a stale id).
+    pub fn dialect(&self, id: ConnId) -> Option<Dialect> {
+        self.slot(id).map(|s| s.dialect)
+    }
+
+    /// Return whether a connection is in the room: joined, and (for IRC) not parted.
+    pub fn in_room(&self, id: ConnId) -> bool {
+        self.slot(id)
+            .is_some_and(|s| s.in_room && s.phase == Phase::Joined)
+    }
+
+    /// Return the ring a dialect's connections read.
+    fn ring_of(&self, dialect: Dialect) -> &Broadcast {
+        match dialect {
+            Dialect::Native => &self.ring,
+            Dialect::Irc => &self.irc_ring,
+        }
+    }
+
+    /// Take a new connection from `peer`, speaking `dialect`, and greet it (an IRC client is
+    /// greeted once it registers).
     ///
-    /// On [`Full`] the caller should write [`crate::wire::FULL_LINE`] and close the socket.
-    pub fn accept(&mut self, now: Now, peer: SocketAddr) -> Result<ConnId, Full> {
-        if self.shutting_down || self.connections() >= self.config.max_clients {
-            info!(target: "chatd", "refused peer={peer} reason=full");
-            return Err(Full);
+    /// On `Err` (no slot, or the address has its share, see [`Refused`]) the caller writes
+    /// [`Refused::line_in`] the connection's dialect and closes the socket. Connections of
+    /// both dialects count in the same table and under the same per-address cap.
+    pub fn accept(
+        &mut self,
+        now: Now,
+        peer: SocketAddr,
+        dialect: Dialect,
+    ) -> Result<ConnId, Refused> {
+        if let Err(r) = self.admit_peer(peer.ip()) {
+            info!(target: "chatd", "refused peer={peer} reason={}", r.reason());
+            return Err(r);
         }
         let limit = self.config.flood.unwrap_or_default();
         let i = match self.slots.iter().position(|s| s.phase == Phase::Free) {
             Some(i) => i,
             None => {
-                self.slots.push(Slot::new(&limit)).map_err(|_| Full)?;
+                self.slots
+                    .push(Slot::new(&limit))
+                    .map_err(|_| Refused::Full)?;
                 self.slots.len() - 1
             }
         };
@@ -274,26 +307,24 @@ impl<const N: usize> Server<N> {
         } else {
             Phase::AwaitName
         };
-        self.slots[i].open(now.instant, peer, phase, &limit);
+        self.slots[i].open(now.instant, peer, phase, dialect, &limit);
         let id = self.id_of(i);
-        info!(target: "chatd", "connect peer={peer} conn={i}");
+        info!(target: "chatd", "connect peer={peer} conn={i} protocol={dialect}");
         if self.config.password.is_some() && self.throttle.is_blocked(now.instant, peer.ip()) {
             warn!(target: "chatd", "auth-throttled peer={peer}");
-            self.bye(
-                i,
-                ByeCode::Throttled,
-                "Too many wrong passwords from your address; wait and try again.",
-            );
+            self.bye(i, ByeCode::Throttled, Hold::Address.text());
             return Ok(id);
         }
-        self.send(
-            i,
-            &ServerLine::Hello {
-                version: VERSION,
-                text: "Welcome to chatd, a LAN chat.",
-            },
-        );
-        self.ask(i, phase);
+        if dialect == Dialect::Native {
+            self.send(
+                i,
+                &ServerLine::Hello {
+                    version: VERSION,
+                    text: "Welcome to chatd, a LAN chat.",
+                },
+            );
+            self.ask(i, phase);
+        }
         self.settle(now);
         Ok(id)
     }
@@ -313,6 +344,9 @@ impl<const N: usize> Server<N> {
             write_out: false,
         };
         let Some(i) = self.index(id) else { return fed };
+        if self.slots[i].dialect == Dialect::Irc && !bytes.is_empty() {
+            self.heard(now, i);
+        }
         let mut line: heapless::Vec<u8, MAX_LINE> = heapless::Vec::new();
         let mut used = 0;
         while used < bytes.len() && self.slots[i].accepts_input() && !fed.write_out {
@@ -353,83 +387,6 @@ impl<const N: usize> Server<N> {
         fed
     }
 
-    /// Fill `bufs` with a connection's output, in order, for one gather write; return how
-    /// many slices were filled (0: nothing to send; at least 2 slices are needed to get any).
-    ///
-    /// Its private lines and the public lines of others come interleaved in the order they
-    /// were queued. Then [`Server::consume`] what was written.
-    pub fn outgoing_vectored<'a>(&'a self, id: ConnId, bufs: &mut [&'a [u8]]) -> usize {
-        let Some(i) = self.index(id) else { return 0 };
-        let slot = &self.slots[i];
-        let mut cur = Cursor::of(slot);
-        let mut filled = 0;
-        while filled + 2 <= bufs.len() {
-            let Some(piece) = cur.next(&self.ring, slot, slot_index(i)) else {
-                break;
-            };
-            let (a, b) = piece.slices(&self.ring, slot);
-            for part in [a, b] {
-                if !part.is_empty() {
-                    bufs[filled] = part;
-                    filled += 1;
-                }
-            }
-            cur.advance(&self.ring, piece, usize::MAX);
-        }
-        filled
-    }
-
-    /// Mark `n` bytes of a connection's output as written.
-    pub fn consume(&mut self, id: ConnId, n: usize) {
-        if let Some(i) = self.index(id) {
-            outbox::consume(&self.ring, &mut self.slots[i], slot_index(i), n);
-        }
-    }
-
-    /// Write a connection's pending bytes to `t` until done or it would block: a loop of
-    /// [`Server::outgoing_vectored`] and [`Server::consume`] over a [`Transport`].
-    ///
-    /// `Ok(())` means everything was written; `WouldBlock` means wait for writability. On
-    /// another error the caller closes the transport and reports [`Server::closed`].
-    pub fn flush<T: Transport>(&mut self, id: ConnId, t: &mut T) -> nb::Result<(), T::Error> {
-        for _ in 0..FLUSH_ROUNDS {
-            let mut bufs: [&[u8]; 16] = [&[]; 16];
-            let k = self.outgoing_vectored(id, &mut bufs);
-            if k == 0 {
-                return Ok(());
-            }
-            let offered: usize = bufs[..k].iter().map(|b| b.len()).sum();
-            let n = t.write_vectored(&bufs[..k])?;
-            if n == 0 {
-                return Err(nb::Error::WouldBlock);
-            }
-            self.consume(id, n);
-            if n < offered {
-                // The transport took less than offered: it is full for now.
-                return Err(nb::Error::WouldBlock);
-            }
-        }
-        Err(nb::Error::WouldBlock)
-    }
-
-    /// Take the next connection the server wants closed, once each.
-    ///
-    /// Write what it still has queued if the socket takes it, then close it and report
-    /// [`Server::closed`] with [`CloseReason::Closed`].
-    #[must_use]
-    pub fn poll_close(&mut self) -> Option<ConnId> {
-        while let Some(id) = self.to_close.pop_front() {
-            if let Some(i) = self.index(id) {
-                let s = &mut self.slots[i];
-                if s.phase == Phase::Closing && !s.close_reported {
-                    s.close_reported = true;
-                    return Some(id);
-                }
-            }
-        }
-        None
-    }
-
     /// Report that a connection's transport is gone; the slot is freed.
     ///
     /// If the client had joined and the server did not already close it, everybody else gets
@@ -448,32 +405,6 @@ impl<const N: usize> Server<N> {
         self.settle(now);
     }
 
-    /// Let time pass: drop connections that did not join in time.
-    pub fn tick(&mut self, now: Now) {
-        let timeout = self.config.join_timeout;
-        for i in 0..self.slots.len() {
-            let s = &self.slots[i];
-            if matches!(s.phase, Phase::AwaitPassword | Phase::AwaitName)
-                && now.instant.duration_since(s.connected_at) >= timeout
-            {
-                info!(target: "chatd", "disconnect peer={} reason=join-timeout", self.peer_str(i));
-                self.bye(i, ByeCode::Timeout, "No name was given in time.");
-            }
-        }
-        self.settle(now);
-    }
-
-    /// Return when [`Server::tick`] next has work to do, on the monotonic clock of [`Now`], or
-    /// `None` if it has none pending. Feeding an event may bring it forward: ask again after.
-    #[must_use]
-    pub fn poll_at(&self) -> Option<Instant> {
-        self.slots
-            .iter()
-            .filter(|s| matches!(s.phase, Phase::AwaitPassword | Phase::AwaitName))
-            .map(|s| s.connected_at + self.config.join_timeout)
-            .min()
-    }
-
     /// Start shutting down: every connection gets `SHUTDOWN` and is queued for closing.
     ///
     /// New connections are refused from now on. The caller flushes what it can within a short
@@ -481,19 +412,16 @@ impl<const N: usize> Server<N> {
     pub fn shutdown(&mut self, now: Now, text: &str) {
         self.shutting_down = true;
         info!(target: "chatd", "shutdown connections={}", self.connections());
-        let line = render(&ServerLine::Shutdown {
+        let line = ServerLine::Shutdown {
             time: now.wall,
             text,
-        });
+        };
         for i in 0..self.slots.len() {
             if matches!(self.slots[i].phase, Phase::Free | Phase::Closing) {
                 continue;
             }
-            if let Some(l) = &line {
-                // Best effort: a client with a full queue misses the notice but is closed anyway.
-                let tag = self.ring.head();
-                let _ = self.slots[i].push(tag, l.as_bytes());
-            }
+            // Best effort: a client with a full queue misses the notice but is closed anyway.
+            self.send_quietly(i, &line);
             self.mark_closing(i);
         }
     }
@@ -506,12 +434,39 @@ impl<const N: usize> Server<N> {
         if self.connections() > self.config.max_clients {
             return Err("more connections than max_clients");
         }
+        let irc_in_room = self
+            .slots
+            .iter()
+            .filter(|s| s.in_room && s.dialect == Dialect::Irc)
+            .count();
+        if irc_in_room != self.irc_in_room {
+            return Err("the count of IRC clients in the room is wrong");
+        }
+        if let Some(cap) = self.config.max_per_address {
+            let over = self
+                .slots
+                .iter()
+                .filter_map(|s| s.peer.filter(|_| s.phase != Phase::Free))
+                .any(|p| self.connections_from(p.ip()) > cap);
+            if over {
+                return Err("an address holds more connections than max_per_address");
+            }
+        }
         for (i, a) in self.slots.iter().enumerate() {
             if a.queued() > crate::config::OUT_QUEUE {
                 return Err("outgoing queue over its bound");
             }
             if a.phase == Phase::Joined && a.name.is_none() {
                 return Err("joined client without a name");
+            }
+            if a.in_room && a.phase != Phase::Joined {
+                return Err("a client in the room that has not joined");
+            }
+            if a.dialect == Dialect::Native && a.phase == Phase::Joined && !a.in_room {
+                return Err("a joined native client out of the room");
+            }
+            if a.in_room && a.entered > self.joins {
+                return Err("a client entered the room after the last entry");
             }
             let Some(na) = a.name.as_ref().filter(|_| a.phase == Phase::Joined) else {
                 continue;
@@ -552,7 +507,20 @@ fn slot_index(i: usize) -> u16 {
 }
 
 #[cfg(test)]
+mod irc_tests;
+#[cfg(test)]
 mod tests;
 
+mod admission;
+mod burst;
 mod delivery;
+mod irc_queries;
+mod irc_register;
+mod irc_render;
+mod irc_rules;
+mod output;
+mod room;
 mod rules;
+mod timers;
+
+pub use admission::Refused;

@@ -1,11 +1,14 @@
 //! One connection's state: where it is in joining, its partial input, its place in the broadcast
-//! ring and its queue of lines for it alone.
+//! ring of its dialect, its queue of lines for it alone and, for IRC, its registration and
+//! keep-alive state and its burst of long listings.
 
 use core::net::SocketAddr;
 
 use heapless::Deque;
 
-use crate::config::OUT_QUEUE;
+use crate::burst::{Burst, Listing};
+use crate::config::{OUT_QUEUE, USERLEN};
+use crate::dialect::Dialect;
 use crate::flood::{Bucket, FloodLimit};
 use crate::frame::LineDecoder;
 use crate::names::Name;
@@ -16,11 +19,12 @@ use crate::time::Instant;
 pub enum Phase {
     /// No connection uses the slot.
     Free,
-    /// Connected; waiting for the password.
+    /// Connected; waiting for the password (IRC: for a right `PASS`).
     AwaitPassword,
-    /// Connected (and past the password); waiting for a valid name.
+    /// Connected (and past the password); waiting for a valid name (IRC: registering).
     AwaitName,
-    /// In the chat.
+    /// In the chat: its name is taken. (An IRC client that left the channel with `PART`
+    /// is still joined, and can come back with `JOIN`.)
     Joined,
     /// The server has decided to close it; only flushing remains.
     Closing,
@@ -30,12 +34,84 @@ pub enum Phase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueFull;
 
+/// The IRC side of a connection: what registration has gathered, and the keep-alive timer.
+#[derive(Debug, Clone)]
+pub(crate) struct IrcSession {
+    /// `CAP LS` or `CAP REQ` opened capability negotiation: registration waits for `CAP END`.
+    pub(crate) cap_open: bool,
+    /// The client enabled `server-time`: replayed history carries `@time=` tags.
+    pub(crate) server_time: bool,
+    /// The nick given with `NICK` before registration, checked and free when given.
+    pub(crate) nick: Option<Name>,
+    /// The user name shown as `nick!~user@irc`, its `~` included; empty until `USER`.
+    pub(crate) user: heapless::String<{ USERLEN + 1 }>,
+    /// User mode `+i`, kept only to be reported back.
+    pub(crate) invisible: bool,
+    /// When the client last sent anything.
+    pub(crate) heard: Instant,
+    /// When the server pinged it for its silence, if it has not sent anything since.
+    pub(crate) pinged: Option<Instant>,
+}
+
+impl IrcSession {
+    const fn new() -> IrcSession {
+        IrcSession {
+            cap_open: false,
+            server_time: false,
+            nick: None,
+            user: heapless::String::new(),
+            invisible: false,
+            heard: Instant::ZERO,
+            pinged: None,
+        }
+    }
+}
+
+/// One entry of the private queue, as its header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// A line of `len` bytes, to go out once the broadcast ring up to `tag` has.
+    Line {
+        /// The broadcast head when it was queued.
+        tag: u64,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A long listing to send from here (see [`crate::burst`]); it has no bytes in the queue.
+    Burst {
+        /// The broadcast head when it was queued.
+        tag: u64,
+        /// Which listing.
+        listing: Listing,
+    },
+}
+
+impl Queued {
+    /// Return the broadcast head the entry waits for.
+    pub(crate) fn tag(self) -> u64 {
+        match self {
+            Queued::Line { tag, .. } | Queued::Burst { tag, .. } => tag,
+        }
+    }
+}
+
+/// The length field of a marker's header: this, plus the listing's code. No line is that long.
+const MARKER: u16 = 0xff00;
+
 /// A connection slot. Its buffers live as long as the server, and are reused.
 #[derive(Debug)]
 pub struct Slot {
     /// Bumped each time the slot is freed, so stale connection ids are told apart.
     pub(crate) generation: u32,
     pub(crate) phase: Phase,
+    /// The protocol it speaks; its ring is that dialect's.
+    pub(crate) dialect: Dialect,
+    /// It is in the room: it receives the room's lines and appears in its listings. A joined
+    /// native client always is; an IRC client leaves with `PART` and comes back with `JOIN`.
+    pub(crate) in_room: bool,
+    /// The room's count of entries when it last entered (see `Server::joins`).
+    pub(crate) entered: u64,
+    pub(crate) irc: IrcSession,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) connected_at: Instant,
     pub(crate) bucket: Bucket,
@@ -55,8 +131,10 @@ pub struct Slot {
     pub(crate) priv_sent: usize,
     pub(crate) decoder: LineDecoder,
     /// Private lines, each as a [`PRIVATE_HEADER`]-byte header (the broadcast head when it
-    /// was queued, then its length) and its bytes.
+    /// was queued, then its length) and its bytes; or a listing's marker, a header alone.
     pub(crate) out: Deque<u8, OUT_QUEUE>,
+    /// The listing being sent, and its generated lines (IRC only).
+    pub(crate) burst: Burst,
 }
 
 /// Bytes of a private line's header in the queue: an 8-byte position and a 2-byte length.
@@ -68,6 +146,10 @@ impl Slot {
         Slot {
             generation: 0,
             phase: Phase::Free,
+            dialect: Dialect::Native,
+            in_room: false,
+            entered: 0,
+            irc: IrcSession::new(),
             peer: None,
             connected_at: Instant::ZERO,
             bucket: Bucket::new(limit, Instant::ZERO),
@@ -80,6 +162,7 @@ impl Slot {
             priv_sent: 0,
             decoder: LineDecoder::new(),
             out: Deque::new(),
+            burst: Burst::new(),
         }
     }
 
@@ -89,9 +172,15 @@ impl Slot {
         now: Instant,
         peer: SocketAddr,
         phase: Phase,
+        dialect: Dialect,
         limit: &FloodLimit,
     ) {
         self.phase = phase;
+        self.dialect = dialect;
+        self.in_room = false;
+        self.irc = IrcSession::new();
+        self.irc.heard = now;
+        self.burst.clear();
         self.peer = Some(peer);
         self.connected_at = now;
         self.decoder = LineDecoder::new();
@@ -111,7 +200,10 @@ impl Slot {
         self.phase = Phase::Free;
         self.peer = None;
         self.name = None;
+        self.in_room = false;
+        self.irc.nick = None;
         self.out.clear();
+        self.burst.clear();
         self.priv_sent = 0;
         self.ring_limit = self.ring_pos;
         self.generation = self.generation.wrapping_add(1);
@@ -146,15 +238,38 @@ impl Slot {
         Ok(())
     }
 
-    /// Return the tag and length of the private line whose header starts at `off`.
-    pub(crate) fn entry_at(&self, off: usize) -> Option<(u64, usize)> {
+    /// Queue a listing's marker, to start once the broadcast ring up to `tag` has gone out
+    /// and every private line queued before it.
+    pub(crate) fn push_marker(&mut self, tag: u64, listing: Listing) -> Result<(), QueueFull> {
+        if PRIVATE_HEADER > self.room() {
+            return Err(QueueFull);
+        }
+        let len = MARKER | u16::from(listing.code());
+        for b in tag.to_le_bytes().into_iter().chain(len.to_le_bytes()) {
+            self.out.push_back(b).map_err(|_| QueueFull)?;
+        }
+        Ok(())
+    }
+
+    /// Return the private queue's entry whose header starts at `off`.
+    pub(crate) fn entry_at(&self, off: usize) -> Option<Queued> {
         let mut h = [0u8; PRIVATE_HEADER];
         for (k, b) in h.iter_mut().enumerate() {
             *b = *self.out.get(off + k)?;
         }
         let [t0, t1, t2, t3, t4, t5, t6, t7, l0, l1] = h;
         let tag = u64::from_le_bytes([t0, t1, t2, t3, t4, t5, t6, t7]);
-        Some((tag, usize::from(u16::from_le_bytes([l0, l1]))))
+        let len = u16::from_le_bytes([l0, l1]);
+        if len & MARKER == MARKER {
+            let [code, _] = len.to_le_bytes();
+            if let Some(listing) = Listing::from_code(code) {
+                return Some(Queued::Burst { tag, listing });
+            }
+        }
+        Some(Queued::Line {
+            tag,
+            len: usize::from(len),
+        })
     }
 
     /// Return queue bytes `from..to` (offsets from the front) as up to two slices.
@@ -189,5 +304,50 @@ impl Slot {
         for _ in 0..PRIVATE_HEADER + len {
             self.out.pop_front();
         }
+    }
+
+    /// Drop the listing marker at the front of the queue.
+    pub(crate) fn pop_marker(&mut self) {
+        self.pop_entry(0);
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn markers_and_lines_share_the_queue_in_order() {
+        let mut s = Slot::new(&FloodLimit::default());
+        s.push(7, b"one\n").unwrap();
+        s.push_marker(9, Listing::History).unwrap();
+        s.push(9, b"two\n").unwrap();
+        assert_eq!(s.entry_at(0), Some(Queued::Line { tag: 7, len: 4 }));
+        let m = PRIVATE_HEADER + 4;
+        assert_eq!(
+            s.entry_at(m),
+            Some(Queued::Burst {
+                tag: 9,
+                listing: Listing::History
+            })
+        );
+        assert_eq!(
+            s.entry_at(m + PRIVATE_HEADER),
+            Some(Queued::Line { tag: 9, len: 4 })
+        );
+        s.pop_entry(4);
+        assert_eq!(s.entry_at(0).map(Queued::tag), Some(9));
+        s.pop_marker();
+        assert_eq!(s.entry_at(0), Some(Queued::Line { tag: 9, len: 4 }));
+        assert_eq!(
+            s.private_slices(PRIVATE_HEADER, PRIVATE_HEADER + 4).0,
+            b"two\n"
+        );
+        // A full queue refuses a marker too.
+        while s.push(0, &[b'x'; 100]).is_ok() {}
+        while s.room() >= PRIVATE_HEADER {
+            s.out.push_back(0).unwrap();
+        }
+        assert_eq!(s.push_marker(0, Listing::Names), Err(QueueFull));
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! [`Sim`] drives a server on a simulated clock with no sockets: it feeds a client's bytes the
 //! way the daemon does (writing out to everyone whenever [`Server::input`] asks), takes
-//! each connection's output as a socket write would, and checks every line a client receives:
-//! UTF-8, no control character, a kind this version knows, nothing after `BYE` or `SHUTDOWN`.
+//! each connection's output as a socket write would, and checks every line a client receives
+//! in its dialect. A native line: UTF-8, no control character, a kind this version knows,
+//! nothing after `BYE` or `SHUTDOWN`. An IRC line: ended by CRLF, a well-formed IRC message
+//! of at most 512 bytes besides its tags, nothing after `ERROR`.
 //! The unit tests, the property tests and the `server_events` fuzz target all drive the server
 //! through it, so there is one copy of that loop.
 //!
@@ -15,8 +17,11 @@ use std::vec::Vec;
 
 use core::net::SocketAddr;
 
-use crate::config::{Config, OUT_QUEUE, RING_BYTES, RING_RECORDS};
-use crate::server::{ConnId, Full, Server};
+use crate::config::{Config, HISTORY_LEN, OUT_QUEUE, RING_BYTES, RING_RECORDS};
+use crate::dialect::Dialect;
+use crate::irc::{Message, MAX_IRC_LINE};
+use crate::server::{ConnId, Refused, Server};
+use crate::slot::PRIVATE_HEADER;
 use crate::time::{Duration, Instant, Now, Timestamp};
 use crate::wire::{has_control, ServerLine};
 
@@ -27,6 +32,21 @@ pub const START: Now = Now {
     wall: Timestamp(1_795_961_585),
 };
 
+/// Stack for building a server: it is a few hundred kilobytes per ring, and an unoptimised
+/// build may hold more than one copy of it on the stack while moving it into its box.
+const BUILD_STACK: usize = 64 << 20;
+
+/// Build a server in a box on a thread with a big stack, as the daemon does.
+fn boxed_server<const N: usize>(config: Config) -> Box<Server<N>> {
+    std::thread::Builder::new()
+        .name("sim-build".into())
+        .stack_size(BUILD_STACK)
+        .spawn(move || Box::write(Box::new_uninit(), Server::new(config)))
+        .expect("start a thread to build the server")
+        .join()
+        .expect("build the server")
+}
+
 /// What one simulated client has received.
 #[derive(Debug, Default)]
 struct Peer {
@@ -34,8 +54,10 @@ struct Peer {
     partial: Vec<u8>,
     /// Whole lines not yet taken by [`Sim::take_lines`].
     lines: Vec<String>,
-    /// It got `BYE` or `SHUTDOWN`: nothing may follow.
+    /// It got `BYE` or `SHUTDOWN` (IRC: `ERROR`): nothing may follow.
     ended: bool,
+    /// The protocol it speaks.
+    dialect: Dialect,
 }
 
 /// A server, a simulated clock, and what each connection has received.
@@ -51,7 +73,7 @@ impl<const N: usize> Sim<N> {
     /// Make a server with `config`, its clocks at [`START`].
     pub fn new(config: Config) -> Self {
         Sim {
-            server: Box::new(Server::new(config)),
+            server: boxed_server(config),
             now: START,
             peers: Vec::new(),
         }
@@ -76,11 +98,20 @@ impl<const N: usize> Sim<N> {
         self.now.wall.0 = self.now.wall.0.saturating_add_signed(secs);
     }
 
-    /// Accept a connection from `peer`.
-    pub fn accept(&mut self, peer: SocketAddr) -> Result<ConnId, Full> {
-        let id = self.server.accept(self.now, peer)?;
+    /// Accept a native connection from `peer`.
+    pub fn accept(&mut self, peer: SocketAddr) -> Result<ConnId, Refused> {
+        self.accept_as(peer, Dialect::Native)
+    }
+
+    /// Accept a connection from `peer` speaking `dialect`.
+    pub fn accept_as(&mut self, peer: SocketAddr, dialect: Dialect) -> Result<ConnId, Refused> {
+        let id = self.server.accept(self.now, peer, dialect)?;
         // A reused slot's id differs in generation, so this is a new entry.
-        self.peers.push((id, Peer::default()));
+        let peer = Peer {
+            dialect,
+            ..Peer::default()
+        };
+        self.peers.push((id, peer));
         Ok(id)
     }
 
@@ -127,7 +158,7 @@ impl<const N: usize> Sim<N> {
         let k = self.server.outgoing_vectored(id, &mut bufs);
         let n = bufs[..k].iter().map(|b| b.len()).sum();
         assert!(
-            n <= OUT_QUEUE + RING_BYTES,
+            n <= OUT_QUEUE + RING_BYTES + MAX_IRC_LINE + 64,
             "{n} bytes pending, over the bound"
         );
         n
@@ -138,8 +169,11 @@ impl<const N: usize> Sim<N> {
     pub fn drain(&mut self, id: ConnId, limit: Option<usize>) {
         let mut left = limit.unwrap_or(usize::MAX);
         let mut got = Vec::new();
-        // Each round takes at least one byte, and there are at most this many pending.
-        for _ in 0..=OUT_QUEUE + RING_BYTES {
+        // Each round takes at least one byte, and there are at most this many pending: the
+        // queue and the ring, and each listing marker's lines (a few per slot or history line).
+        let listing = (N + 2) * MAX_IRC_LINE + 3 * HISTORY_LEN * (MAX_IRC_LINE + 64);
+        let most = OUT_QUEUE + RING_BYTES + OUT_QUEUE / PRIVATE_HEADER * listing;
+        for _ in 0..=most {
             let mut bufs: [&[u8]; 64] = [&[]; 64];
             let k = self.server.outgoing_vectored(id, &mut bufs);
             if k == 0 || left == 0 {
@@ -154,11 +188,7 @@ impl<const N: usize> Sim<N> {
             self.server.consume(id, took);
             left -= took;
         }
-        assert!(
-            got.len() <= OUT_QUEUE + RING_BYTES,
-            "{} bytes pending",
-            got.len()
-        );
+        assert!(got.len() <= most, "{} bytes pending", got.len());
         let Some(peer) = self.peer(id) else {
             assert!(got.is_empty(), "output for a connection never accepted");
             return;
@@ -168,14 +198,33 @@ impl<const N: usize> Sim<N> {
         while let Some(off) = peer.partial[start..].iter().position(|&b| b == b'\n') {
             let raw = &peer.partial[start..start + off];
             let text = core::str::from_utf8(raw).expect("server lines are UTF-8");
-            assert!(!has_control(text), "control character sent: {text:?}");
-            assert!(!peer.ended, "a line after BYE/SHUTDOWN: {text:?}");
-            match ServerLine::parse(text) {
-                Ok(ServerLine::Unknown(_)) | Err(_) => panic!("unparsable server line {text:?}"),
-                Ok(ServerLine::Bye { .. } | ServerLine::Shutdown { .. }) => peer.ended = true,
-                Ok(_) => {}
+            match peer.dialect {
+                Dialect::Native => {
+                    assert!(!has_control(text), "control character sent: {text:?}");
+                    assert!(!peer.ended, "a line after BYE/SHUTDOWN: {text:?}");
+                    match ServerLine::parse(text) {
+                        Ok(ServerLine::Unknown(_)) | Err(_) => {
+                            panic!("unparsable server line {text:?}")
+                        }
+                        Ok(ServerLine::Bye { .. } | ServerLine::Shutdown { .. }) => {
+                            peer.ended = true;
+                        }
+                        Ok(_) => {}
+                    }
+                    peer.lines.push(text.into());
+                }
+                Dialect::Irc => {
+                    let text = text
+                        .strip_suffix('\r')
+                        .unwrap_or_else(|| panic!("IRC line without CRLF: {text:?}"));
+                    check_irc_line(text);
+                    assert!(!peer.ended, "a line after ERROR: {text:?}");
+                    if Message::parse(text.as_bytes()).is_ok_and(|m| m.command().is("ERROR")) {
+                        peer.ended = true;
+                    }
+                    peer.lines.push(text.into());
+                }
             }
-            peer.lines.push(text.into());
             start += off + 1;
         }
         peer.partial.drain(..start);
@@ -189,14 +238,14 @@ impl<const N: usize> Sim<N> {
         }
     }
 
-    /// Return the lines `id` received since the last call, without their `\n`.
+    /// Return the lines `id` received since the last call, without their `\n` (IRC: `\r\n`).
     pub fn take_lines(&mut self, id: ConnId) -> Vec<String> {
         self.peer(id)
             .map(|p| core::mem::take(&mut p.lines))
             .unwrap_or_default()
     }
 
-    /// Return whether `id` received `BYE` or `SHUTDOWN`.
+    /// Return whether `id` received `BYE` or `SHUTDOWN` (IRC: `ERROR`).
     pub fn ended(&self, id: ConnId) -> bool {
         self.peers.iter().any(|(c, p)| *c == id && p.ended)
     }
@@ -207,4 +256,20 @@ impl<const N: usize> Sim<N> {
             .find(|(c, _)| *c == id)
             .map(|(_, p)| p)
     }
+}
+
+/// Check one IRC line from the server (without its CRLF): a message that parses, with a
+/// source unless it is `ERROR` or `PING`, at most 512 bytes with its CRLF besides the tags.
+pub fn check_irc_line(text: &str) {
+    let m = Message::parse(text.as_bytes())
+        .unwrap_or_else(|e| panic!("unparsable IRC line ({e}): {text:?}"));
+    let tags = m.raw_tags().map_or(0, |t| t.len() + 2);
+    assert!(
+        text.len() + 2 - tags <= MAX_IRC_LINE,
+        "IRC line over 512 bytes: {text:?}"
+    );
+    assert!(
+        m.source().is_some() || m.command().is("ERROR"),
+        "IRC line without a source: {text:?}"
+    );
 }

@@ -19,6 +19,15 @@ pub const VERSION: &str = "chatd/1";
 /// The line sent to a connection refused because every slot is taken.
 pub const FULL_LINE: &[u8] = b"BYE full The server is full; try again later.\n";
 
+/// The line sent to a connection refused because its address holds as many connections as
+/// one address may.
+pub const TOO_MANY_LINE: &[u8] =
+    b"BYE too-many Too many connections from your address; close one and try again.\n";
+
+/// The line sent to a connection refused because the last free slots are kept for addresses
+/// that hold no connection yet, and its address holds one.
+pub const RESERVED_LINE: &[u8] = b"BYE too-many The last free slots are kept for new addresses and yours already has a connection; close one and try again.\n";
+
 /// What an `ASK` line waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ask {
@@ -62,6 +71,9 @@ pub enum ByeCode {
     Throttled,
     /// No free slot.
     Full,
+    /// The client's address holds its share of connections (or the table is nearly full and
+    /// the last slots are kept for addresses with none).
+    TooMany,
     /// No name given in time.
     Timeout,
     /// Kept flooding after a warning.
@@ -94,7 +106,7 @@ code_words!(ErrCode {
 
 code_words!(ByeCode {
     Quit => "quit", Password => "password", Throttled => "throttled", Full => "full",
-    Timeout => "timeout", Flood => "flood", Tls => "tls",
+    TooMany => "too-many", Timeout => "timeout", Flood => "flood", Tls => "tls",
 });
 
 code_words!(EntryKind { Msg => "MSG", Me => "ME" });
@@ -719,6 +731,7 @@ mod test {
             ByeCode::Quit,
             ByeCode::Full,
             ByeCode::Throttled,
+            ByeCode::TooMany,
             ByeCode::Tls,
         ] {
             assert_eq!(ByeCode::parse(c.as_str()), Some(c));

@@ -1,18 +1,20 @@
-//! Property tests of the core under hostile input: random sequences of connects, bytes (valid
-//! and hostile, split at random points), closes, partial drains and clock ticks, with the
-//! server's invariants checked after every step; a model of public message delivery; and the
-//! proof that the wall clock, however it jumps, changes no timer.
+//! Property tests of the core under hostile input: random sequences of connects (native and
+//! IRC), bytes (valid and hostile, in either protocol, split at random points), closes, partial
+//! drains and clock ticks, with the server's invariants checked after every step; a model of
+//! message delivery in rooms mixing both protocols; and the proof that the wall clock, however
+//! it jumps, changes no timer.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use chat_core::config::{HISTORY_LEN, MAX_SERVER_LINE};
+use chat_core::config::{reserved_slots, HISTORY_LEN, MAX_SERVER_LINE};
 use chat_core::flood::FloodLimit;
+use chat_core::irc::{Ctcp, Message};
 use chat_core::names::same_name;
 use chat_core::slot::Phase;
 use chat_core::testing::Sim;
-use chat_core::{CloseReason, Config, ConnId, Duration, ServerLine, Timestamp};
+use chat_core::{CloseReason, Config, ConnId, Dialect, Duration, Refused, ServerLine, Timestamp};
 use proptest::prelude::*;
 
 /// Slots in the servers under test: small, so that `Full` and name clashes happen often.
@@ -57,10 +59,35 @@ fn line() -> impl Strategy<Value = Vec<u8>> {
         12 => "/MSG".to_string(),
         _ => format!("/NiCk {n}"),
     });
+    let irc = (0..22u8, name(), text()).prop_map(|(k, n, t)| match k {
+        0 => "CAP LS 302".to_string(),
+        1 => "CAP REQ :server-time multi-prefix".to_string(),
+        2 => "CAP END".to_string(),
+        3 => format!("NICK {n}"),
+        4 => format!("USER {n} 0 * :{t}"),
+        5 => "PASS sesame".to_string(),
+        6 => format!("PRIVMSG #chat :{t}"),
+        7 => format!("PRIVMSG {n} :{t}"),
+        8 => format!("NOTICE #chat :{t}"),
+        9 => format!("PRIVMSG #chat :\u{1}ACTION {t}\u{1}"),
+        10 => format!("PRIVMSG {n} :\u{1}VERSION\u{1}"),
+        11 => "JOIN #chat".to_string(),
+        12 => format!("PART #chat :{t}"),
+        13 => "JOIN :".to_string(),
+        14 => "NAMES #chat".to_string(),
+        15 => "WHO #chat".to_string(),
+        16 => format!("WHOIS {n}"),
+        17 => format!("MODE {n} +i"),
+        18 => format!("PING {t}"),
+        19 => format!("QUIT :{t}"),
+        20 => format!("ISON {n} {t}"),
+        _ => format!("JOIN #{t}"),
+    });
     prop_oneof![
         3 => name().prop_map(String::into_bytes),
         4 => text().prop_map(String::into_bytes),
         4 => command.prop_map(String::into_bytes),
+        4 => irc.prop_map(String::into_bytes),
         1 => prop::collection::vec(any::<u8>(), 0..80),
         1 => (1000..2600usize, any::<u8>()).prop_map(|(n, b)| vec![if b == b'\n' { b'x' } else { b }; n]),
         1 => (text(), prop::sample::select(vec![&[0xffu8][..], &[0xc3, 0x28], &[0xe2, 0x82], &[0xed, 0xa0, 0x80]]))
@@ -115,6 +142,7 @@ enum Op {
     Accept {
         ip: u8,
         port: u16,
+        irc: bool,
     },
     Bytes {
         who: usize,
@@ -149,7 +177,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..4u8, any::<u16>()).prop_map(|(ip, port)| Op::Accept { ip, port }),
+        4 => (0..4u8, any::<u16>(), any::<bool>()).prop_map(|(ip, port, irc)| Op::Accept { ip, port, irc }),
         10 => (any::<usize>(), burst()).prop_map(|(who, chunks)| Op::Bytes { who, chunks }),
         1 => (any::<usize>(), close_reason()).prop_map(|(who, reason)| Op::Close { who, reason }),
         3 => (any::<usize>(), prop::option::of(0..3000usize)).prop_map(|(who, amount)| Op::Drain { who, amount }),
@@ -170,17 +198,21 @@ fn config() -> impl Strategy<Value = Config> {
         ),
         prop::sample::select(vec!["", "", "", "sesame", "x", "ana"]),
         prop::sample::select(vec![1_000u64, 60_000]),
+        prop::option::of(1..=4usize),
     )
-        .prop_map(|(max_clients, flood, password, join_timeout_ms)| {
-            let mut c = Config {
-                max_clients,
-                flood,
-                join_timeout: Duration::from_millis(join_timeout_ms),
-                ..Config::default()
-            };
-            c.set_password(password.as_bytes()).unwrap();
-            c
-        })
+        .prop_map(
+            |(max_clients, flood, password, join_timeout_ms, max_per_address)| {
+                let mut c = Config {
+                    max_clients,
+                    flood,
+                    join_timeout: Duration::from_millis(join_timeout_ms),
+                    max_per_address,
+                    ..Config::default()
+                };
+                c.set_password(password.as_bytes()).unwrap();
+                c
+            },
+        )
 }
 
 // ---------------------------------------------------------------- the harness
@@ -213,23 +245,43 @@ impl Harness {
         (!self.live.is_empty()).then(|| self.live[who % self.live.len()])
     }
 
-    fn accept(&mut self, peer: SocketAddr) -> Option<ConnId> {
-        let before = self.sim.server.connections();
-        match self.sim.accept(peer) {
+    fn accept(&mut self, peer: SocketAddr, dialect: Dialect) -> Option<ConnId> {
+        let expected = self.admission(peer.ip());
+        match self.sim.accept_as(peer, dialect) {
             Ok(id) => {
+                assert_eq!(expected, None, "accepted from {peer}");
                 assert!(!self.live.contains(&id), "a live id was handed out twice");
                 self.live.push(id);
                 Some(id)
             }
-            Err(chat_core::Full) => {
-                let s = &self.sim.server;
-                assert!(
-                    before >= s.config().max_clients || s.is_shutting_down(),
-                    "Full with {before} of {} connections",
-                    s.config().max_clients
-                );
+            Err(refused) => {
+                assert_eq!(Some(refused), expected, "refused {peer}");
                 None
             }
+        }
+    }
+
+    /// Return how a connection from `ip` must be refused, if it must: the admission rules
+    /// worked out from the connections the harness knows are open.
+    fn admission(&self, ip: IpAddr) -> Option<Refused> {
+        let s = &self.sim.server;
+        let max = s.config().max_clients;
+        let open = self.live.len();
+        assert_eq!(open, s.connections());
+        let mine = self
+            .live
+            .iter()
+            .filter(|&&id| s.peer(id).map(|p| p.ip()) == Some(ip))
+            .count();
+        let cap = s.config().max_per_address;
+        if open >= max || s.is_shutting_down() {
+            Some(Refused::Full)
+        } else if cap.is_some_and(|c| mine >= c) {
+            Some(Refused::PerAddress)
+        } else if cap.is_some() && mine > 0 && open >= max - reserved_slots(max) {
+            Some(Refused::Reserve)
+        } else {
+            None
         }
     }
 
@@ -270,9 +322,9 @@ impl Harness {
     fn step(&mut self, op: Op) {
         let now = self.sim.now();
         match op {
-            Op::Accept { ip, port } => {
+            Op::Accept { ip, port, irc } => {
                 let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + ip)), port);
-                self.accept(peer);
+                self.accept(peer, if irc { Dialect::Irc } else { Dialect::Native });
             }
             Op::Bytes { who, chunks } => {
                 if let Some(id) = self.pick(who) {
@@ -299,12 +351,20 @@ impl Harness {
             Op::DrainAll => self.sim.drain_all(),
             Op::Join { who, name } => {
                 if let Some(id) = self.pick(who) {
+                    let irc = self.sim.server.dialect(id) == Some(Dialect::Irc);
                     let mut bytes = Vec::new();
                     if self.sim.server.phase(id) == Phase::AwaitPassword {
+                        if irc {
+                            bytes.extend_from_slice(b"PASS ");
+                        }
                         bytes.extend(self.sim.server.config().password.iter().flatten());
                         bytes.push(b'\n');
                     }
-                    bytes.extend_from_slice(name.as_bytes());
+                    if irc {
+                        bytes.extend_from_slice(format!("NICK {name}\r\nUSER u 0 * :r").as_bytes());
+                    } else {
+                        bytes.extend_from_slice(name.as_bytes());
+                    }
                     bytes.push(b'\n');
                     self.sim.send_unread(id, &bytes);
                 }
@@ -364,6 +424,15 @@ impl Harness {
             .filter(|&&id| s.phase(id) == Phase::Joined)
             .filter_map(|&id| s.name(id))
             .collect();
+        for &id in &self.live {
+            assert!(
+                !s.in_room(id) || s.phase(id) == Phase::Joined,
+                "in the room without having joined"
+            );
+            if s.dialect(id) == Some(Dialect::Native) && s.phase(id) == Phase::Joined {
+                assert!(s.in_room(id), "a joined native client out of the room");
+            }
+        }
         assert_eq!(
             names.len(),
             s.joined(),
@@ -430,10 +499,26 @@ proptest! {
 /// boots in the past and then meets NTP, or the reverse).
 const TEN_YEARS: i64 = 10 * 365 * 86_400;
 
-/// A line with every time stamp in it replaced by `T`.
+/// A line with every time stamp in it replaced by `T`: native stamps, IRC `@time=` tags and
+/// the `[HH:MM]` of replayed history.
 fn without_stamps(line: &str) -> String {
+    let hhmm = |w: &str| {
+        let b = w.as_bytes();
+        b.len() >= 7
+            && b[0] == b'['
+            && b[3] == b':'
+            && b[6] == b']'
+            && [1, 2, 4, 5].iter().all(|&k| b[k].is_ascii_digit())
+    };
     line.split(' ')
-        .map(|w| if Timestamp::parse(w).is_ok() { "T" } else { w })
+        .map(|w| {
+            let w = w.trim_start_matches(':');
+            if Timestamp::parse(w).is_ok() || w.starts_with("@time=") || hhmm(w) {
+                "T"
+            } else {
+                w
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -474,7 +559,7 @@ proptest! {
 
 // ---------------------------------------------------------------- the delivery model
 
-/// What a client in the model sends.
+/// What a client in the model sends (in its own protocol).
 #[derive(Debug, Clone)]
 enum Act {
     Name(String),
@@ -490,16 +575,21 @@ enum Act {
         count: usize,
         pad: usize,
     },
-    /// `/who` and `/help`, `count` of each, in one write: long answers for the sender alone.
+    /// `/who` and `/help` (IRC: `WHO #chat` and `NAMES`), `count` of each, in one write: long
+    /// answers for the sender alone.
     Ask {
         count: usize,
     },
+    /// IRC: leave the room, keeping the connection (natives: `/who`).
+    Part,
+    /// IRC: come back to the room (natives: `/who`).
+    Rejoin,
 }
 
 /// One step of the model.
 #[derive(Debug, Clone)]
 enum ModelOp {
-    Accept,
+    Accept { irc: bool },
     Send { who: usize, act: Act },
     Close { who: usize, reason: CloseReason },
     Tick { ms: u64 },
@@ -518,41 +608,92 @@ fn act() -> impl Strategy<Value = Act> {
         2 => (line(), 0..4u8).prop_map(|(b, p)| Act::Hostile(b, p)),
         1 => (1..400usize, 0..1000usize).prop_map(|(count, pad)| Act::Burst { count, pad }),
         1 => (1..20usize).prop_map(|count| Act::Ask { count }),
+        1 => Just(Act::Part),
+        1 => Just(Act::Rejoin),
     ]
 }
 
 fn model_op() -> impl Strategy<Value = ModelOp> {
     prop_oneof![
-        3 => Just(ModelOp::Accept),
+        3 => any::<bool>().prop_map(|irc| ModelOp::Accept { irc }),
         12 => (any::<usize>(), act()).prop_map(|(who, act)| ModelOp::Send { who, act }),
         1 => (any::<usize>(), close_reason()).prop_map(|(who, reason)| ModelOp::Close { who, reason }),
         1 => (0..5_000u64).prop_map(|ms| ModelOp::Tick { ms }),
     ]
 }
 
-/// A public message as the model knows it.
+/// A message as the model knows it.
 struct Said {
     from: String,
     kind: &'static str,
 }
 
-/// Read the tag `#k` that ends every public message the model sends.
-fn tag_of(text: &str) -> usize {
-    let k = text
-        .rsplit_once('#')
-        .map(|(_, k)| k)
-        .unwrap_or_else(|| panic!("untagged public text {text:?}"));
-    k.parse().unwrap_or_else(|_| panic!("bad tag in {text:?}"))
+/// Read the tag `#k` that starts every text the model sends: it always lands in the first
+/// IRC line of a text cut into several.
+fn tag_of(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix('#')?;
+    let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+    digits.parse().ok()
+}
+
+/// What a connection received, as `(kind, from, tag)` of each message: native lines read as
+/// they are; IRC lines as `PRIVMSG`/`NOTICE` to the channel (`MSG`, or `ME` for an action) or
+/// to the receiver (`PRIV`), a message cut into several lines counted once (its first line
+/// holds the tag). Replayed history is not live traffic and is left out.
+fn received(dialect: Dialect, lines: &[String]) -> Vec<(&'static str, String, usize)> {
+    let mut got = Vec::new();
+    for l in lines {
+        match dialect {
+            Dialect::Native => {
+                let (kind, from, text) = match ServerLine::parse(l) {
+                    Ok(ServerLine::Msg { from, text, .. }) => ("MSG", from, text),
+                    Ok(ServerLine::Me { from, text, .. }) => ("ME", from, text),
+                    Ok(ServerLine::Priv { from, text, .. }) => ("PRIV", from, text),
+                    _ => continue,
+                };
+                let k = tag_of(text).unwrap_or_else(|| panic!("untagged text in {l:?}"));
+                got.push((kind, from.to_string(), k));
+            }
+            Dialect::Irc => {
+                let m = Message::parse(l.as_bytes()).unwrap();
+                if !(m.command().is("PRIVMSG") || m.command().is("NOTICE")) {
+                    continue;
+                }
+                let src = m.source().expect("messages have a source");
+                if src.user == Some("history") || src.host.is_none() {
+                    continue;
+                }
+                let [target, text] = m.params() else {
+                    panic!("a message without target and text: {l:?}");
+                };
+                let (action, text) = match Ctcp::parse(text) {
+                    Some(Ctcp::Action(a)) => (true, a),
+                    _ => (false, *text),
+                };
+                let Some(k) = tag_of(text) else { continue };
+                let kind = match (target.starts_with('#'), action) {
+                    (true, true) => "ME",
+                    (true, false) => "MSG",
+                    (false, _) => "PRIV",
+                };
+                got.push((kind, src.name.to_string(), k));
+            }
+        }
+    }
+    got
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 160, max_shrink_iters: 2000, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// With flood control off and every client reading everything (between steps, and whenever
-    /// the server reports pressure), each public message reaches every other joined client
-    /// exactly once, stamped with the sender's name, in one global order; the sender never
-    /// gets its own; bursts bigger than the broadcast ring and piles of long answers drop
-    /// nobody. Private messages reach both ends once, in order with the public ones.
+    /// the server reports pressure), in a room of native and IRC clients, each public message
+    /// reaches every other client in the room exactly once, in its own protocol, stamped with
+    /// the sender's name, in one global order; the sender never gets its own; bursts bigger
+    /// than the broadcast ring and piles of long answers drop nobody. Private messages reach
+    /// their receiver once (and a native sender's own copy once), in order with the public
+    /// ones, whichever protocols the two ends speak. An IRC client that parted gets nothing
+    /// of the room until it comes back.
     #[test]
     fn public_messages_reach_every_other_joined_client_once_in_order(
         ops in prop::collection::vec(model_op(), 1..150),
@@ -562,62 +703,91 @@ proptest! {
         let mut said: Vec<Said> = Vec::new();
         // Tags each connection should receive, in order.
         let mut expected: HashMap<ConnId, Vec<usize>> = HashMap::new();
-        // Connections the test itself closed; every other close must follow a BYE.
+        // Connections the test itself closed; every other close must follow a BYE (ERROR).
         let mut closed_by_peer = HashSet::new();
+        let mut dialects: HashMap<ConnId, Dialect> = HashMap::new();
         let mut port = 1000u16;
         for op in ops {
             match op {
-                ModelOp::Accept => {
+                ModelOp::Accept { irc } => {
                     port += 1;
-                    h.accept(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+                    // Each from an address of its own: the per-address rules are tested above.
+                    let ip = Ipv4Addr::from(0x7f00_0000 | u32::from(port));
+                    let dialect = if irc { Dialect::Irc } else { Dialect::Native };
+                    if let Some(id) = h.accept(SocketAddr::new(IpAddr::V4(ip), port), dialect) {
+                        dialects.insert(id, dialect);
+                    }
                 }
                 ModelOp::Send { who, act } => {
                     if h.live.is_empty() {
                         continue;
                     }
                     let id = h.live[who % h.live.len()];
+                    let irc = dialects[&id] == Dialect::Irc;
+                    let server = &h.sim.server;
+                    let in_room: Vec<ConnId> =
+                        h.live.iter().copied().filter(|&c| server.in_room(c)).collect();
                     let joined: Vec<ConnId> =
-                        h.live.iter().copied().filter(|&c| h.sim.server.phase(c) == Phase::Joined).collect();
+                        h.live.iter().copied().filter(|&c| server.phase(c) == Phase::Joined).collect();
+                    let sender_in_room = in_room.contains(&id);
                     let sender_joined = joined.contains(&id);
-                    let public = match &act {
-                        Act::Say(_) => Some("MSG"),
-                        Act::Me(_) => Some("ME"),
-                        _ => None,
+                    let me = server.name(id).map(str::to_string);
+                    let mut public = |said: &mut Vec<Said>, kind: &'static str| {
+                        let k = said.len();
+                        said.push(Said { from: me.clone().unwrap(), kind });
+                        for &r in in_room.iter().filter(|&&r| r != id) {
+                            expected.entry(r).or_default().push(k);
+                        }
+                        k
+                    };
+                    let registration = |n: &str| {
+                        if irc {
+                            format!("NICK {n}\r\nUSER u 0 * :r")
+                        } else {
+                            n.to_string()
+                        }
                     };
                     let line = match act {
-                        Act::Say(t) | Act::Me(t) if sender_joined => {
-                            let kind = public.unwrap();
-                            let k = said.len();
-                            said.push(Said { from: h.sim.server.name(id).unwrap().to_string(), kind });
-                            for &r in joined.iter().filter(|&&r| r != id) {
-                                expected.entry(r).or_default().push(k);
-                            }
-                            let prefix = if kind == "ME" { "/me " } else { "" };
-                            format!("{prefix}{t} #{k}").into_bytes()
+                        Act::Say(t) if sender_in_room => {
+                            let k = public(&mut said, "MSG");
+                            if irc { format!("PRIVMSG #chat :#{k} {t}") } else { format!("#{k} {t}") }
                         }
-                        Act::Burst { count, pad } if sender_joined => {
-                            let from = h.sim.server.name(id).unwrap().to_string();
-                            let mut all = Vec::new();
-                            for _ in 0..count {
-                                let k = said.len();
-                                said.push(Said { from: from.clone(), kind: "MSG" });
-                                for &r in joined.iter().filter(|&&r| r != id) {
-                                    expected.entry(r).or_default().push(k);
-                                }
-                                all.extend_from_slice(format!("{} #{k}\n", "p".repeat(pad)).as_bytes());
+                        Act::Me(t) if sender_in_room => {
+                            let k = public(&mut said, "ME");
+                            if irc {
+                                format!("PRIVMSG #chat :\u{1}ACTION #{k} {t}\u{1}")
+                            } else {
+                                format!("/me #{k} {t}")
                             }
+                        }
+                        Act::Burst { count, pad } if sender_in_room => {
+                            let mut all = String::new();
+                            for _ in 0..count {
+                                let k = public(&mut said, "MSG");
+                                let text = format!("#{k} {}", "p".repeat(pad));
+                                if irc {
+                                    all.push_str(&format!("PRIVMSG #chat :{text}\r\n"));
+                                } else {
+                                    all.push_str(&format!("{text}\n"));
+                                }
+                            }
+                            all.pop();
                             all
                         }
-                        Act::Ask { count } => "/who\n/help\n".repeat(count).into_bytes(),
-                        // Not joined yet: try a plausible name instead.
-                        Act::Say(_) | Act::Me(_) | Act::Burst { .. } => {
-                            format!("u{}", port % 7).into_bytes()
+                        Act::Ask { count } if irc => "WHO #chat\r\nNAMES\r\n".repeat(count),
+                        Act::Ask { count } => "/who\n/help\n".repeat(count),
+                        // Out of the room (IRC) or not joined yet: try a plausible name instead.
+                        Act::Say(_) | Act::Me(_) | Act::Burst { .. } if !sender_joined => {
+                            registration(&format!("u{}", port % 7))
                         }
+                        Act::Say(_) | Act::Me(_) | Act::Burst { .. } => "PRIVMSG #chat :#x out".into(),
                         // A joined client's bare name would be a message: rename instead.
-                        Act::Name(n) if sender_joined => format!("/nick {n}").into_bytes(),
-                        Act::Name(n) => n.into_bytes(),
-                        Act::Nick(n) => format!("/nick {n}").into_bytes(),
-                        // A private message to someone online: tagged, due to both ends once.
+                        Act::Name(n) | Act::Nick(n) if sender_joined => {
+                            if irc { format!("NICK {n}") } else { format!("/nick {n}") }
+                        }
+                        Act::Name(n) | Act::Nick(n) => registration(&n),
+                        // A private message to someone joined: tagged, due to the receiver once,
+                        // and to a native sender once (an IRC sender gets no copy).
                         Act::Private(n, t)
                             if sender_joined && !n.is_empty() && !n.contains(char::is_whitespace) =>
                         {
@@ -625,38 +795,56 @@ proptest! {
                                 .iter()
                                 .copied()
                                 .find(|&c| h.sim.server.name(c).is_some_and(|m| same_name(m, &n)));
-                            match to {
+                            let k = said.len();
+                            let tagged = match to {
                                 Some(r) => {
-                                    let k = said.len();
-                                    said.push(Said { from: h.sim.server.name(id).unwrap().to_string(), kind: "PRIV" });
+                                    said.push(Said { from: me.clone().unwrap(), kind: "PRIV" });
                                     expected.entry(r).or_default().push(k);
-                                    if r != id {
+                                    if r != id && !irc {
                                         expected.entry(id).or_default().push(k);
                                     }
-                                    format!("/msg {n} {t} #{k}").into_bytes()
+                                    format!("#{k} {t}")
                                 }
-                                None => format!("/msg {n} {t}").into_bytes(),
-                            }
+                                None => t,
+                            };
+                            if irc { format!("PRIVMSG {n} :{tagged}") } else { format!("/msg {n} {tagged}") }
                         }
-                        Act::Private(_, _) => b"/who".to_vec(),
-                        Act::Quit => b"/quit".to_vec(),
-                        Act::Who => b"/who".to_vec(),
+                        Act::Private(_, _) | Act::Who if irc => "WHO #chat".into(),
+                        Act::Private(_, _) | Act::Who => "/who".into(),
+                        Act::Quit if irc => "QUIT".into(),
+                        Act::Quit => "/quit".into(),
+                        Act::Part if irc => "PART #chat".into(),
+                        Act::Rejoin if irc => "JOIN #chat".into(),
+                        Act::Part | Act::Rejoin => "/who".into(),
                         // A line the server must refuse whole: nothing of it may be relayed.
                         Act::Hostile(mut b, poison) => {
                             b.retain(|&c| c != b'\n' && c != b'#');
+                            if irc {
+                                // IRC strips formatting instead of refusing it: poison the text
+                                // of a message with what IRC refuses too.
+                                let mut m = b"PRIVMSG #chat :".to_vec();
+                                m.extend_from_slice(&b);
+                                b = m;
+                            }
                             let at = b.len() / 2;
                             let bad: &[u8] = match poison {
-                                0 => b"\x1b[2J",
-                                1 => b"\0",
+                                0 if !irc => b"\x1b[2J",
+                                0 | 1 => b"\0",
                                 2 => &[0xff],
                                 _ => &[b'y'; 1100],
                             };
                             b.splice(at..at, bad.iter().copied());
-                            b
+                                            let mut bytes = b;
+                            bytes.extend_from_slice(if irc { b"\r\n" } else { b"\n" });
+                            h.sim.send(id, &bytes);
+                            h.sim.drain_all();
+                            h.poll_close(true);
+                            h.check();
+                            continue;
                         }
                     };
-                    let mut bytes = line;
-                    bytes.push(b'\n');
+                    let mut bytes = line.into_bytes();
+                    bytes.extend_from_slice(if irc { b"\r\n" } else { b"\n" });
                     // As the daemon does: writing out whenever input stops early, so that no
                     // client that reads is ever taken for slow.
                     h.sim.send(id, &bytes);
@@ -691,21 +879,14 @@ proptest! {
         // Compare what each connection got with what it should have got.
         for (&id, lines) in &all {
             let mut got = Vec::new();
-            for l in lines {
-                let (kind, from, text) = match ServerLine::parse(l) {
-                    Ok(ServerLine::Msg { from, text, .. }) => ("MSG", from, text),
-                    Ok(ServerLine::Me { from, text, .. }) => ("ME", from, text),
-                    Ok(ServerLine::Priv { from, text, .. }) => ("PRIV", from, text),
-                    _ => continue,
-                };
-                let k = tag_of(text);
-                prop_assert!(k < said.len(), "a message nobody sent: {}", l);
-                prop_assert_eq!(from, said[k].from.as_str(), "message stamped with the wrong name: {}", l);
+            for (kind, from, k) in received(dialects[&id], lines) {
+                prop_assert!(k < said.len(), "a message nobody sent: #{} in {:?}", k, lines);
+                prop_assert_eq!(from.as_str(), said[k].from.as_str(), "message stamped with the wrong name: #{}", k);
                 prop_assert_eq!(kind, said[k].kind);
                 got.push(k);
             }
             let want = expected.get(&id).cloned().unwrap_or_default();
-            prop_assert_eq!(got, want, "connection {:?} got the wrong public messages", id);
+            prop_assert_eq!(got, want, "connection {:?} ({:?}) got the wrong messages", id, dialects[&id]);
         }
         for (id, want) in &expected {
             prop_assert!(want.is_empty() || all.get(id).is_some_and(|l| !l.is_empty()), "{:?} got nothing", id);
@@ -737,7 +918,7 @@ proptest! {
         let mut h = Harness::new(Config { flood: None, ..Config::default() });
         let mut ids = Vec::new();
         for (k, n) in names.iter().enumerate() {
-            let id = h.accept(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2000 + k as u16)).unwrap();
+            let id = h.accept(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2000 + k as u16), Dialect::Native).unwrap();
             h.sim.send_unread(id, format!("{n}{k}\n").as_bytes());
             ids.push(id);
         }

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chat_core::flood::FloodLimit;
+use chat_core::IrcConfig;
 use clap::{Parser, ValueEnum};
 
 use crate::logging::LogRate;
-use crate::settings::{ListenOn, Plain, Settings, DEFAULT_STATE_DIR, SLOTS};
+use crate::mdns::MdnsSettings;
+use crate::settings::{ListenAddrs, Plain, Settings, DEFAULT_STATE_DIR, SLOTS};
 use crate::tls::CertSource;
 
 /// chatd: a LAN chat daemon speaking a plain line protocol over TCP (default port 5000).
@@ -30,6 +32,11 @@ pub struct Cli {
     #[arg(short, long, value_name = "N", env = "CHATD_MAX_CLIENTS", default_value_t = 256,
           value_parser = clap::value_parser!(u16).range(1..=SLOTS as i64))]
     pub max_clients: u16,
+
+    /// At most N connections from one address, and the last free slots kept for new addresses (0 or off: neither).
+    #[arg(long, value_name = "N|off", env = "CHATD_MAX_PER_ADDRESS", default_value = "8",
+          value_parser = parse_max_per_address)]
+    pub max_per_address: MaxPerAddress,
 
     /// Read the password from FILE, a regular file (newline stripped; re-read on SIGHUP, which never removes it).
     #[arg(long, value_name = "FILE", env = "CHATD_PASSWORD_FILE")]
@@ -89,6 +96,49 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub join_timeout: u64,
 
+    /// Listen for IRC clients on ADDR:PORT (repeatable), or off.
+    #[arg(
+        help = "Listen for IRC clients on ADDR:PORT (repeatable; default [::]:6667 and 0.0.0.0:6667), or off",
+        long,
+        value_name = "ADDR:PORT|off",
+        env = "CHATD_IRC_LISTEN",
+        value_delimiter = ',',
+        value_parser = parse_listen
+    )]
+    pub irc_listen: Vec<ListenArg>,
+
+    /// The channel IRC clients are in: the room, under an IRC name.
+    #[arg(long, value_name = "#NAME", env = "CHATD_IRC_CHANNEL", default_value = "#chat",
+          value_parser = parse_irc_channel)]
+    pub irc_channel: String,
+
+    /// The server name IRC clients see.
+    #[arg(long, value_name = "NAME", env = "CHATD_IRC_SERVER_NAME", default_value = "chatd",
+          value_parser = parse_irc_server_name)]
+    pub irc_server_name: String,
+
+    /// The network name IRC clients see (NETWORK in 005).
+    #[arg(long, value_name = "NAME", env = "CHATD_IRC_NETWORK", default_value = "chatd",
+          value_parser = parse_irc_network)]
+    pub irc_network: String,
+
+    /// The channel topic IRC clients see (default none).
+    #[arg(long, value_name = "TEXT", env = "CHATD_IRC_TOPIC", value_parser = parse_irc_topic)]
+    pub irc_topic: Option<String>,
+
+    /// Seconds an IRC client may stay silent before it is pinged, and then has to answer.
+    #[arg(long, value_name = "SECS", env = "CHATD_IRC_PING", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub irc_ping: u64,
+
+    /// Announce chatd on the local network with multicast DNS (UDP port 5353), so that chatc finds it without an address.
+    #[arg(long, value_name = "on|off", env = "CHATD_MDNS", default_value = "on")]
+    pub mdns: OnOff,
+
+    /// The name chatd is announced under (default: the host name).
+    #[arg(long, value_name = "NAME", env = "CHATD_MDNS_NAME")]
+    pub mdns_name: Option<String>,
+
     /// Listen for TLS clients on ADDR:PORT (repeatable), or off (default `[::]:5001` and `0.0.0.0:5001`).
     #[arg(
         help = "Listen for TLS clients on ADDR:PORT (repeatable), or off (default [::]:5001 and 0.0.0.0:5001)",
@@ -99,6 +149,17 @@ pub struct Cli {
         value_parser = parse_listen
     )]
     pub tls_listen: Vec<ListenArg>,
+
+    /// Listen for IRC clients over TLS on ADDR:PORT (repeatable), or off.
+    #[arg(
+        help = "Listen for IRC clients over TLS on ADDR:PORT (repeatable; default [::]:6697 and 0.0.0.0:6697), or off",
+        long,
+        value_name = "ADDR:PORT|off",
+        env = "CHATD_IRC_TLS_LISTEN",
+        value_delimiter = ',',
+        value_parser = parse_listen
+    )]
+    pub irc_tls_listen: Vec<ListenArg>,
 
     /// The TLS certificate chain, PEM (default: one chatd makes in the state directory).
     #[arg(long, value_name = "FILE", env = "CHATD_TLS_CERT")]
@@ -122,13 +183,22 @@ pub struct Cli {
     pub fingerprint: bool,
 }
 
-/// One `--tls-listen` value.
+/// A switch given as `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    /// Turned on.
+    On,
+    /// Turned off.
+    Off,
+}
+
+/// One value of a listen option (`--irc-listen`, `--tls-listen`, …): an address, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenArg {
     /// `off`: no listener of this kind.
     Off,
-    /// An address to listen on.
-    Addr(SocketAddr),
+    /// Listen here.
+    At(SocketAddr),
 }
 
 /// Read `ADDR:PORT` or `off`.
@@ -136,9 +206,58 @@ pub fn parse_listen(s: &str) -> Result<ListenArg, String> {
     if s.trim().eq_ignore_ascii_case("off") {
         return Ok(ListenArg::Off);
     }
-    s.trim().parse().map(ListenArg::Addr).map_err(|_| {
-        format!("expected ADDR:PORT (e.g. 0.0.0.0:5001 or [::]:5001) or off, got {s:?}")
+    s.trim().parse().map(ListenArg::At).map_err(|_| {
+        format!("expected ADDR:PORT (e.g. 0.0.0.0:6667 or [::1]:6667) or off, got {s:?}")
     })
+}
+
+/// Turn the values of a listen option into what to bind: none given is the default, `off`
+/// alone is off, and `off` among addresses is a mistake.
+pub fn listen_addrs(values: &[ListenArg]) -> Result<ListenAddrs, String> {
+    let addrs: Vec<SocketAddr> = values
+        .iter()
+        .filter_map(|v| match v {
+            ListenArg::At(a) => Some(*a),
+            ListenArg::Off => None,
+        })
+        .collect();
+    match (values.is_empty(), addrs.len() == values.len()) {
+        (true, _) => Ok(ListenAddrs::Default),
+        (false, true) => Ok(ListenAddrs::At(addrs)),
+        (false, false) if addrs.is_empty() => Ok(ListenAddrs::Off),
+        (false, false) => Err("off cannot be given with addresses".to_string()),
+    }
+}
+
+/// Check an IRC setting with `set` on a scratch configuration.
+fn irc_setting(
+    s: &str,
+    what: &str,
+    set: fn(&mut IrcConfig, &str) -> Result<(), chat_core::config::IrcConfigError>,
+) -> Result<String, String> {
+    set(&mut IrcConfig::default(), s)
+        .map(|()| s.to_string())
+        .map_err(|e| format!("not a valid {what}: {e}"))
+}
+
+/// Read an IRC channel name: `#` and up to 31 more bytes, no space, comma or colon.
+pub fn parse_irc_channel(s: &str) -> Result<String, String> {
+    irc_setting(s, "channel name", IrcConfig::set_channel)
+}
+
+/// Read a server name: letters, digits, `-`, `.`, `_`, up to 63 bytes.
+pub fn parse_irc_server_name(s: &str) -> Result<String, String> {
+    irc_setting(s, "server name", IrcConfig::set_server_name)
+}
+
+/// Read a network name: letters, digits, `-`, `.`, `_`, up to 32 bytes.
+pub fn parse_irc_network(s: &str) -> Result<String, String> {
+    irc_setting(s, "network name", IrcConfig::set_network)
+}
+
+/// Read a topic: up to 300 bytes without control characters.
+pub fn parse_irc_topic(s: &str) -> Result<String, String> {
+    irc_setting(s, "topic", IrcConfig::set_topic)
 }
 
 /// The `--plain` policy.
@@ -188,6 +307,25 @@ impl LogLevel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flood(pub Option<FloodLimit>);
 
+/// A parsed `--max-per-address` value: `None` for no per-address rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxPerAddress(pub Option<usize>);
+
+/// Read the `--max-per-address` value: a number of connections (1 to the slot count), or
+/// `0` or `off` for no per-address rule.
+pub fn parse_max_per_address(s: &str) -> Result<MaxPerAddress, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(MaxPerAddress(None));
+    }
+    match s.trim().parse::<usize>() {
+        Ok(0) => Ok(MaxPerAddress(None)),
+        Ok(n) if n <= SLOTS => Ok(MaxPerAddress(Some(n))),
+        _ => Err(format!(
+            "expected a number of connections from 1 to {SLOTS}, or 0 or off, got {s:?}"
+        )),
+    }
+}
+
 /// A parsed `--log-rate` value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogRateArg(pub Option<LogRate>);
@@ -233,9 +371,35 @@ impl Cli {
         })
     }
 
-    /// Turn the command line into settings, resolving defaults that come from the environment.
-    pub fn settings(&self) -> Settings {
-        Settings {
+    /// Turn the command line into settings, resolving defaults that come from the environment;
+    /// fail (as a usage error) on values that contradict each other.
+    pub fn settings(&self) -> Result<Settings, clap::Error> {
+        let irc_listen = listen_addrs(&self.irc_listen).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("invalid value for '--irc-listen <ADDR:PORT|off>': {e}\n"),
+            )
+        })?;
+        let tls_listen = listen_addrs(&self.tls_listen).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("invalid value for '--tls-listen <ADDR:PORT|off>': {e}\n"),
+            )
+        })?;
+        let irc_tls_listen = listen_addrs(&self.irc_tls_listen).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("invalid value for '--irc-tls-listen <ADDR:PORT|off>': {e}\n"),
+            )
+        })?;
+        let mut irc = IrcConfig::default();
+        // Each value was checked when it was parsed.
+        let _ = irc.set_channel(&self.irc_channel);
+        let _ = irc.set_server_name(&self.irc_server_name);
+        let _ = irc.set_network(&self.irc_network);
+        let _ = irc.set_topic(self.irc_topic.as_deref().unwrap_or_default());
+        irc.ping = Duration::from_secs(self.irc_ping);
+        Ok(Settings {
             listen: self.listen.clone(),
             socket_activation: true,
             max_clients: usize::from(self.max_clients),
@@ -243,7 +407,16 @@ impl Cli {
             state_dir: Some(self.state_dir.clone().unwrap_or_else(default_state_dir)),
             flood: self.flood.0,
             join_timeout: Duration::from_secs(self.join_timeout),
-            tls_listen: self.tls_listen_on(),
+            max_per_address: self.max_per_address.0,
+            irc_listen,
+            irc,
+            mdns: MdnsSettings {
+                enabled: self.mdns == OnOff::On,
+                name: self.mdns_name.clone(),
+            },
+
+            tls_listen,
+            irc_tls_listen,
             tls_cert: self
                 .tls_cert
                 .clone()
@@ -253,57 +426,39 @@ impl Cli {
                 PlainArg::Allow => Plain::Allow,
                 PlainArg::Refuse => Plain::Refuse,
             },
-        }
+        })
     }
 
-    /// Return where the TLS listeners go: the default pair unless addresses or `off` were given.
-    fn tls_listen_on(&self) -> ListenOn {
-        if self.tls_listen.is_empty() {
-            return ListenOn::Default;
-        }
-        let addrs: Vec<SocketAddr> = self
-            .tls_listen
-            .iter()
-            .filter_map(|a| match a {
-                ListenArg::Addr(a) => Some(*a),
-                ListenArg::Off => None,
-            })
-            .collect();
-        if addrs.is_empty() {
-            ListenOn::Off
-        } else {
-            ListenOn::Addrs(addrs)
-        }
-    }
-
-    /// Check what clap cannot: `off` alone, and a TLS listener for `--plain refuse`. The error
-    /// is one line naming the option.
+    /// Check what clap cannot: a certificate with its key, and a TLS listener for `--plain
+    /// refuse`. The error is one line naming the option.
     pub fn check(&self) -> Result<(), String> {
+        let tls_off = |v: &[ListenArg]| v.len() == 1 && v[0] == ListenArg::Off;
         match (&self.tls_cert, &self.tls_key) {
             (Some(_), None) => return Err("--tls-cert needs --tls-key too".into()),
             (None, Some(_)) => return Err("--tls-key needs --tls-cert too".into()),
             _ => {}
         }
-        let off = self.tls_listen.contains(&ListenArg::Off);
-        if off && self.tls_listen.len() > 1 {
-            return Err("--tls-listen off cannot be given with addresses".into());
-        }
-        if off && self.plain == PlainArg::Refuse {
-            return Err(
-                "--plain refuse needs TLS listeners, but --tls-listen is off: nobody could chat"
-                    .into(),
-            );
+        if self.plain == PlainArg::Refuse
+            && tls_off(&self.tls_listen)
+            && tls_off(&self.irc_tls_listen)
+        {
+            return Err("--plain refuse needs TLS listeners, but --tls-listen and \
+                        --irc-tls-listen are off: nobody could chat"
+                .into());
         }
         Ok(())
     }
 
     /// Return where the TLS certificate comes from, as [`Cli::settings`] would use it.
     pub fn cert_source(&self) -> CertSource {
-        let settings = self.settings();
-        match (settings.tls_cert, settings.state_dir) {
-            (Some((cert, key)), _) => CertSource::Files { cert, key },
-            (None, Some(dir)) => CertSource::StateDir(dir),
-            (None, None) => CertSource::Ephemeral,
+        let files = self
+            .tls_cert
+            .clone()
+            .zip(self.tls_key.clone())
+            .or_else(credentials_tls);
+        match files {
+            Some((cert, key)) => CertSource::Files { cert, key },
+            None => CertSource::StateDir(self.state_dir.clone().unwrap_or_else(default_state_dir)),
         }
     }
 }
@@ -363,6 +518,19 @@ mod test {
     }
 
     #[test]
+    fn max_per_address_values() {
+        assert_eq!(parse_max_per_address("8"), Ok(MaxPerAddress(Some(8))));
+        assert_eq!(parse_max_per_address("256"), Ok(MaxPerAddress(Some(256))));
+        assert_eq!(parse_max_per_address("off"), Ok(MaxPerAddress(None)));
+        assert_eq!(parse_max_per_address("0"), Ok(MaxPerAddress(None)));
+        for bad in ["257", "-1", "eight", ""] {
+            assert!(parse_max_per_address(bad).is_err(), "{bad}");
+        }
+        let cli = Cli::try_parse_from(["chatd"]).expect("parse");
+        assert_eq!(cli.settings().expect("settings").max_per_address, Some(8));
+    }
+
+    #[test]
     fn defaults() {
         let cli = Cli::try_parse_from(["chatd"]).expect("parse");
         assert_eq!(cli.max_clients, 256);
@@ -373,27 +541,99 @@ mod test {
         assert!(!cli.daemon);
         let cli = Cli::try_parse_from(["chatd", "-f", "--daemon"]).expect("parse");
         assert_eq!(cli.log_target(), LogTarget::Syslog);
+        let cli = Cli::try_parse_from(["chatd"]).expect("parse");
+        assert!(
+            cli.settings().unwrap().mdns.enabled,
+            "mDNS is on unless turned off"
+        );
+        let cli =
+            Cli::try_parse_from(["chatd", "--mdns", "off", "--mdns-name", "Sala"]).expect("parse");
+        let mdns = cli.settings().unwrap().mdns;
+        assert!(!mdns.enabled);
+        assert_eq!(mdns.name.as_deref(), Some("Sala"));
+        assert!(Cli::try_parse_from(["chatd", "--mdns", "maybe"]).is_err());
         assert!(Cli::try_parse_from(["chatd", "-m", "0"]).is_err());
         assert!(Cli::try_parse_from(["chatd", "-m", "257"]).is_err());
+    }
+
+    #[test]
+    fn irc_options() {
+        let s = Cli::try_parse_from(["chatd"]).unwrap().settings().unwrap();
+        assert_eq!(s.irc_listen, ListenAddrs::Default);
+        assert_eq!(s.irc.channel(), "#chat");
+        assert_eq!(s.irc.server_name(), "chatd");
+        assert_eq!(s.irc.topic(), "");
+        assert_eq!(s.irc.ping, Duration::from_secs(120));
+        let cli = Cli::try_parse_from([
+            "chatd",
+            "--irc-listen",
+            "127.0.0.1:6000,[::1]:6000",
+            "--irc-channel",
+            "#sala",
+            "--irc-server-name",
+            "irc.lan",
+            "--irc-network",
+            "Casa",
+            "--irc-topic",
+            "Bem-vindos",
+            "--irc-ping",
+            "30",
+        ])
+        .unwrap();
+        let s = cli.settings().unwrap();
+        let want = vec![
+            "127.0.0.1:6000".parse().unwrap(),
+            "[::1]:6000".parse().unwrap(),
+        ];
+        assert_eq!(s.irc_listen, ListenAddrs::At(want));
+        assert_eq!(
+            (
+                s.irc.channel(),
+                s.irc.server_name(),
+                s.irc.network(),
+                s.irc.topic()
+            ),
+            ("#sala", "irc.lan", "Casa", "Bem-vindos")
+        );
+        assert_eq!(s.irc.ping, Duration::from_secs(30));
+        let off = Cli::try_parse_from(["chatd", "--irc-listen", "OFF"]).unwrap();
+        assert_eq!(off.settings().unwrap().irc_listen, ListenAddrs::Off);
+        let both = Cli::try_parse_from(["chatd", "--irc-listen", "off,127.0.0.1:1"]).unwrap();
+        assert!(both.settings().is_err());
+        for bad in [
+            ["--irc-listen", "nowhere"],
+            ["--irc-channel", "chat"],
+            ["--irc-channel", "#a b"],
+            ["--irc-server-name", "a!b"],
+            ["--irc-network", ""],
+            ["--irc-ping", "0"],
+        ] {
+            assert!(
+                Cli::try_parse_from(["chatd", bad[0], bad[1]]).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
     fn tls_listeners_default_on_and_turn_off() {
         let parse = |argv: &[&str]| Cli::try_parse_from(argv).expect("parse");
         let cli = parse(&["chatd"]);
-        assert_eq!(cli.settings().tls_listen, ListenOn::Default);
-        assert_eq!(cli.settings().plain, Plain::Allow);
+        assert_eq!(cli.settings().unwrap().tls_listen, ListenAddrs::Default);
+        assert_eq!(cli.settings().unwrap().plain, Plain::Allow);
         assert_eq!(
             parse(&["chatd", "--tls-listen", "off"])
                 .settings()
+                .unwrap()
                 .tls_listen,
-            ListenOn::Off
+            ListenAddrs::Off
         );
         assert_eq!(
             parse(&["chatd", "--tls-listen", "127.0.0.1:0,[::1]:7"])
                 .settings()
+                .unwrap()
                 .tls_listen,
-            ListenOn::Addrs(vec![
+            ListenAddrs::At(vec![
                 "127.0.0.1:0".parse().unwrap(),
                 "[::1]:7".parse().unwrap()
             ])
@@ -406,10 +646,24 @@ mod test {
             "--tls-listen",
             "127.0.0.1:1"
         ])
-        .check()
+        .settings()
         .is_err());
-        let refuse = parse(&["chatd", "--plain", "refuse", "--tls-listen", "off"]);
+        let refuse = parse(&[
+            "chatd",
+            "--plain",
+            "refuse",
+            "--tls-listen",
+            "off",
+            "--irc-tls-listen",
+            "off",
+        ]);
         assert!(refuse.check().unwrap_err().contains("--plain refuse"));
+        let irc_only = parse(&["chatd", "--plain", "refuse", "--tls-listen", "off"]);
+        assert!(irc_only.check().is_ok(), "IRC over TLS is still there");
+        assert_eq!(
+            parse(&["chatd"]).settings().unwrap().irc_tls_listen,
+            ListenAddrs::Default
+        );
         assert!(parse(&["chatd", "--plain", "refuse"]).check().is_ok());
         assert!(
             parse(&["chatd", "--tls-cert", "c.pem"]).check().is_err(),

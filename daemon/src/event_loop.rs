@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use chat_core::{CloseReason, Config, ConnId, Duration, Instant, Now, Server};
+use chat_core::{CloseReason, Config, ConnId, Dialect, Duration, Instant, Now, Server};
 use log::{info, warn, Level};
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
@@ -26,6 +26,7 @@ use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTime
 pub use crate::error::{RunError, StartError};
 pub use crate::handle::Handle;
 use crate::listen::{self, Listener};
+use crate::mdns::{self, Mdns};
 use crate::password;
 use crate::settings::{Plain, Settings, SLOTS};
 use crate::socket::{self, Sock};
@@ -81,15 +82,16 @@ pub struct Daemon {
     server: Box<Core>,
     epoll: Epoll,
     listeners: Vec<Listener>,
+    /// Where each listener listens (with real ports when bound to port 0), in their order.
     local: Vec<SocketAddr>,
     /// Certificate and configuration, when any listener speaks TLS.
     tls: Option<Tls>,
     /// Whether plain-text clients may chat.
     plain: Plain,
-    /// What a plain-text client is told when `--plain refuse` turns it away.
-    plain_refused_line: Vec<u8>,
-    /// What plain text on a TLS port is told.
-    not_tls_line: Vec<u8>,
+    /// What a plain-text client is told when `--plain refuse` turns it away, per dialect.
+    plain_refused_lines: tls_io::PerDialect,
+    /// What plain text on a TLS port is told, per dialect.
+    not_tls_lines: tls_io::PerDialect,
     /// Plaintext decrypted from one connection's records, being fed to the core.
     plain_buf: Vec<u8>,
     /// A connection's pending output gathered into one record's plaintext.
@@ -105,6 +107,8 @@ pub struct Daemon {
     shutdown_deadline: Option<Instant>,
     /// A descriptor held in reserve, to tell clients past the fd limit `BYE full`.
     spare_fd: fd_limit::Spare,
+    /// The mDNS responder, unless `--mdns off` or it cannot run.
+    mdns: Option<Mdns>,
 }
 
 impl fmt::Debug for Daemon {
@@ -142,6 +146,8 @@ impl Daemon {
             max_clients: settings.max_clients.clamp(1, SLOTS),
             flood: settings.flood,
             join_timeout: settings.join_timeout,
+            max_per_address: settings.max_per_address,
+            irc: settings.irc.clone(),
             ..Config::default()
         };
         let password_file = settings.password_file.as_ref().map(absolute);
@@ -157,11 +163,7 @@ impl Daemon {
                 format!("password file={} password={state}", p.display()),
             ));
         }
-        let bound = listen::bind_all(
-            &settings.listen,
-            &settings.tls_listen,
-            settings.socket_activation,
-        )?;
+        let bound = listen::bind_all(settings)?;
         notes.extend(bound.notes.into_iter().map(|n| (Level::Warn, n)));
         let any_tls = bound.listeners.iter().any(|l| l.tls);
         if settings.plain == Plain::Refuse && !any_tls {
@@ -217,6 +219,20 @@ impl Daemon {
                 .map_err(|e| StartError::Setup("watch a listener", e.into()))?;
         }
 
+        // Each listener is announced as what it speaks, with the certificate's fingerprint
+        // beside the TLS ports.
+        let announced = bound
+            .listeners
+            .iter()
+            .filter_map(|l| mdns::listener(&l.socket, mdns::Kind::of(l.dialect, l.tls)))
+            .collect();
+        let fingerprint = tls.as_ref().map(|t| t.fingerprint().compact().to_string());
+        let facts = mdns::Facts {
+            password: server.config().password.is_some(),
+            tls_fingerprint: fingerprint.as_deref(),
+        };
+        let mdns = mdns::start_on(&settings.mdns, announced, facts, &epoll, &mut notes);
+
         let store = settings.state_dir.as_ref().map(|dir| {
             let dir = absolute(dir);
             let mut store = HistoryStore::new(&dir);
@@ -263,18 +279,22 @@ impl Daemon {
         };
         let mut conns = Vec::with_capacity(SLOTS);
         conns.resize_with(SLOTS, || None);
-        let port_of = |tls: bool| {
+        let port_of = |dialect: Dialect, tls: bool| {
             bound
                 .listeners
                 .iter()
                 .zip(&local)
-                .find(|(l, _)| l.tls == tls)
+                .find(|(l, _)| l.dialect == dialect && l.tls == tls)
                 .map(|(_, a)| a.port())
         };
-        let plain_refused_line = tls_io::plain_refused_line(port_of(true));
-        let not_tls_line = tls_io::not_tls_line(match settings.plain {
-            Plain::Allow => port_of(false),
-            Plain::Refuse => None,
+        let plain_refused_lines =
+            tls_io::PerDialect::new(|d| tls_io::plain_refused_line(d, port_of(d, true)));
+        let not_tls_lines = tls_io::PerDialect::new(|d| {
+            let plain_port = match settings.plain {
+                Plain::Allow => port_of(d, false),
+                Plain::Refuse => None,
+            };
+            tls_io::not_tls_line(d, plain_port)
         });
         Ok(Daemon {
             server,
@@ -283,8 +303,8 @@ impl Daemon {
             local,
             tls,
             plain: settings.plain,
-            plain_refused_line,
-            not_tls_line,
+            plain_refused_lines,
+            not_tls_lines,
             plain_buf: if any_tls {
                 vec![0; tls::session::PLAIN_BUF]
             } else {
@@ -305,6 +325,7 @@ impl Daemon {
             accept_paused_until: None,
             shutdown_deadline: None,
             spare_fd: fd_limit::Spare::new(),
+            mdns,
         })
     }
 
@@ -313,19 +334,29 @@ impl Daemon {
         &self.local
     }
 
-    /// Return the addresses of the native TLS listeners.
-    pub fn tls_addrs(&self) -> Vec<SocketAddr> {
+    /// Return the addresses where clients speaking `dialect` connect, in plain text.
+    pub fn local_addrs_of(&self, dialect: Dialect) -> Vec<SocketAddr> {
+        self.addrs_of(dialect, false)
+    }
+
+    /// Return the addresses of the listeners of `dialect` over TLS (`tls`) or in plain text.
+    pub fn addrs_of(&self, dialect: Dialect, tls: bool) -> Vec<SocketAddr> {
         self.listeners
             .iter()
             .zip(&self.local)
-            .filter(|(l, _)| l.tls)
+            .filter(|(l, _)| l.dialect == dialect && l.tls == tls)
             .map(|(_, a)| *a)
             .collect()
     }
 
+    /// Return the addresses of the native TLS listeners.
+    pub fn tls_addrs(&self) -> Vec<SocketAddr> {
+        self.addrs_of(Dialect::Native, true)
+    }
+
     /// Return what to advertise about TLS (e.g. in mDNS TXT records): the port of the first
     /// native TLS listener and the fingerprint of the certificate presented now (it changes
-    /// when SIGHUP loads a new operator certificate). `None` when no listener speaks TLS.
+    /// when SIGHUP loads a new operator certificate). `None` when no native listener speaks TLS.
     pub fn tls_advert(&self) -> Option<TlsAdvert> {
         let tls = self.tls.as_ref()?;
         let port = self.tls_addrs().first()?.port();
@@ -346,9 +377,13 @@ impl Daemon {
             log::log!(target: "chatd", level, "{note}");
         }
         let max = self.server.config().max_clients;
-        for (a, l) in self.local.iter().zip(&self.listeners) {
+        for (l, a) in self.listeners.iter().zip(&self.local) {
             let tls = if l.tls { "yes" } else { "no" };
-            info!(target: "chatd", "listening addr={a} max-clients={max} protocol=native tls={tls}");
+            let protocol = l.dialect;
+            info!(target: "chatd", "listening addr={a} max-clients={max} protocol={protocol} tls={tls}");
+        }
+        if let Some(m) = &self.mdns {
+            info!(target: "chatd", "{}", m.describe());
         }
     }
 
@@ -374,6 +409,9 @@ impl Daemon {
             self.check_flags(now);
             if self.server.poll_at().is_some_and(|t| t <= now.instant) {
                 self.server.tick(now);
+            }
+            if let Some(m) = &mut self.mdns {
+                m.drive(now.instant);
             }
             self.resume_accepting(now);
             self.take_closes(now);
@@ -414,6 +452,9 @@ impl Daemon {
         if let Some(d) = logging::wake_in() {
             consider(now + d);
         }
+        if let Some(m) = &self.mdns {
+            consider(m.poll_at());
+        }
         for c in self.conns.iter().flatten() {
             if let Some(t) = c.closing_until {
                 consider(t);
@@ -440,6 +481,10 @@ impl Daemon {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     _ => break,
                 }
+            }
+        } else if Mdns::owns(token) {
+            if let Some(m) = &mut self.mdns {
+                m.on_readable(now.instant, token);
             }
         } else if token >= LISTENER_BASE {
             if let Ok(i) = usize::try_from(token - LISTENER_BASE) {
@@ -534,13 +579,17 @@ impl Daemon {
             let Some(l) = self.listeners.get(i) else {
                 return;
             };
-            let tls = l.tls;
+            let (dialect, tls) = (l.dialect, l.tls);
             match l.socket.accept() {
-                Ok((stream, peer)) => self.admit(now, stream, peer, tls),
+                Ok((stream, peer)) => self.admit(now, stream, peer, dialect, tls),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if fd_limit::out_of_fds(&e) && self.spare_fd.is_ready() => {
                     // A TLS client cannot read a plain line: it is just closed.
-                    let line: &[u8] = if tls { b"" } else { chat_core::wire::FULL_LINE };
+                    let line = if tls {
+                        b""
+                    } else {
+                        chat_core::Refused::Full.line_in(dialect)
+                    };
                     if !self.spare_fd.refuse_one(&l.socket, line) {
                         return;
                     }
@@ -559,7 +608,14 @@ impl Daemon {
         }
     }
 
-    fn admit(&mut self, now: Now, stream: TcpStream, peer: SocketAddr, tls: bool) {
+    fn admit(
+        &mut self,
+        now: Now,
+        stream: TcpStream,
+        peer: SocketAddr,
+        dialect: Dialect,
+        tls: bool,
+    ) {
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         if let Err(e) = socket::configure(&stream) {
             warn!(target: "chatd", "socket-setup-failed peer={peer} error=\"{e}\"");
@@ -567,7 +623,8 @@ impl Daemon {
         }
         if !tls && self.plain == Plain::Refuse {
             info!(target: "chatd", "refused peer={peer} reason=plain-text");
-            let _ = socket::send_vectored(&stream, &[IoSlice::new(&self.plain_refused_line)]);
+            let line = self.plain_refused_lines.get(dialect);
+            let _ = socket::send_vectored(&stream, &[IoSlice::new(line)]);
             socket::drain(&stream);
             return;
         }
@@ -582,13 +639,13 @@ impl Daemon {
             },
             (true, None) => return,
         };
-        let id = match self.server.accept(now, peer) {
+        let id = match self.server.accept(now, peer, dialect) {
             Ok(id) => id,
-            Err(chat_core::Full) => {
+            Err(refused) => {
                 // A TLS client cannot read a plain line before its handshake: just close.
                 if !tls {
-                    let _ =
-                        socket::send_vectored(&stream, &[IoSlice::new(chat_core::wire::FULL_LINE)]);
+                    let line = refused.line_in(dialect);
+                    let _ = socket::send_vectored(&stream, &[IoSlice::new(line)]);
                 }
                 socket::drain(&stream);
                 return;
@@ -649,6 +706,9 @@ impl Daemon {
         if self.handle.reload.swap(false, Ordering::SeqCst) {
             self.reload_password();
             self.reload_tls();
+            if let Some(m) = &mut self.mdns {
+                m.set_password(now.instant, self.server.config().password.is_some());
+            }
         }
         if self.handle.stop.load(Ordering::SeqCst) && self.shutdown_deadline.is_none() {
             self.begin_shutdown(now);
@@ -668,6 +728,9 @@ impl Daemon {
     fn begin_shutdown(&mut self, now: Now) {
         info!(target: "chatd", "stopping connections={}", self.server.connections());
         notify::notify_or_log("STOPPING=1");
+        if let Some(m) = &mut self.mdns {
+            m.shutdown(now.instant);
+        }
         for l in self.listeners.drain(..) {
             let _ = self.epoll.delete(&l.socket);
         }

@@ -5,8 +5,8 @@
 //! sockets (including systemd's); [`daemonize`], [`pidfile`], [`signals`], [`notify`],
 //! [`fd_limit`] and [`logging`] are the Unix plumbing; [`files`] opens every file so that none
 //! can hang or trick the daemon; [`state`] keeps the history across restarts and [`password`]
-//! reads the password file. [`tls`] holds the certificate and the encrypted connections.
-//! [`main`] ties them together for the binary.
+//! reads the password file; [`mdns`] announces chatd on the LAN; [`tls`] holds the certificate
+//! and the encrypted connections. [`main`] ties them together for the binary.
 
 pub mod cli;
 pub mod clock;
@@ -18,6 +18,7 @@ pub mod files;
 pub mod handle;
 pub mod listen;
 pub mod logging;
+pub mod mdns;
 pub mod notify;
 pub mod password;
 pub mod pidfile;
@@ -59,7 +60,10 @@ pub fn main() -> ExitCode {
     if cli.fingerprint {
         return print_fingerprint(&cli);
     }
-    let settings = cli.settings();
+    let settings = match cli.settings() {
+        Ok(s) => s,
+        Err(e) => return usage_error(&e),
+    };
     // Locked before anything else, so a second chatd with the same pidfile stops at once;
     // the lock outlives the forks of `--daemon`, and the pid is written once detached.
     let mut pidfile = match cli.pidfile.as_deref().map(Pidfile::lock).transpose() {

@@ -1,22 +1,23 @@
-//! Listening sockets: the default dual-stack pair, `--listen` addresses, and sockets passed by
-//! systemd socket activation (`LISTEN_FDS`/`LISTEN_PID`, descriptors from 3).
-//!
-//! Each [`Listener`] knows whether it is a TLS listener. systemd says which kind a passed
-//! socket is with its name in `LISTEN_FDNAMES` (`FileDescriptorName=`): `tls` is native TLS;
-//! anything else (`native`, the unit's own name, none) is native plain text, as before names
-//! existed. Sockets passed for a kind replace that kind's default addresses.
+//! Listening sockets: for each kind (native and IRC, each in plain text and in TLS), the default
+//! dual-stack pair or the addresses given, and sockets passed by systemd socket activation
+//! (`LISTEN_FDS`/`LISTEN_PID`, descriptors from 3, their kind named in `LISTEN_FDNAMES`: `irc`
+//! is IRC, `tls` native TLS, `irc-tls` IRC over TLS, any other name or none native plain
+//! text). Passed sockets of a kind replace that kind's default addresses.
 
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 
+use chat_core::Dialect;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::sys::socket::{
     self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage,
 };
 
-use crate::settings::{ListenOn, DEFAULT_PORT, DEFAULT_TLS_PORT};
+use crate::settings::{
+    ListenAddrs, Settings, DEFAULT_IRC_PORT, DEFAULT_IRC_TLS_PORT, DEFAULT_PORT, DEFAULT_TLS_PORT,
+};
 
 /// The first descriptor systemd passes.
 const SD_LISTEN_FDS_START: RawFd = 3;
@@ -42,22 +43,32 @@ impl std::error::Error for BindError {
     }
 }
 
-/// One listening socket and what it serves.
+/// One listening socket and what its clients speak.
 #[derive(Debug)]
 pub struct Listener {
     /// The non-blocking socket.
     pub socket: TcpListener,
-    /// Whether its connections speak TLS (wrapped before the core sees a byte).
+    /// The protocol of the connections it accepts, passed to the core's `accept`.
+    pub dialect: Dialect,
+    /// Whether its connections are wrapped in TLS (before the core sees a byte).
     pub tls: bool,
 }
 
-/// The systemd socket name (`FileDescriptorName=`) of native TLS listeners.
-pub const TLS_FDNAME: &str = "tls";
+impl Listener {
+    /// Make a plain (non-TLS) listener of `dialect`.
+    pub fn plain(socket: TcpListener, dialect: Dialect) -> Listener {
+        Listener {
+            socket,
+            dialect,
+            tls: false,
+        }
+    }
+}
 
 /// Listening sockets and notes for the log (written once logging is set up).
 #[derive(Debug, Default)]
 pub struct Bound {
-    /// The listeners: native plain text first, then TLS.
+    /// The listeners, systemd's first, then native ones, IRC ones, native TLS, IRC TLS.
     pub listeners: Vec<Listener>,
     /// Things worth logging, such as a missing IPv6 stack.
     pub notes: Vec<String>,
@@ -99,56 +110,76 @@ impl AsFdRaw for std::os::fd::BorrowedFd<'_> {
     }
 }
 
-/// Bind what the settings ask for: the given addresses, or else (when systemd passed no
-/// sockets of the kind) `[::]:PORT` plus `0.0.0.0:PORT`, IPv4 alone if IPv6 is unavailable;
-/// plain text on 5000, TLS on 5001 unless `tls` is [`ListenOn::Off`].
-pub fn bind_all(
-    addrs: &[SocketAddr],
-    tls: &ListenOn,
-    socket_activation: bool,
-) -> Result<Bound, BindError> {
+/// Bind what the settings ask for. Native: the `--listen` addresses, or else (when systemd
+/// passed no native socket) `[::]:5000` plus `0.0.0.0:5000`. IRC (`--irc-listen`, 6667), native
+/// TLS (`--tls-listen`, 5001) and IRC TLS (`--irc-tls-listen`, 6697): the addresses given, none
+/// if `off`, or else (when systemd passed no socket of the kind) the default pair on the kind's
+/// port. A default pair is IPv4 alone if IPv6 is unavailable.
+pub fn bind_all(settings: &Settings) -> Result<Bound, BindError> {
     let mut bound = Bound::default();
-    let passed = if socket_activation {
-        take_systemd_sockets()?
-    } else {
-        Vec::new()
+    if settings.socket_activation {
+        bound.listeners = take_systemd_sockets()?;
+    }
+    let passed = |b: &Bound, d: Dialect, tls: bool| {
+        b.listeners.iter().any(|l| l.dialect == d && l.tls == tls)
     };
-    let (passed_tls, passed_plain): (Vec<Listener>, Vec<Listener>) =
-        passed.into_iter().partition(|l| l.tls);
-    let plain_passed = !passed_plain.is_empty();
-    bound.listeners.extend(passed_plain);
-    for &a in addrs {
-        bound.listeners.push(Listener {
-            socket: bind(a)?,
-            tls: false,
-        });
+    for &a in &settings.listen {
+        bound
+            .listeners
+            .push(Listener::plain(bind(a)?, Dialect::Native));
     }
-    if addrs.is_empty() && !plain_passed {
-        bind_default(DEFAULT_PORT, false, &mut bound)?;
+    if settings.listen.is_empty() && !passed(&bound, Dialect::Native, false) {
+        bind_default(&mut bound, DEFAULT_PORT, Dialect::Native, false)?;
     }
-    let tls_passed = !passed_tls.is_empty();
-    bound.listeners.extend(passed_tls);
-    match tls {
-        ListenOn::Off => {}
-        ListenOn::Default if tls_passed => {}
-        ListenOn::Default => bind_default(DEFAULT_TLS_PORT, true, &mut bound)?,
-        ListenOn::Addrs(list) => {
-            for &a in list {
-                bound.listeners.push(Listener {
-                    socket: bind(a)?,
-                    tls: true,
-                });
+    let kinds = [
+        (&settings.irc_listen, Dialect::Irc, false, DEFAULT_IRC_PORT),
+        (
+            &settings.tls_listen,
+            Dialect::Native,
+            true,
+            DEFAULT_TLS_PORT,
+        ),
+        (
+            &settings.irc_tls_listen,
+            Dialect::Irc,
+            true,
+            DEFAULT_IRC_TLS_PORT,
+        ),
+    ];
+    for (addrs, dialect, tls, port) in kinds {
+        match addrs {
+            ListenAddrs::Off => {}
+            ListenAddrs::At(addrs) => {
+                for &a in addrs {
+                    bound.listeners.push(Listener {
+                        socket: bind(a)?,
+                        dialect,
+                        tls,
+                    });
+                }
             }
+            ListenAddrs::Default if passed(&bound, dialect, tls) => {}
+            ListenAddrs::Default => bind_default(&mut bound, port, dialect, tls)?,
         }
     }
     Ok(bound)
 }
 
-/// Bind `[::]:port` and `0.0.0.0:port`, noting (not failing) a host without IPv6.
-fn bind_default(port: u16, tls: bool, bound: &mut Bound) -> Result<(), BindError> {
+/// Bind `[::]:port` and `0.0.0.0:port` for `dialect` (over TLS or not), IPv4 alone if IPv6 is
+/// unavailable.
+fn bind_default(
+    bound: &mut Bound,
+    port: u16,
+    dialect: Dialect,
+    tls: bool,
+) -> Result<(), BindError> {
     let v6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
     match bind(v6) {
-        Ok(socket) => bound.listeners.push(Listener { socket, tls }),
+        Ok(socket) => bound.listeners.push(Listener {
+            socket,
+            dialect,
+            tls,
+        }),
         Err(e) if ipv6_unavailable(&e.source) => {
             bound.notes.push(format!(
                 "ipv6-unavailable addr={v6} error=\"{}\"; listening on IPv4 only",
@@ -158,8 +189,24 @@ fn bind_default(port: u16, tls: bool, bound: &mut Bound) -> Result<(), BindError
         Err(e) => return Err(e),
     }
     let socket = bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))?;
-    bound.listeners.push(Listener { socket, tls });
+    bound.listeners.push(Listener {
+        socket,
+        dialect,
+        tls,
+    });
     Ok(())
+}
+
+/// Return the kind of a socket systemd passed under `name` (its `FileDescriptorName=`): its
+/// dialect and whether it is TLS. `irc` is IRC, `tls` native TLS, `irc-tls` IRC over TLS;
+/// `native`, no name or any other name is native plain text, as before names were read.
+pub fn kind_of_name(name: Option<&str>) -> (Dialect, bool) {
+    match name {
+        Some("irc") => (Dialect::Irc, false),
+        Some("tls") => (Dialect::Native, true),
+        Some("irc-tls") => (Dialect::Irc, true),
+        _ => (Dialect::Native, false),
+    }
 }
 
 /// Return whether a bind error means the host has no IPv6.
@@ -177,8 +224,8 @@ mod libc_codes {
     pub const EPROTONOSUPPORT: i32 = Errno::EPROTONOSUPPORT as i32;
 }
 
-/// Take the listening sockets systemd passed, if `LISTEN_PID` names this process, each marked
-/// TLS or not by its name in `LISTEN_FDNAMES`.
+/// Take the listening sockets systemd passed, if `LISTEN_PID` names this process, each with
+/// the kind its name in `LISTEN_FDNAMES` says.
 fn take_systemd_sockets() -> Result<Vec<Listener>, BindError> {
     let pid_ok = std::env::var("LISTEN_PID")
         .ok()
@@ -195,7 +242,7 @@ fn take_systemd_sockets() -> Result<Vec<Listener>, BindError> {
     let mut names = names.split(':');
     let mut out = Vec::new();
     for fd in SD_LISTEN_FDS_START..SD_LISTEN_FDS_START.saturating_add(n.min(64)) {
-        let tls = names.next() == Some(TLS_FDNAME);
+        let (dialect, tls) = kind_of_name(names.next());
         let what = format!("systemd socket fd {fd}");
         // SAFETY: under the socket activation protocol (LISTEN_PID is our pid), descriptors
         // 3..3+LISTEN_FDS were opened for us by systemd and nothing else in this process owns
@@ -225,7 +272,27 @@ fn take_systemd_sockets() -> Result<Vec<Listener>, BindError> {
         let l = TcpListener::from(owned);
         l.set_nonblocking(true)
             .map_err(|source| BindError { what, source })?;
-        out.push(Listener { socket: l, tls });
+        out.push(Listener {
+            socket: l,
+            dialect,
+            tls,
+        });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn systemd_names_pick_the_kind() {
+        assert_eq!(kind_of_name(Some("irc")), (Dialect::Irc, false));
+        assert_eq!(kind_of_name(Some("tls")), (Dialect::Native, true));
+        assert_eq!(kind_of_name(Some("irc-tls")), (Dialect::Irc, true));
+        assert_eq!(kind_of_name(Some("native")), (Dialect::Native, false));
+        assert_eq!(kind_of_name(Some("chatd.socket")), (Dialect::Native, false));
+        assert_eq!(kind_of_name(Some("")), (Dialect::Native, false));
+        assert_eq!(kind_of_name(None), (Dialect::Native, false));
+    }
 }

@@ -194,8 +194,15 @@ mod test {
     use super::*;
     use chat_core::{Config, EntryKind, Name, Timestamp};
 
+    /// Build a small server on a thread with a big stack: its two rings take 640 KiB, and an
+    /// unoptimised build may hold more than one copy of it on the stack while boxing it.
     fn server() -> Box<Server<2>> {
-        Box::new(Server::new(Config::default()))
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(|| Box::write(Box::new_uninit(), Server::new(Config::default())))
+            .unwrap()
+            .join()
+            .unwrap()
     }
 
     #[test]

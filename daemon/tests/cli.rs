@@ -3,29 +3,15 @@
 
 use std::process::Command;
 
-use chat_testkit::chatd_bin;
+use chat_testkit::{chatd_bin, clean_env};
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
     let mut cmd = Command::new(chatd_bin());
     cmd.args(args);
-    for v in [
-        "CHATD_LISTEN",
-        "CHATD_MAX_CLIENTS",
-        "CHATD_FLOOD",
-        "CHATD_JOIN_TIMEOUT",
-        "CHATD_LOG",
-        "CHATD_LOG_LEVEL",
-        "CHATD_DAEMON",
-        "CHATD_TLS_LISTEN",
-        "CHATD_TLS_CERT",
-        "CHATD_TLS_KEY",
-        "CHATD_PLAIN",
-    ] {
-        cmd.env_remove(v);
-    }
     for (k, v) in env {
         cmd.env(k, v);
     }
+    clean_env(&mut cmd);
     let out = cmd.output().unwrap();
     (
         out.status.code(),
@@ -55,6 +41,15 @@ fn bad_values_exit_2_with_one_line_naming_option_and_value() {
         ),
         (&["--tls-listen", "off,127.0.0.1:0"], "--tls-listen", "off"),
         (&["--tls-cert", "c.pem"], "--tls-key", "--tls-cert"),
+        (&["--irc-listen", "nowhere"], "--irc-listen", "nowhere"),
+        (&["--irc-listen", "off,127.0.0.1:1"], "--irc-listen", "off"),
+        (&["--irc-channel", "chat"], "--irc-channel", "chat"),
+        (&["--irc-channel", "#a,b"], "--irc-channel", "#a,b"),
+        (&["--irc-server-name", "a@b"], "--irc-server-name", "a@b"),
+        (&["--irc-network", "my net"], "--irc-network", "my net"),
+        (&["--irc-ping", "0"], "--irc-ping", "0"),
+        (&["--max-per-address", "257"], "--max-per-address", "257"),
+        (&["--max-per-address", "lots"], "--max-per-address", "lots"),
     ];
     for (args, option, value) in cases {
         let (code, err) = run(args, &[]);
@@ -79,6 +74,15 @@ fn bad_values_from_the_environment_too() {
     let (code, err) = run(&[], &[("CHATD_FLOOD", "x/y")]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--flood"), "{err}");
+    let (code, err) = run(&[], &[("CHATD_IRC_LISTEN", "6667")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--irc-listen") && err.contains("6667"),
+        "{err}"
+    );
+    let (code, err) = run(&[], &[("CHATD_MAX_PER_ADDRESS", "-1")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--max-per-address"), "{err}");
 }
 
 #[test]
@@ -112,6 +116,13 @@ fn help_and_version_exit_0() {
         "--tls-key",
         "--plain",
         "--fingerprint",
+        "--irc-listen",
+        "--irc-channel",
+        "--irc-server-name",
+        "--irc-network",
+        "--irc-topic",
+        "--irc-ping",
+        "--max-per-address",
     ] {
         assert!(help.contains(opt), "{opt} missing from --help");
     }

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use chat_testkit::{chatd_bin, Client, TempDir, WAIT};
+use chat_testkit::{chatd_bin, clean_env, Client, TempDir, WAIT};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -43,22 +43,19 @@ fn detaches_writes_the_pidfile_and_removes_it_on_sigterm() {
     let pidfile = dir.join("chatd.pid");
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let out = Command::new(chatd_bin())
-        .args([
-            "--daemon",
-            "--log",
-            "stderr",
-            "--listen",
-            &listen,
-            "--tls-listen",
-            "off",
-            "--pidfile",
-        ])
-        .arg(&pidfile)
-        .arg("--state-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(chatd_bin());
+    cmd.args([
+        "--daemon",
+        "--log",
+        "stderr",
+        "--listen",
+        &listen,
+        "--pidfile",
+    ])
+    .arg(&pidfile)
+    .arg("--state-dir")
+    .arg(dir.path());
+    let out = clean_env(&mut cmd).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -96,20 +93,12 @@ fn failure_to_bind_makes_the_parent_fail() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let listen = taken.local_addr().unwrap().to_string();
     let pidfile = dir.join("chatd.pid");
-    let out = Command::new(chatd_bin())
-        .args([
-            "--daemon",
-            "--listen",
-            &listen,
-            "--tls-listen",
-            "off",
-            "--pidfile",
-        ])
+    let mut cmd = Command::new(chatd_bin());
+    cmd.args(["--daemon", "--listen", &listen, "--pidfile"])
         .arg(&pidfile)
         .arg("--state-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+        .arg(dir.path());
+    let out = clean_env(&mut cmd).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&listen) && err.lines().count() == 1, "{err}");

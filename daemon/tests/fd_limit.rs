@@ -9,12 +9,14 @@ use std::time::Instant;
 
 use chat_testkit::{Chatd, Client, Launch, TempDir, WAIT};
 
-/// Start chatd under `prlimit --nofile=SOFT:HARD` with `--max-clients 256`.
+/// Start chatd under `prlimit --nofile=SOFT:HARD` with `--max-clients 256` and no
+/// per-address limit.
 fn start_limited(dir: &TempDir, soft: u32, hard: u32) -> Chatd {
     Launch::new()
         .through("prlimit", &[&format!("--nofile={soft}:{hard}")])
         .state_dir(dir.path())
-        .args(&["--max-clients", "256"])
+        // Every connection from 127.0.0.1: only the fd limit may refuse them here.
+        .args(&["--max-clients", "256", "--max-per-address", "off"])
         .start()
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chat_testkit::{chatd_bin, Chatd, Launch, TempDir, WAIT};
+use chat_testkit::{chatd_bin, clean_env, Chatd, Launch, TempDir, WAIT};
 use nix::sys::signal::Signal;
 
 #[test]
@@ -145,19 +145,12 @@ fn password_from_the_credentials_directory() {
 #[test]
 fn unreadable_password_file_is_fatal_at_start() {
     let dir = TempDir::new("nopw");
-    let out = std::process::Command::new(chatd_bin())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-listen",
-            "off",
-            "--password-file",
-        ])
+    let mut cmd = std::process::Command::new(chatd_bin());
+    cmd.args(["--listen", "127.0.0.1:0", "--password-file"])
         .arg(dir.join("missing"))
         .arg("--state-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+        .arg(dir.path());
+    let out = clean_env(&mut cmd).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");

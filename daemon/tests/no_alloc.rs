@@ -1,9 +1,10 @@
-//! Relaying a message allocates nothing on the heap.
+//! Relaying a message allocates nothing on the heap, whichever protocol its sender and its
+//! receivers speak.
 //!
 //! A counting global allocator counts allocations made on the server thread only (a
 //! thread-local flag marks it). The daemon runs in-process on its own big-stack thread; after
-//! a warm-up, thousands of messages are relayed among many loopback clients and the count on
-//! the server thread must not move.
+//! a warm-up, thousands of messages are relayed among many loopback clients, native and IRC,
+//! and the count on the server thread must not move.
 #![allow(clippy::unwrap_used, unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -12,7 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
 use std::time::Duration;
 
-use chat_testkit::{Client, TempDir, WAIT};
+use chat_core::Dialect;
+use chat_testkit::{command_of, params_of, Client, IrcClient, TempDir, WAIT};
+use chatd::settings::ListenAddrs;
 use chatd::{Daemon, Settings};
 
 struct Counting;
@@ -53,17 +56,66 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const CLIENTS: usize = 12;
+/// Native clients, then IRC clients.
+const NATIVE: usize = 8;
+const IRC: usize = 4;
+const CLIENTS: usize = NATIVE + IRC;
 const ROUNDS: usize = 60;
 const PER_ROUND: usize = 5;
+
+/// A client of either protocol.
+enum Peer {
+    Native(Client),
+    Irc(IrcClient),
+}
+
+impl Peer {
+    /// Say `text` to the room.
+    fn say(&mut self, text: &str) {
+        match self {
+            Peer::Native(c) => c.send(text),
+            Peer::Irc(c) => c.send(&format!("PRIVMSG #chat :{text}")),
+        }
+    }
+
+    /// Read the next line and return whether it is a public message; fail on a goodbye.
+    fn next_is_public(&mut self) -> bool {
+        match self {
+            Peer::Native(c) => {
+                let l = c.line();
+                assert!(!l.starts_with("LEAVE") && !l.starts_with("BYE"), "{l}");
+                l.starts_with("MSG ")
+            }
+            Peer::Irc(c) => {
+                let l = c.line();
+                let cmd = command_of(&l);
+                assert!(cmd != "QUIT" && cmd != "ERROR", "{l}");
+                cmd == "PRIVMSG" && params_of(&l).first().map(String::as_str) == Some("#chat")
+            }
+        }
+    }
+
+    /// Read until `n` more clients have joined.
+    fn see_joins(&mut self, n: usize) {
+        for _ in 0..n {
+            match self {
+                Peer::Native(c) => drop(c.expect("JOIN ")),
+                Peer::Irc(c) => drop(c.expect("JOIN")),
+            }
+        }
+    }
+}
 
 #[test]
 fn relaying_messages_allocates_nothing_on_the_server_thread() {
     let dir = TempDir::new("noalloc");
     let settings = Settings {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
+        irc_listen: ListenAddrs::At(vec!["127.0.0.1:0".parse().unwrap()]),
         flood: None,
         state_dir: Some(dir.path().to_path_buf()),
+        // Twelve clients from one address.
+        max_per_address: None,
         ..Settings::default()
     };
     let (tx, rx) = mpsc::channel();
@@ -73,26 +125,32 @@ fn relaying_messages_allocates_nothing_on_the_server_thread() {
         .spawn(move || {
             ON_SERVER_THREAD.with(|f| f.set(true));
             let mut daemon = Daemon::bind(&settings).unwrap();
-            tx.send((daemon.local_addrs()[0], daemon.handle())).unwrap();
+            let native = daemon.local_addrs_of(Dialect::Native)[0];
+            let irc = daemon.local_addrs_of(Dialect::Irc)[0];
+            tx.send((native, irc, daemon.handle())).unwrap();
             daemon.run().unwrap();
             ON_SERVER_THREAD.with(|f| f.set(false));
         })
         .unwrap();
-    let (addr, handle) = rx.recv_timeout(WAIT).unwrap();
+    let (addr, irc_addr, handle) = rx.recv_timeout(WAIT).unwrap();
 
     let mut clients = Vec::new();
     for k in 0..CLIENTS {
-        let mut c = Client::connect(addr);
-        c.expect("ASK NAME");
-        c.send(&format!("user{k}"));
-        c.expect("WELCOME ");
-        clients.push(c);
+        if k < NATIVE {
+            let mut c = Client::connect(addr);
+            c.expect("ASK NAME");
+            c.send(&format!("user{k}"));
+            c.expect("WELCOME ");
+            clients.push(Peer::Native(c));
+        } else {
+            let mut c = IrcClient::connect(irc_addr);
+            c.register(&format!("user{k}"));
+            clients.push(Peer::Irc(c));
+        }
     }
     // Everybody sees everybody's JOIN before the chat starts.
     for (k, c) in clients.iter_mut().enumerate() {
-        for _ in k + 1..CLIENTS {
-            c.expect("JOIN ");
-        }
+        c.see_joins(CLIENTS - k - 1);
     }
     // Warm-up: the same traffic as measured, including a periodic history save.
     let clients = run_phase(clients, 10, "warm");
@@ -125,7 +183,7 @@ fn relaying_messages_allocates_nothing_on_the_server_thread() {
 
 /// Every client sends `PER_ROUND` messages per round, then reads until it has everybody
 /// else's messages for that round, so nobody falls far behind.
-fn run_phase(clients: Vec<Client>, rounds: usize, tag: &str) -> Vec<Client> {
+fn run_phase(clients: Vec<Peer>, rounds: usize, tag: &str) -> Vec<Peer> {
     let n = clients.len();
     let (tx, rx) = mpsc::channel();
     let barrier = Arc::new(Barrier::new(n));
@@ -137,13 +195,11 @@ fn run_phase(clients: Vec<Client>, rounds: usize, tag: &str) -> Vec<Client> {
             let mut got = 0;
             for r in 0..rounds {
                 for i in 0..PER_ROUND {
-                    c.send(&format!("{tag} {k} {r} {i} olá, mundo"));
+                    c.say(&format!("{tag} {k} {r} {i} olá, mundo"));
                 }
                 let want = (r + 1) * PER_ROUND * (n - 1);
                 while got < want {
-                    let l = c.line();
-                    assert!(!l.starts_with("LEAVE") && !l.starts_with("BYE"), "{l}");
-                    if l.starts_with("MSG ") {
+                    if c.next_is_public() {
                         got += 1;
                     }
                 }
@@ -153,7 +209,7 @@ fn run_phase(clients: Vec<Client>, rounds: usize, tag: &str) -> Vec<Client> {
         });
     }
     drop(tx);
-    let mut out: Vec<(usize, Client)> = rx.iter().take(n).collect();
+    let mut out: Vec<(usize, Peer)> = rx.iter().take(n).collect();
     assert_eq!(out.len(), n, "a client thread failed");
     out.sort_by_key(|(k, _)| *k);
     out.into_iter().map(|(_, c)| c).collect()

@@ -4,29 +4,26 @@
 use std::os::unix::net::UnixDatagram;
 use std::time::Instant;
 
-use chat_testkit::{chatd_bin, Client, TempDir, WAIT};
+use chat_testkit::{chatd_bin, clean_env, Client, TempDir, WAIT};
 
 #[test]
 fn join_lines_reach_syslog_with_facility_daemon() {
     let dir = TempDir::new("syslog");
     let sock_path = dir.join("log.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
-    let mut child = std::process::Command::new(chatd_bin())
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-listen",
-            "off",
-            "--log",
-            "syslog",
-            "--syslog-socket",
-        ])
-        .arg(&sock_path)
-        .arg("--state-dir")
-        .arg(dir.path())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut cmd = std::process::Command::new(chatd_bin());
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--log",
+        "syslog",
+        "--syslog-socket",
+    ])
+    .arg(&sock_path)
+    .arg("--state-dir")
+    .arg(dir.path())
+    .stderr(std::process::Stdio::null());
+    let mut child = clean_env(&mut cmd).spawn().unwrap();
     let guard = ChildGuard(&mut child);
     let end = Instant::now() + WAIT;
     let mut buf = [0u8; 4096];

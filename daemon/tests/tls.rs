@@ -416,3 +416,50 @@ fn a_systemd_socket_named_tls_is_a_tls_listener() {
     let l = a.expect("MSG ");
     assert_eq!(msg_from(&l, "tls"), Some("passed by systemd"));
 }
+
+#[test]
+fn irc_clients_chat_over_tls_on_their_own_port_with_natives() {
+    let d = Launch::new().irc().irc_tls().tls().start();
+    let irc_tls = d.irc_tls_addr.unwrap();
+    let mut native = Client::connect_tls(d.tls_addr.unwrap());
+    native.join_settled("native");
+    let mut irc = chat_testkit::IrcClient::connect_tls(irc_tls);
+    irc.register("ircuser");
+    native.expect("JOIN ");
+    irc.send("PRIVMSG #chat :olá over IRC and TLS");
+    let l = native.expect("MSG ");
+    assert_eq!(msg_from(&l, "ircuser"), Some("olá over IRC and TLS"), "{l}");
+    native.send("and back");
+    let l = irc.expect("PRIVMSG");
+    assert!(l.ends_with(":and back"), "{l}");
+
+    // A real IRC-over-TLS client, by hand: openssl speaking IRC.
+    let mut ossl = Tool::start(
+        "openssl",
+        &[
+            "s_client",
+            "-connect",
+            &irc_tls.to_string(),
+            "-quiet",
+            "-verify_quiet",
+            "-crlf",
+        ],
+    );
+    ossl.send("NICK osslirc");
+    ossl.send("USER osslirc 0 * :osslirc");
+    ossl.out.expect(" 001 osslirc ");
+    ossl.out.expect(" 366 osslirc ");
+    native.expect("JOIN ");
+
+    // Plain text on the IRC TLS port gets IRC's words for it, naming the plain IRC port.
+    let mut plain = Client::connect(irc_tls);
+    plain.send_raw(b"NICK lost\r\n");
+    assert!(plain.closes(), "plain text on the IRC TLS port is closed");
+    let text = String::from_utf8_lossy(plain.received());
+    let irc_port = d.irc_addr.unwrap().port();
+    assert!(
+        text.starts_with("ERROR :Closing link: This port speaks TLS")
+            && text.contains(&format!("port {irc_port}")),
+        "{text:?}"
+    );
+}

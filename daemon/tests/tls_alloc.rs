@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
 
 use chat_testkit::{Client, TempDir, WAIT};
-use chatd::settings::ListenOn;
+use chatd::settings::ListenAddrs;
 use chatd::{Daemon, Settings};
 
 struct Counting;
@@ -80,7 +80,7 @@ fn tls_connections_cost_fixed_memory_and_one_allocation_per_record() {
     let dir = TempDir::new("tls-alloc");
     let settings = Settings {
         listen: vec!["127.0.0.1:0".parse().unwrap()],
-        tls_listen: ListenOn::Addrs(vec!["127.0.0.1:0".parse().unwrap()]),
+        tls_listen: ListenAddrs::At(vec!["127.0.0.1:0".parse().unwrap()]),
         flood: None,
         state_dir: Some(dir.path().to_path_buf()),
         ..Settings::default()

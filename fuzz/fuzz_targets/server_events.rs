@@ -1,6 +1,8 @@
-//! Drive `Server` with arbitrary event sequences — connects, bytes, closes, drains, ticks,
-//! shutdown — and check its invariants after every step, and (through `chat_core::testing`)
-//! that every byte it sends forms well-formed lines without control characters.
+//! Drive `Server` with arbitrary event sequences — connects in either protocol (native or
+//! IRC), bytes, closes, drains, ticks, shutdown — and check its invariants after every step,
+//! and (through `chat_core::testing`) that every byte it sends forms well-formed lines of the
+//! receiver's protocol: native lines without control characters, IRC lines that parse and fit
+//! in 512 bytes, nothing after `BYE`/`SHUTDOWN`/`ERROR`.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -9,7 +11,7 @@ use arbitrary::Arbitrary;
 use chat_core::flood::FloodLimit;
 use chat_core::slot::Phase;
 use chat_core::testing::Sim;
-use chat_core::{CloseReason, Config, ConnId, Duration};
+use chat_core::{CloseReason, Config, ConnId, Dialect, Duration};
 use libfuzzer_sys::fuzz_target;
 
 /// Slots: few, so that the server fills up.
@@ -43,6 +45,45 @@ const LINES: &[&[u8]] = &[
     b"a\x00b",
     b"\xff\xfe",
     b"",
+    // IRC, as real clients send it (and some of what they should not).
+    b"CAP LS 302",
+    b"CAP REQ :multi-prefix server-time",
+    b"CAP END",
+    b"JOIN :",
+    b"PASS pw",
+    b"PASS nope",
+    b"NICK ana",
+    b"NICK bob",
+    b"NICK #bad",
+    b"USER ana 0 * :Ana",
+    b"USER root root 127.0.0.1 :root",
+    b"PRIVMSG #chat :hello",
+    b"PRIVMSG #chat :\x01ACTION waves\x01",
+    b"PRIVMSG #chat :\x02bold\x02 \x034red",
+    b"PRIVMSG #chat :\x01VERSION\x01",
+    b"PRIVMSG ana :hi",
+    b"PRIVMSG bob :\x01ACTION pokes\x01",
+    b"NOTICE #chat :bot",
+    b"NOTICE ana :\x01VERSION x\x01",
+    b"PRIVMSG #other :x",
+    b"JOIN #chat",
+    b"JOIN 0",
+    b"PART #chat :bye",
+    b"NAMES",
+    b"WHO #chat",
+    b"WHO ana",
+    b"WHOIS bob",
+    b"LIST",
+    b"TOPIC #chat :x",
+    b"MODE #chat",
+    b"MODE ana +i",
+    b"ISON ana bob",
+    b"USERHOST ana",
+    b"AWAY :x",
+    b"PING x",
+    b"PONG chatd",
+    b"QUIT :bye",
+    b"@a=b :src PRIVMSG #chat :tagged",
 ];
 
 #[derive(Debug, Arbitrary)]
@@ -50,6 +91,7 @@ enum Event {
     Accept {
         ip: u8,
         port: u16,
+        irc: bool,
     },
     Bytes {
         who: u8,
@@ -66,12 +108,13 @@ enum Event {
     },
     /// Many valid lines from one client, a line at a time, writing out to everyone when the
     /// server asks if `drain`: enough of these go round the broadcast ring (by bytes or by
-    /// records).
+    /// records). `irc` sends them as `PRIVMSG #chat`.
     Spam {
         who: u8,
         count: u8,
         len: u16,
         drain: bool,
+        irc: bool,
     },
     Close {
         who: u8,
@@ -135,9 +178,10 @@ fuzz_target!(|input: Input| {
     for event in input.events.into_iter().take(400) {
         let pick = |who: u8, n: usize| (n > 0).then(|| usize::from(who) % n);
         match event {
-            Event::Accept { ip, port } => {
+            Event::Accept { ip, port, irc } => {
                 let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, ip % 4)), port);
-                if let Ok(id) = sim.accept(peer) {
+                let dialect = if irc { Dialect::Irc } else { Dialect::Native };
+                if let Ok(id) = sim.accept_as(peer, dialect) {
                     conns.push(id);
                 }
             }
@@ -165,9 +209,15 @@ fuzz_target!(|input: Input| {
                 count,
                 len,
                 drain,
+                irc,
             } => {
                 if let Some(k) = pick(who, conns.len()) {
-                    let line = format!("{}\n", "s".repeat(usize::from(len) % 1000));
+                    let text = "s".repeat(usize::from(len) % 1000);
+                    let line = if irc {
+                        format!("PRIVMSG #chat :{text}\r\n")
+                    } else {
+                        format!("{text}\n")
+                    };
                     for _ in 0..count {
                         if drain {
                             sim.send(conns[k], line.as_bytes());

@@ -1,14 +1,14 @@
 //! The real `chatd`, started on a loopback port the kernel picks and stopped by its PID.
 
 use std::ffi::OsString;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 
 use nix::sys::signal::Signal;
 
 use crate::process::{signal, wait_exit};
-use crate::{chatd_bin, Client, Lines, TempDir};
+use crate::{chatd_bin, raw_connect, Client, IrcClient, Lines, TempDir};
 
 /// Variables of the test's own environment that would change how chatd runs: systemd's, and
 /// every `CHATD_*` option (removed by prefix, see [`clean_env`]).
@@ -22,33 +22,39 @@ const FOREIGN_ENV: [&str; 7] = [
     "JOURNAL_STREAM",
 ];
 
-/// How to start a [`Chatd`]: by default on one native plain-text listener on 127.0.0.1, port 0
-/// (every other kind of listener `off`), with a state directory of its own, no extra
-/// arguments, and none of the test's `CHATD_*` or systemd variables.
+/// How to start a [`Chatd`]: by default on one native listener, 127.0.0.1, port 0 (IRC and
+/// both TLS kinds off), with a state directory of its own, no extra arguments, mDNS off
+/// (`CHATD_MDNS=off`), and none of the test's other `CHATD_*` or systemd variables.
 #[must_use = "a launch does nothing until `start`"]
 #[derive(Debug, Clone)]
 pub struct Launch {
     listen: String,
-    /// `--tls-listen`: `off` unless the test asks for TLS.
-    tls_listen: String,
     state_dir: Option<PathBuf>,
     args: Vec<String>,
     env: Vec<(String, String)>,
     password: Option<String>,
     /// A program that execs chatd, and its arguments before chatd's path.
     wrapper: Option<(String, Vec<String>)>,
+    /// Listen for IRC clients too, on 127.0.0.1, port 0.
+    irc: bool,
+    /// `--tls-listen`, if the test asks for native TLS.
+    tls_listen: Option<String>,
+    /// Listen for IRC clients over TLS too, on 127.0.0.1, port 0.
+    irc_tls: bool,
 }
 
 impl Default for Launch {
     fn default() -> Launch {
         Launch {
             listen: "127.0.0.1:0".to_string(),
-            tls_listen: "off".to_string(),
             state_dir: None,
             args: Vec::new(),
             env: Vec::new(),
             password: None,
             wrapper: None,
+            irc: false,
+            tls_listen: None,
+            irc_tls: false,
         }
     }
 }
@@ -62,17 +68,6 @@ impl Launch {
     /// Listen on `addr` (`--listen`), e.g. `[::1]:0`, or a fixed port to restart on.
     pub fn listen(mut self, addr: &str) -> Launch {
         self.listen = addr.to_string();
-        self
-    }
-
-    /// Add a native TLS listener on 127.0.0.1, port 0; [`Chatd::tls_addr`] says where it is.
-    pub fn tls(self) -> Launch {
-        self.tls_listen("127.0.0.1:0")
-    }
-
-    /// Set `--tls-listen` (`off`, or an address such as `[::1]:0`).
-    pub fn tls_listen(mut self, addr: &str) -> Launch {
-        self.tls_listen = addr.to_string();
         self
     }
 
@@ -97,6 +92,33 @@ impl Launch {
     /// Require `password` (through `--password-file`); [`Chatd::join`] then answers it.
     pub fn password(mut self, password: &str) -> Launch {
         self.password = Some(password.to_string());
+        self
+    }
+
+    /// Listen for IRC clients too, on 127.0.0.1, port 0 (`--irc-listen`); [`Chatd::irc_addr`]
+    /// says where.
+    pub fn irc(mut self) -> Launch {
+        self.irc = true;
+        self
+    }
+
+    /// Listen for native TLS clients too, on 127.0.0.1, port 0 (`--tls-listen`);
+    /// [`Chatd::tls_addr`] says where.
+    pub fn tls(self) -> Launch {
+        self.tls_listen("127.0.0.1:0")
+    }
+
+    /// Listen for native TLS clients on `addr` (`--tls-listen`), e.g. a fixed port to restart
+    /// on; [`Chatd::tls_addr`] says where.
+    pub fn tls_listen(mut self, addr: &str) -> Launch {
+        self.tls_listen = Some(addr.to_string());
+        self
+    }
+
+    /// Listen for IRC clients over TLS too, on 127.0.0.1, port 0 (`--irc-tls-listen`);
+    /// [`Chatd::irc_tls_addr`] says where.
+    pub fn irc_tls(mut self) -> Launch {
+        self.irc_tls = true;
         self
     }
 
@@ -125,10 +147,17 @@ impl Launch {
         };
         cmd.arg("--listen")
             .arg(&self.listen)
-            .arg("--tls-listen")
-            .arg(&self.tls_listen)
             .arg("--state-dir")
             .arg(&state_dir);
+        if self.irc {
+            cmd.args(["--irc-listen", "127.0.0.1:0"]);
+        }
+        if let Some(addr) = &self.tls_listen {
+            cmd.arg("--tls-listen").arg(addr);
+        }
+        if self.irc_tls {
+            cmd.args(["--irc-tls-listen", "127.0.0.1:0"]);
+        }
         if let Some(pw) = &self.password {
             let file = own_dir.join("password");
             std::fs::write(&file, format!("{pw}\n")).expect("write the password file");
@@ -146,31 +175,35 @@ impl Launch {
             child,
             exit: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            irc_addr: None,
             tls_addr: None,
+            irc_tls_addr: None,
             state_dir,
             log,
             password: self.password,
             _own_dir: own_dir,
         };
-        let line = d.wait_log("listening addr=");
-        d.addr = listening_addr(&line);
-        if self.tls_listen != "off" {
-            let line = d.wait_log("tls=yes");
-            d.tls_addr = Some(listening_addr(&line));
+        d.addr = listening_addr(&d.wait_log(" protocol=native tls=no"));
+        if self.irc {
+            d.irc_addr = Some(listening_addr(&d.wait_log(" protocol=irc tls=no")));
+        }
+        if self.tls_listen.is_some() {
+            d.tls_addr = Some(listening_addr(&d.wait_log(" protocol=native tls=yes")));
+        }
+        if self.irc_tls {
+            d.irc_tls_addr = Some(listening_addr(&d.wait_log(" protocol=irc tls=yes")));
         }
         d
     }
 }
 
-/// Return the address of a `listening addr=ADDR …` log line.
+/// Return the address of a `listening addr=… protocol=…` log line.
 fn listening_addr(line: &str) -> SocketAddr {
-    let addr = line
-        .split("listening addr=")
+    line.split("listening addr=")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or("");
-    addr.parse()
-        .unwrap_or_else(|_| panic!("no address in {line:?}"))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
 }
 
 /// Keep the test's own environment from changing how the chatd of `cmd` runs: remove every
@@ -178,6 +211,14 @@ fn listening_addr(line: &str) -> SocketAddr {
 /// change chatd's log format). [`Launch`] does this for every chatd it starts; a test that
 /// builds its own `Command` from [`chatd_bin`] (for other stdio or file descriptors) calls it.
 /// Only inherited variables go: one the test has set on `cmd`, before or after, stays.
+///
+/// It also turns the IRC listener and both TLS listeners off (`CHATD_IRC_LISTEN=off`,
+/// `CHATD_TLS_LISTEN=off`, `CHATD_IRC_TLS_LISTEN=off`) unless the test set those variables:
+/// their defaults, ports 6667, 5001 and 6697 on every interface, are neither loopback nor free
+/// for tests running side by side. A `--irc-listen` (or `--tls-listen`, …) on the command line
+/// still wins. Likewise mDNS
+/// is off (`CHATD_MDNS=off`) unless the test asks: a test never announces on the machine's own
+/// network (the mDNS test runs in network namespaces of its own).
 pub fn clean_env(cmd: &mut Command) -> &mut Command {
     let set_by_test: Vec<OsString> = cmd
         .get_envs()
@@ -187,6 +228,16 @@ pub fn clean_env(cmd: &mut Command) -> &mut Command {
     let inherited = std::env::vars_os().map(|(key, _)| key);
     for key in inherited_to_remove(inherited, &set_by_test) {
         cmd.env_remove(key);
+    }
+    for (key, off) in [
+        ("CHATD_IRC_LISTEN", "off"),
+        ("CHATD_TLS_LISTEN", "off"),
+        ("CHATD_IRC_TLS_LISTEN", "off"),
+        ("CHATD_MDNS", "off"),
+    ] {
+        if !set_by_test.iter().any(|k| k == key) {
+            cmd.env(key, off);
+        }
     }
     cmd
 }
@@ -209,10 +260,14 @@ pub struct Chatd {
     child: Child,
     /// How it exited, once [`Chatd::wait_exit`] has seen it: its PID may then be reused.
     exit: Option<ExitStatus>,
-    /// Where it listens (its native plain-text listener).
+    /// Where it listens.
     pub addr: SocketAddr,
-    /// Where its native TLS listener is, if [`Launch::tls`] asked for one.
+    /// Where it listens for IRC clients, if it was launched with [`Launch::irc`].
+    pub irc_addr: Option<SocketAddr>,
+    /// Where its native TLS listener is, if it was launched with [`Launch::tls`].
     pub tls_addr: Option<SocketAddr>,
+    /// Where its IRC TLS listener is, if it was launched with [`Launch::irc_tls`].
+    pub irc_tls_addr: Option<SocketAddr>,
     /// Its state directory.
     pub state_dir: PathBuf,
     /// Its stderr, where it logs.
@@ -291,6 +346,12 @@ impl Chatd {
         Client::connect(self.addr)
     }
 
+    /// Connect a client from the loopback address `from` (127.0.0.2, 127.0.0.3, …: every
+    /// 127.x.y.z is this machine), to be another address to chatd's per-address rules.
+    pub fn connect_from(&self, from: IpAddr) -> Client {
+        Client::from_stream(raw_connect(self.addr, Some(from), None))
+    }
+
     /// Connect and join as `name` (answering the password it was launched with); the
     /// `WELCOME` line has been read.
     pub fn join(&self, name: &str) -> Client {
@@ -300,6 +361,22 @@ impl Chatd {
             c.send(pw);
         }
         c.join(name);
+        c
+    }
+
+    /// Connect an IRC client (the daemon must have been launched with [`Launch::irc`]).
+    pub fn irc_connect(&self) -> IrcClient {
+        IrcClient::connect(self.irc_addr.expect("chatd was launched without IRC"))
+    }
+
+    /// Connect an IRC client and register as `nick` (with the password it was launched with,
+    /// if any); the welcome and the join up to the end of NAMES have been read.
+    pub fn irc_join(&self, nick: &str) -> IrcClient {
+        let mut c = self.irc_connect();
+        if let Some(pw) = &self.password {
+            c.send(&format!("PASS {pw}"));
+        }
+        c.register(nick);
         c
     }
 
@@ -342,6 +419,21 @@ mod tests {
         for key in ["PATH", "CHATD_LISTEN", "NOTIFY_SOCKET"] {
             assert!(!removed.contains(&OsString::from(key)), "{key} removed");
         }
+    }
+
+    #[test]
+    fn irc_is_off_unless_the_test_says_otherwise() {
+        let run = |cmd: &mut Command| {
+            let out = clean_env(cmd).output().expect("run env");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let env = run(&mut Command::new("env"));
+        assert!(env.lines().any(|l| l == "CHATD_IRC_LISTEN=off"), "{env}");
+        let env = run(Command::new("env").env("CHATD_IRC_LISTEN", "127.0.0.1:0"));
+        assert!(
+            env.lines().any(|l| l == "CHATD_IRC_LISTEN=127.0.0.1:0"),
+            "{env}"
+        );
     }
 
     #[test]

@@ -1,14 +1,13 @@
 //! A protocol client for tests: whole lines, a deadline on every read, and a check that
 //! every line the server sends is well formed.
 
-use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use chat_core::fingerprint::Fingerprint;
 use chat_core::ServerLine;
-use rustls::ClientConnection;
 
+use crate::incoming::Incoming;
 use crate::WAIT;
 
 /// One connection to a chat server, read line by line.
@@ -18,14 +17,8 @@ use crate::WAIT;
 pub struct Client {
     /// The socket, for tests that write from another thread or close it abruptly.
     pub stream: TcpStream,
-    /// Bytes received and not yet returned as a line.
-    buf: Vec<u8>,
-    /// Every byte received.
-    raw: Vec<u8>,
-    /// The server closed (or reset) the connection.
-    closed: bool,
-    /// The TLS layer of a client made with [`Client::connect_tls`].
-    tls: Option<Box<ClientConnection>>,
+    /// What arrived.
+    incoming: Incoming,
 }
 
 impl Client {
@@ -41,10 +34,7 @@ impl Client {
         stream.set_nodelay(true).expect("set TCP_NODELAY");
         Client {
             stream,
-            buf: Vec::new(),
-            raw: Vec::new(),
-            closed: false,
-            tls: None,
+            incoming: Incoming::default(),
         }
     }
 
@@ -52,47 +42,30 @@ impl Client {
     /// [`Client::tls_fingerprint`]) and finish the handshake; panic if it fails within [`WAIT`].
     pub fn connect_tls(addr: SocketAddr) -> Client {
         let mut c = Client::connect(addr);
-        let mut tls = crate::tls::client_connection();
-        let end = Instant::now() + WAIT;
-        while tls.is_handshaking() {
-            while tls.wants_write() {
-                tls.write_tls(&mut c.stream)
-                    .expect("send the TLS handshake");
-            }
-            if !tls.is_handshaking() {
-                break;
-            }
-            let left = end.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "no TLS handshake with {addr} in time");
-            c.stream
-                .set_read_timeout(Some(left))
-                .expect("set a read timeout");
-            match tls.read_tls(&mut c.stream) {
-                Ok(0) => panic!("{addr} closed the connection during the TLS handshake"),
-                Ok(_) => {}
-                Err(e) => panic!("TLS handshake with {addr}: {e}"),
-            }
-            if let Err(e) = tls.process_new_packets() {
-                panic!("TLS handshake with {addr}: {e}");
-            }
-        }
-        while tls.wants_write() {
-            tls.write_tls(&mut c.stream)
-                .expect("send the TLS handshake");
-        }
-        c.tls = Some(Box::new(tls));
+        c.incoming.tls = Some(Box::new(crate::tls::handshake(&mut c.stream, addr)));
+        c
+    }
+
+    /// [`Client::connect_tls`] from the local address `from` (say `127.0.0.2`, to be another
+    /// client address on loopback).
+    pub fn connect_tls_from(addr: SocketAddr, from: std::net::IpAddr) -> Client {
+        let mut c = Client::from_stream(crate::raw_connect(addr, Some(from), None));
+        c.incoming.tls = Some(Box::new(crate::tls::handshake(&mut c.stream, addr)));
         c
     }
 
     /// Return the fingerprint of the certificate the server showed, for a TLS client.
     pub fn tls_fingerprint(&self) -> Option<Fingerprint> {
-        let certs = self.tls.as_ref()?.peer_certificates()?;
+        let certs = self.incoming.tls.as_ref()?.peer_certificates()?;
         Some(crate::tls::fingerprint(certs.first()?.as_ref()))
     }
 
     /// Return the TLS protocol version in use (`TLSv1_3`, …), for a TLS client.
     pub fn tls_version(&self) -> Option<String> {
-        Some(format!("{:?}", self.tls.as_ref()?.protocol_version()?))
+        Some(format!(
+            "{:?}",
+            self.incoming.tls.as_ref()?.protocol_version()?
+        ))
     }
 
     /// Send `line` and a newline.
@@ -102,37 +75,25 @@ impl Client {
 
     /// Send `bytes` exactly as they are (encrypted first, for a TLS client).
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        match self.tls.as_mut() {
-            None => self.stream.write_all(bytes).expect("send to the server"),
-            Some(tls) => {
-                tls.writer()
-                    .write_all(bytes)
-                    .expect("encrypt for the server");
-                while tls.wants_write() {
-                    tls.write_tls(&mut self.stream).expect("send to the server");
-                }
-            }
-        }
+        self.incoming.send(&mut self.stream, bytes);
     }
 
     /// Return every byte received so far, for checks on the raw stream.
     pub fn received(&self) -> &[u8] {
-        &self.raw
+        &self.incoming.raw
     }
 
     /// Return the next line (without `\n`), or `None` at end of stream or after `limit`.
     pub fn line_within(&mut self, limit: Duration) -> Option<String> {
         let end = Instant::now() + limit;
         loop {
-            if let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
-                let mut bytes: Vec<u8> = self.buf.drain(..=nl).collect();
-                bytes.pop();
+            if let Some(bytes) = self.incoming.take_line() {
                 let line = String::from_utf8(bytes)
                     .unwrap_or_else(|e| panic!("the server sent a line that is not UTF-8: {e}"));
                 check_line(&line);
                 return Some(line);
             }
-            if !self.fill(end) {
+            if !self.incoming.fill(&mut self.stream, end) {
                 return None;
             }
         }
@@ -162,7 +123,7 @@ impl Client {
         }
         panic!(
             "no line starting with {prefix:?}; got {before:#?} (closed: {})",
-            self.closed
+            self.incoming.closed
         );
     }
 
@@ -184,7 +145,10 @@ impl Client {
         while let Some(l) = self.line_within(end.saturating_duration_since(Instant::now())) {
             out.push(l);
         }
-        assert!(self.closed, "connection not closed in time; read {out:?}");
+        assert!(
+            self.incoming.closed,
+            "connection not closed in time; read {out:?}"
+        );
         out
     }
 
@@ -193,9 +157,9 @@ impl Client {
     pub fn closes(&mut self) -> bool {
         let end = Instant::now() + WAIT;
         loop {
-            self.buf.clear();
-            if !self.fill(end) {
-                return self.closed;
+            self.incoming.discard();
+            if !self.incoming.fill(&mut self.stream, end) {
+                return self.incoming.closed;
             }
         }
     }
@@ -224,105 +188,6 @@ impl Client {
         self.send("/who");
         self.skip_to("WHO ").1
     }
-
-    /// Read more bytes, waiting at most until `end`; return false at end of stream or time.
-    fn fill(&mut self, end: Instant) -> bool {
-        if self.closed {
-            return false;
-        }
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        self.stream
-            .set_read_timeout(Some(left))
-            .expect("set a read timeout");
-        let mut chunk = [0u8; 16 * 1024];
-        if self.tls.is_some() {
-            return self.fill_tls(&mut chunk);
-        }
-        match self.stream.read(&mut chunk) {
-            Ok(0) => {
-                self.closed = true;
-                false
-            }
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                self.raw.extend_from_slice(&chunk[..n]);
-                true
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                false
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
-            Err(_) => {
-                self.closed = true;
-                false
-            }
-        }
-    }
-}
-
-impl Client {
-    /// [`Client::fill`] for a TLS client: plaintext rustls holds, else one read of the socket.
-    fn fill_tls(&mut self, chunk: &mut [u8]) -> bool {
-        let Some(tls) = self.tls.as_mut() else {
-            return false;
-        };
-        for _ in 0..2 {
-            match tls.reader().read(chunk) {
-                Ok(0) => {
-                    self.closed = true;
-                    return false;
-                }
-                Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    self.raw.extend_from_slice(&chunk[..n]);
-                    return true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => {
-                    self.closed = true;
-                    return false;
-                }
-            }
-            match tls.read_tls(&mut self.stream) {
-                Ok(0) => {
-                    self.closed = true;
-                    return false;
-                }
-                Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return false
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => return true,
-                Err(_) => {
-                    self.closed = true;
-                    return false;
-                }
-            }
-            if tls.process_new_packets().is_err() {
-                self.closed = true;
-                return false;
-            }
-            while tls.wants_write() {
-                if tls.write_tls(&mut self.stream).is_err() {
-                    break;
-                }
-            }
-        }
-        true
-    }
 }
 
 /// Assert that `line` from the server is a known kind and holds no control character.
@@ -348,6 +213,7 @@ pub fn msg_from<'a>(line: &'a str, from: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::net::TcpListener;
 
     #[test]

@@ -4,7 +4,7 @@
 //! start `chatd` on a loopback port the kernel picks and learn that port from its `listening`
 //! log line ([`Chatd`], [`Launch`]), and keep the test's own `CHATD_*` and systemd variables
 //! from it ([`clean_env`]); talk the protocol to it with a deadline on every read
-//! ([`Client`], over TLS too: [`Client::connect_tls`]), also from sockets std cannot make ([`raw_connect`] with a source address or a
+//! ([`Client`], and [`IrcClient`] for its IRC side, each over TLS too), also from sockets std cannot make ([`raw_connect`] with a source address or a
 //! small receive buffer, [`reset`]); run `chatc` with piped stdio ([`Chatc`]) and read what a
 //! child writes ([`Lines`]); send a signal to a process the test started ([`signal`]); and keep
 //! scratch files in a directory that goes away ([`TempDir`]). This crate is that one harness;
@@ -46,6 +46,8 @@ mod bins;
 mod chatc;
 mod chatd;
 mod client;
+mod incoming;
+mod irc_client;
 mod lines;
 mod process;
 mod socket;
@@ -58,6 +60,7 @@ pub use bins::{chatc_bin, chatd_bin};
 pub use chatc::Chatc;
 pub use chatd::{clean_env, Chatd, Launch};
 pub use client::{msg_from, Client};
+pub use irc_client::{command_of, nick_of, params_of, IrcClient};
 pub use lines::Lines;
 pub use nix::sys::signal::Signal;
 pub use process::{signal, wait_for};

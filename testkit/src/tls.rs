@@ -2,7 +2,9 @@
 //! and lets the test look at it ([`Client::tls_fingerprint`](crate::Client::tls_fingerprint)),
 //! since the tests check fingerprints themselves.
 
+use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
+use std::time::Instant;
 
 use chat_core::fingerprint::{Fingerprint, LEN};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -78,4 +80,36 @@ pub fn fingerprint(cert: &[u8]) -> Fingerprint {
     let mut out = [0u8; LEN];
     out.copy_from_slice(digest.as_ref());
     Fingerprint(out)
+}
+
+/// Run a TLS handshake (any certificate accepted) with `addr` over `stream`; panic if it fails
+/// within [`WAIT`](crate::WAIT).
+pub(crate) fn handshake(stream: &mut TcpStream, addr: SocketAddr) -> ClientConnection {
+    let mut tls = client_connection();
+    let end = Instant::now() + crate::WAIT;
+    while tls.is_handshaking() {
+        while tls.wants_write() {
+            tls.write_tls(stream).expect("send the TLS handshake");
+        }
+        if !tls.is_handshaking() {
+            break;
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no TLS handshake with {addr} in time");
+        stream
+            .set_read_timeout(Some(left))
+            .expect("set a read timeout");
+        match tls.read_tls(stream) {
+            Ok(0) => panic!("{addr} closed the connection during the TLS handshake"),
+            Ok(_) => {}
+            Err(e) => panic!("TLS handshake with {addr}: {e}"),
+        }
+        if let Err(e) = tls.process_new_packets() {
+            panic!("TLS handshake with {addr}: {e}");
+        }
+    }
+    while tls.wants_write() {
+        tls.write_tls(stream).expect("send the TLS handshake");
+    }
+    tls
 }

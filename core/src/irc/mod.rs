@@ -56,6 +56,31 @@ pub use tags::{Tag, Tags};
 /// Largest IRC line the server writes, CRLF included, tags not counted (RFC 1459's 512).
 pub const MAX_IRC_LINE: usize = 512;
 
+/// The line written to an IRC connection refused because every slot is taken, before it is
+/// closed: the IRC twin of [`crate::wire::FULL_LINE`].
+pub const FULL_LINE: &[u8] = b"ERROR :Closing link: server full\r\n";
+
+/// The line written to an IRC connection refused because its address holds as many
+/// connections as one may: the IRC twin of [`crate::wire::TOO_MANY_LINE`].
+pub const TOO_MANY_LINE: &[u8] =
+    b"ERROR :Closing link: Too many connections from your address; close one and try again.\r\n";
+
+/// The line written to an IRC connection refused because the last free slots are kept for
+/// addresses with none: the IRC twin of [`crate::wire::RESERVED_LINE`].
+pub const RESERVED_LINE: &[u8] = b"ERROR :Closing link: The last free slots are kept for new addresses and yours already has a connection; close one and try again.\r\n";
+
+/// An `ERROR :Closing link: TEXT` line with its CR LF, for a connection the daemon turns away
+/// with words of its own before the core has it (TLS required, or plain text on a TLS port):
+/// the IRC twin of a `BYE tls` line. `TEXT` must hold no CR or LF.
+#[derive(Debug, Clone, Copy)]
+pub struct ClosingLink<'a>(pub &'a str);
+
+impl core::fmt::Display for ClosingLink<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "ERROR :Closing link: {}\r\n", self.0)
+    }
+}
+
 /// Largest tags section the server writes, its `@` and final space included (IRCv3).
 pub const MAX_TAGS_LEN: usize = 8191;
 

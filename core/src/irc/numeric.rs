@@ -88,6 +88,10 @@ numerics! {
     RPL_LUSERME = 255;
     /// `301 nick target :message`: the target of a message or WHOIS is away.
     RPL_AWAY = 301;
+    /// `302 nick :nick=+user@host …`: answers USERHOST.
+    RPL_USERHOST = 302;
+    /// `303 nick :nick …`: which of the nicks asked about with ISON are online.
+    RPL_ISON = 303;
     /// `305 nick :You are no longer marked as being away`.
     RPL_UNAWAY = 305;
     /// `306 nick :You have been marked as being away`.
@@ -126,6 +130,8 @@ numerics! {
     RPL_NAMREPLY = 353;
     /// `366 nick channel :End of /NAMES list`: ends a NAMES reply; clients open the window here.
     RPL_ENDOFNAMES = 366;
+    /// `368 nick channel :End of channel ban list`: answers `MODE #channel b`.
+    RPL_ENDOFBANLIST = 368;
     /// `372 nick :- text`: one line of the message of the day.
     RPL_MOTD = 372;
     /// `375 nick :- server Message of the day -`: starts the MOTD.
@@ -140,6 +146,8 @@ numerics! {
     ERR_CANNOTSENDTOCHAN = 404;
     /// `409 nick :No origin specified`: a PING or PONG without a token.
     ERR_NOORIGIN = 409;
+    /// `410 nick subcommand :Invalid CAP command`.
+    ERR_INVALIDCAPCMD = 410;
     /// `411 nick :No recipient given (COMMAND)`.
     ERR_NORECIPIENT = 411;
     /// `412 nick :No text to send`.

@@ -1,12 +1,16 @@
-//! Getting lines to clients: one, everyone but one, and dropping those that cannot keep up.
+//! Getting lines to clients: one (in its dialect), everyone but one (once per dialect), and
+//! dropping those that cannot keep up.
 
 use core::fmt;
 use core::net::SocketAddr;
 
 use log::{info, warn};
 
+use super::irc_render::{self, IrcLines};
+use super::room::RoomEvent;
 use super::{render, slot_index, Server};
 use crate::config::{MAX_SERVER_LINE, RING_BYTES};
+use crate::dialect::Dialect;
 use crate::names::{fold_hash, same_name, Name};
 use crate::slot::Phase;
 use crate::time::Now;
@@ -27,17 +31,47 @@ impl<const N: usize> Server<N> {
         })
     }
 
+    /// Queue `line` for one connection, written in its dialect.
     pub(super) fn send(&mut self, i: usize, line: &ServerLine<'_>) {
-        let Some(l) = render(line) else {
-            warn!(target: "chatd", "line too long to render; dropped");
-            return;
-        };
-        self.send_bytes(i, l.as_bytes());
+        match self.slots[i].dialect {
+            Dialect::Native => {
+                let Some(l) = render(line) else {
+                    warn!(target: "chatd", "line too long to render; dropped");
+                    return;
+                };
+                self.send_bytes(i, l.as_bytes());
+            }
+            Dialect::Irc => {
+                let mut out = IrcLines::new();
+                if irc_render::server_line(&mut out, &self.irc_ctx(i), line).is_ok() {
+                    self.send_bytes(i, out.as_bytes());
+                }
+            }
+        }
+    }
+
+    /// Queue `line` for one connection if its queue has room, without counting it as a slow
+    /// consumer if not (a last notice before closing).
+    pub(super) fn send_quietly(&mut self, i: usize, line: &ServerLine<'_>) {
+        let tag = self.ring_of(self.slots[i].dialect).head();
+        match self.slots[i].dialect {
+            Dialect::Native => {
+                if let Some(l) = render(line) {
+                    let _ = self.slots[i].push(tag, l.as_bytes());
+                }
+            }
+            Dialect::Irc => {
+                let mut out = IrcLines::new();
+                if irc_render::server_line(&mut out, &self.irc_ctx(i), line).is_ok() {
+                    let _ = self.slots[i].push(tag, out.as_bytes());
+                }
+            }
+        }
     }
 
     /// Queue an already rendered line for one connection, after everything broadcast so far.
     pub(super) fn send_bytes(&mut self, i: usize, line: &[u8]) {
-        let tag = self.ring.head();
+        let tag = self.ring_of(self.slots[i].dialect).head();
         if self.slots[i].push(tag, line).is_err() {
             self.slots[i].overflowed = true;
         }
@@ -46,22 +80,41 @@ impl<const N: usize> Server<N> {
         }
     }
 
-    /// Send a line to every joined client but `except` (`None`: to all), storing it once in
-    /// the broadcast ring. Clients it leaves behind the ring's tail are marked slow.
-    pub(super) fn broadcast(&mut self, except: Option<usize>, line: &ServerLine<'_>) {
-        let Some(l) = render(line) else { return };
+    /// Send a room event to everyone in the room but `except` (`None`: to all), storing it
+    /// once in each dialect's ring: the native one always, the IRC one while an IRC client is
+    /// in the room.
+    pub(super) fn broadcast(&mut self, except: Option<usize>, event: &RoomEvent<'_>) {
+        if let Some(l) = render(&event.native_line()) {
+            self.append(Dialect::Native, except, l.as_bytes());
+        }
+        if self.irc_in_room > 0 {
+            let mut out = IrcLines::new();
+            if irc_render::room_event(&mut out, &self.config.irc, event).is_ok() {
+                self.append(Dialect::Irc, except, out.as_bytes());
+            }
+        }
+    }
+
+    /// Store a rendered room line in `dialect`'s ring. Clients of that dialect it leaves
+    /// behind the ring's tail are marked slow.
+    fn append(&mut self, dialect: Dialect, except: Option<usize>, line: &[u8]) {
         let sender = except.map(slot_index);
-        if self.ring.append(sender, l.as_bytes()).is_none() {
+        let ring = match dialect {
+            Dialect::Native => &mut self.ring,
+            Dialect::Irc => &mut self.irc_ring,
+        };
+        if ring.append(sender, line).is_none() {
             warn!(target: "chatd", "line longer than the broadcast ring; dropped");
             return;
         }
-        let (tail, head) = (self.ring.tail(), self.ring.head());
-        if head - self.pressure_head >= (RING_BYTES / 4) as u64 {
+        let (tail, head, end_record) = (ring.tail(), ring.head(), ring.end_record());
+        let pressure_head = &mut self.pressure_head[usize::from(dialect == Dialect::Irc)];
+        if head - *pressure_head >= (RING_BYTES / 4) as u64 {
             self.pressure = true;
-            self.pressure_head = head;
+            *pressure_head = head;
         }
         for (j, s) in self.slots.iter_mut().enumerate() {
-            if s.ring_pos >= s.ring_limit {
+            if s.ring_pos >= s.ring_limit || s.dialect != dialect {
                 continue;
             }
             if s.ring_pos < tail {
@@ -70,24 +123,33 @@ impl<const N: usize> Server<N> {
                     s.overflowed = true;
                 }
                 s.ring_limit = s.ring_pos;
-            } else if Some(j) == except && s.ring_pos + l.len() as u64 == head {
+            } else if Some(j) == except && s.ring_pos + line.len() as u64 == head {
                 // The sender was up to date: step over its own line at once.
                 s.ring_pos = head;
-                s.ring_rec = self.ring.end_record();
+                s.ring_rec = end_record;
             }
         }
     }
 
-    /// Start sending a newly joined client everything broadcast from now on.
+    /// Start sending a client entering the room everything broadcast in its dialect from now
+    /// on. A client that comes back before it was sent all it had (an IRC `PART` then `JOIN`)
+    /// keeps its place, so nothing before its return is lost.
     pub(super) fn subscribe(&mut self, i: usize) {
+        let ring = match self.slots[i].dialect {
+            Dialect::Native => &self.ring,
+            Dialect::Irc => &self.irc_ring,
+        };
+        let (head, end_record) = (ring.head(), ring.end_record());
         let s = &mut self.slots[i];
-        s.ring_pos = self.ring.head();
-        s.ring_rec = self.ring.end_record();
+        if s.ring_pos >= s.ring_limit || s.ring_pos < ring.tail() {
+            s.ring_pos = head;
+            s.ring_rec = end_record;
+        }
         s.ring_limit = u64::MAX;
     }
 
-    /// Refuse a line with `ERR`; before joining, ask for the name again, so a client always
-    /// knows the server is waiting for it.
+    /// Refuse a line with `ERR` (IRC: the numeric or `NOTICE` a client acts on); before a
+    /// native client joins, ask for the name again, so it always knows the server is waiting.
     pub(super) fn error(&mut self, i: usize, code: ErrCode, text: &str) {
         self.send(
             i,
@@ -96,11 +158,12 @@ impl<const N: usize> Server<N> {
                 text,
             },
         );
-        if self.slots[i].phase == Phase::AwaitName {
+        if self.slots[i].phase == Phase::AwaitName && self.slots[i].dialect == Dialect::Native {
             self.ask(i, Phase::AwaitName);
         }
     }
 
+    /// Say goodbye with `BYE` (IRC: `ERROR`, after `464`/`465` for a password) and close.
     pub(super) fn bye(&mut self, i: usize, code: ByeCode, text: &str) {
         self.send(
             i,
@@ -120,7 +183,8 @@ impl<const N: usize> Server<N> {
         self.send(i, &ServerLine::Ask { what, text });
     }
 
-    /// A joined client leaves: everybody else gets `LEAVE`, and the slot is closed.
+    /// A joined client leaves: everybody else in the room gets `LEAVE` (IRC: `QUIT`), and
+    /// the slot is closed. (An IRC client out of the room leaves without a word to it.)
     pub(super) fn depart(&mut self, now: Now, i: usize, reason: &str) {
         if self.slots[i].phase != Phase::Joined {
             return;
@@ -132,24 +196,29 @@ impl<const N: usize> Server<N> {
         // carry what people say.
         let kind = reason.split(':').next().unwrap_or(reason);
         info!(target: "chatd", "leave peer={} name={name} reason=\"{kind}\"", self.peer_str(i));
+        let was_in_room = self.slots[i].in_room;
+        let who = self.speaker(i);
         self.mark_closing(i);
-        self.broadcast(
-            Some(i),
-            &ServerLine::Leave {
-                time: now.wall,
-                name: name.as_str(),
-                reason,
-            },
-        );
+        if let Some(who) = who.filter(|_| was_in_room) {
+            self.broadcast(
+                Some(i),
+                &RoomEvent::Leave {
+                    time: now.wall,
+                    who: who.as_ref(),
+                    reason,
+                },
+            );
+        }
     }
 
     pub(super) fn mark_closing(&mut self, i: usize) {
         if matches!(self.slots[i].phase, Phase::Closing | Phase::Free) {
             return;
         }
+        self.leave_room(i);
         self.slots[i].phase = Phase::Closing;
         // It still gets what was broadcast before now, and nothing after.
-        let head = self.ring.head();
+        let head = self.ring_of(self.slots[i].dialect).head();
         let s = &mut self.slots[i];
         s.ring_limit = s.ring_limit.min(head);
         let id = self.id_of(i);
@@ -238,7 +307,7 @@ mod test {
         let installed = log::set_logger(&Capture).is_ok();
         log::set_max_level(log::LevelFilter::Trace);
         let mut s: Sim<2> = Sim::new(Config::default());
-        let peer = |p| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p);
+        let peer = |n| SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)), 40_000);
         let a = s.accept(peer(1)).unwrap();
         s.send(a, b"ana\n");
         let b = s.accept(peer(2)).unwrap();

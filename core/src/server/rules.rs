@@ -1,15 +1,19 @@
 //! The protocol's rules for one line from one client: password, name, commands, rate limit.
+//! Lines from IRC clients go to `irc_register` and `irc_rules` instead; the password check and
+//! the rate limit are shared.
 
 use core::fmt::{self, Write as _};
 
 use log::{info, warn};
 
+use super::room::{PrivKind, Private, Refused, RoomEvent};
 use super::{render, Server};
-use crate::auth::password_matches;
+use crate::auth::{password_matches, Guess, Hold};
 use crate::commands::{Command, HELP};
 use crate::config::{MAX_LINE, MAX_SERVER_LINE};
+use crate::dialect::Dialect;
 use crate::flood::{FloodLimit, Verdict};
-use crate::history::{Entry, EntryKind};
+use crate::history::EntryKind;
 use crate::names::Name;
 use crate::slot::{Phase, PRIVATE_HEADER};
 use crate::time::Now;
@@ -41,6 +45,10 @@ impl<const N: usize> Server<N> {
     }
 
     pub(super) fn handle_line(&mut self, now: Now, i: usize, line: &[u8]) {
+        if self.slots[i].dialect == Dialect::Irc {
+            self.irc_line(now, i, line);
+            return;
+        }
         if self.slots[i].phase == Phase::AwaitPassword {
             self.check_password(now, i, line);
             return;
@@ -68,23 +76,43 @@ impl<const N: usize> Server<N> {
         }
     }
 
-    pub(super) fn check_password(&mut self, now: Now, i: usize, guess: &[u8]) {
-        let ok = self
-            .config
-            .password
-            .as_ref()
-            .is_none_or(|p| password_matches(p, guess));
+    /// Check one password guess from connection `i`, whatever protocol carried it: refuse it
+    /// unchecked while the throttle holds (per address or server-wide), else compare it,
+    /// count a wrong one, and log the outcome. A right one moves the connection on to
+    /// [`Phase::AwaitName`]. Sends nothing: the caller answers in its own protocol. Call it
+    /// only while the connection is in [`Phase::AwaitPassword`], once per password it sent.
+    pub(crate) fn guess_password(&mut self, now: Now, i: usize, guess: &[u8]) -> Guess {
         let Some(peer) = self.slots[i].peer else {
-            return;
+            return Guess::Held(Hold::Address);
         };
-        if ok {
+        let Some(expected) = &self.config.password else {
+            self.slots[i].phase = Phase::AwaitName;
+            return Guess::Right;
+        };
+        if let Err(hold) = self.throttle.check(now.instant, peer.ip()) {
+            match hold {
+                Hold::Address => warn!(target: "chatd", "auth-throttled peer={peer}"),
+                Hold::Everyone => warn!(target: "chatd", "auth-budget-exhausted peer={peer}"),
+            }
+            return Guess::Held(hold);
+        }
+        if password_matches(expected, guess) {
             self.throttle.succeed(peer.ip());
             self.slots[i].phase = Phase::AwaitName;
-            self.ask(i, Phase::AwaitName);
+            Guess::Right
         } else {
             let n = self.throttle.fail(now.instant, peer.ip());
             warn!(target: "chatd", "auth-failure peer={peer} failures={n}");
-            self.bye(i, ByeCode::Password, "Wrong password.");
+            Guess::Wrong
+        }
+    }
+
+    /// Answer a password line of the native protocol.
+    pub(super) fn check_password(&mut self, now: Now, i: usize, guess: &[u8]) {
+        match self.guess_password(now, i, guess) {
+            Guess::Right => self.ask(i, Phase::AwaitName),
+            Guess::Wrong => self.bye(i, ByeCode::Password, "Wrong password."),
+            Guess::Held(hold) => self.bye(i, ByeCode::Throttled, hold.text()),
         }
     }
 
@@ -104,7 +132,7 @@ impl<const N: usize> Server<N> {
         let time = now.wall;
         self.slots[i].phase = Phase::Joined;
         self.slots[i].name = Some(name.clone());
-        self.subscribe(i);
+        self.enter_room(i);
         let mut welcome: heapless::String<96> = heapless::String::new();
         let _ = write!(welcome, "Welcome, {name}! Type /help for commands.");
         self.send(
@@ -117,48 +145,44 @@ impl<const N: usize> Server<N> {
         );
         self.who(now, i);
         self.replay(i);
-        self.broadcast(
-            Some(i),
-            &ServerLine::Join {
-                time,
-                name: name.as_str(),
-            },
-        );
+        if let Some(who) = self.speaker(i) {
+            self.broadcast(
+                Some(i),
+                &RoomEvent::Join {
+                    time,
+                    who: who.as_ref(),
+                },
+            );
+        }
     }
 
     pub(super) fn command(&mut self, now: Now, i: usize, text: &str) {
-        let Some(me) = self.slots[i].name.clone() else {
-            return;
-        };
-        let time = now.wall;
         match Command::parse(text) {
             Command::Empty => {}
-            Command::Say(t) => self.public(now, i, EntryKind::Msg, &me, t),
-            Command::Me(t) => self.public(now, i, EntryKind::Me, &me, t),
-            Command::Msg { to, text } => match self.find(to) {
-                None => {
+            Command::Say(t) => self.public(now, i, EntryKind::Msg, t, false),
+            Command::Me(t) => self.public(now, i, EntryKind::Me, t, false),
+            Command::Msg { to, text } => {
+                let words = Private {
+                    kind: PrivKind::Msg,
+                    irc: text,
+                    native: text,
+                };
+                if self.private(now, i, to, words).is_err() {
                     let mut s: heapless::String<96> = heapless::String::new();
                     let _ = write!(s, "{} Nobody called {} is online.", Clip(to), Clip(to));
                     self.error(i, ErrCode::NoSuchName, &s);
                 }
-                Some(j) => {
-                    let Some(them) = self.slots[j].name.clone() else {
-                        return;
-                    };
-                    let line = ServerLine::Priv {
-                        time,
-                        from: me.as_str(),
-                        to: them.as_str(),
-                        text,
-                    };
-                    self.send(j, &line);
-                    if j != i {
-                        self.send(i, &line);
-                    }
+            }
+            Command::Who => self.who(now, i),
+            Command::Nick(new) => match self.rename(now, i, new) {
+                Ok(()) => {}
+                Err(Refused::Invalid(e)) => {
+                    self.error(i, ErrCode::NameInvalid, &Sentence(e).to_line());
+                }
+                Err(Refused::Taken) => {
+                    self.error(i, ErrCode::NameTaken, &Taken(new).to_line());
                 }
             },
-            Command::Who => self.who(now, i),
-            Command::Nick(new) => self.rename(now, i, &me, new),
             Command::Quit(reason) => {
                 let mut why: heapless::String<MAX_LINE> = heapless::String::new();
                 let _ = match reason {
@@ -186,48 +210,14 @@ impl<const N: usize> Server<N> {
         }
     }
 
-    pub(super) fn public(&mut self, now: Now, i: usize, kind: EntryKind, me: &Name, text: &str) {
-        let time = now.wall;
-        let line = match kind {
-            EntryKind::Msg => ServerLine::Msg {
-                time,
-                from: me.as_str(),
-                text,
-            },
-            EntryKind::Me => ServerLine::Me {
-                time,
-                from: me.as_str(),
-                text,
-            },
-        };
-        self.broadcast(Some(i), &line);
-        if let Some(e) = Entry::new(kind, time, me.clone(), text) {
-            self.history.push(e);
-        }
-    }
-
-    pub(super) fn rename(&mut self, now: Now, i: usize, old: &Name, new: &str) {
-        let name = match Name::new(new) {
-            Ok(n) => n,
-            Err(e) => return self.error(i, ErrCode::NameInvalid, &Sentence(e).to_line()),
-        };
-        if self.find(name.as_str()).is_some_and(|j| j != i) {
-            return self.error(i, ErrCode::NameTaken, &Taken(name.as_str()).to_line());
-        }
-        info!(target: "chatd", "rename peer={} old={old} new={name}", self.peer_str(i));
-        self.slots[i].name = Some(name.clone());
-        let line = ServerLine::Nick {
-            time: now.wall,
-            old: old.as_str(),
-            new: name.as_str(),
-        };
-        self.broadcast(None, &line);
-    }
-
     pub(super) fn who(&mut self, now: Now, i: usize) {
         let mut names: heapless::String<{ MAX_LINE - 64 }> = heapless::String::new();
         let (mut count, mut left_out) = (0usize, 0usize);
-        for s in self.slots.iter().filter(|s| s.phase == Phase::Joined) {
+        for s in self
+            .slots
+            .iter()
+            .filter(|s| s.phase == Phase::Joined && s.in_room)
+        {
             let Some(n) = &s.name else { continue };
             count += 1;
             // Leave room for the "+N" tail.
@@ -284,7 +274,7 @@ impl<const N: usize> Server<N> {
 }
 
 /// At most the first 32 bytes of a client-supplied word, cut on a character boundary.
-struct Clip<'a>(&'a str);
+pub(super) struct Clip<'a>(pub(super) &'a str);
 
 impl fmt::Display for Clip<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -345,3 +335,117 @@ impl fmt::Display for FloodText {
     }
 }
 impl ToLine for FloodText {}
+
+#[cfg(test)]
+mod test {
+    use crate::config::{Config, AUTH_BUDGET_BURST, AUTH_BUDGET_REFILL, AUTH_FAILURES_ALLOWED};
+    use crate::server::{CloseReason, ConnId};
+    use crate::slot::Phase;
+    use crate::testing::Sim;
+    use core::net::SocketAddr;
+    use std::string::String;
+    use std::vec::Vec;
+
+    const THROTTLED: &str =
+        "BYE throttled Too many wrong passwords from your address; wait and try again.";
+    const BUDGET_SPENT: &str =
+        "BYE throttled Too many wrong passwords reached this server lately; wait and try again.";
+
+    fn with_password(max_per_address: Option<usize>) -> Config {
+        let mut cfg = Config {
+            flood: None,
+            max_per_address,
+            ..Config::default()
+        };
+        cfg.set_password(b"sesame").unwrap();
+        cfg
+    }
+
+    fn from(ip: [u8; 4], port: u16) -> SocketAddr {
+        SocketAddr::from((ip, port))
+    }
+
+    /// Send `line` on `id` and return what it got back.
+    fn answer<const N: usize>(s: &mut Sim<N>, id: ConnId, line: &str) -> Vec<String> {
+        s.send(id, std::format!("{line}\n").as_bytes());
+        s.drain_all();
+        s.take_lines(id)
+    }
+
+    #[test]
+    fn the_throttle_holds_per_guess_on_connections_opened_before() {
+        // Issue 10.2: twelve connections opened at once from one address, then one guess on
+        // each: all twelve were checked (the throttle was looked at only on connect), so the
+        // twelfth, right, guess got in.
+        let mut s: Sim<16> = Sim::new(with_password(None));
+        let ip = [10, 0, 0, 1];
+        let conns: Vec<ConnId> = (0..12)
+            .map(|k| s.accept(from(ip, 100 + k)).unwrap())
+            .collect();
+        s.drain_all();
+        for &c in &conns {
+            assert_eq!(s.take_lines(c).len(), 2, "HELLO and ASK PASSWORD");
+        }
+        let mut answers = Vec::new();
+        for (k, &c) in conns.iter().enumerate() {
+            let guess = if k == 11 { "sesame" } else { "open sesame" };
+            answers.push(answer(&mut s, c, guess));
+        }
+        let allowed = usize::from(AUTH_FAILURES_ALLOWED);
+        for a in &answers[..allowed] {
+            assert_eq!(a, &["BYE password Wrong password."]);
+        }
+        for (k, a) in answers.iter().enumerate().skip(allowed) {
+            assert_eq!(a, &[THROTTLED], "guess {k}");
+        }
+        assert_ne!(
+            s.server.phase(conns[11]),
+            Phase::AwaitName,
+            "the right guess got in"
+        );
+        // Another address is not held back.
+        let other = s.accept(from([10, 0, 0, 2], 1)).unwrap();
+        s.drain_all();
+        s.take_lines(other);
+        assert_eq!(
+            answer(&mut s, other, "sesame")[0],
+            "ASK NAME Send your name (1-32 bytes, no spaces)."
+        );
+    }
+
+    #[test]
+    fn the_global_budget_holds_guesses_from_every_address() {
+        // Issue 10.3: addresses taking turns each stayed under the per-address limit. Now
+        // every wrong password spends the server's budget, and once it is spent no guess is
+        // checked, not even a right one, until it earns one back.
+        let mut s: Sim<32> = Sim::new(with_password(Some(8)));
+        let mut wrong = 0;
+        let mut held = 0;
+        let total = u8::try_from(AUTH_BUDGET_BURST).unwrap() + 10;
+        for n in 1..=total {
+            let c = s.accept(from([10, 1, 0, n], 1)).unwrap();
+            s.drain_all();
+            s.take_lines(c);
+            match answer(&mut s, c, "guess")[0].as_str() {
+                "BYE password Wrong password." => wrong += 1,
+                BUDGET_SPENT => held += 1,
+                other => panic!("{other}"),
+            }
+            assert_eq!(s.server.poll_close(), Some(c));
+            s.server.closed(s.now(), c, CloseReason::Closed);
+        }
+        assert_eq!((wrong, held), (AUTH_BUDGET_BURST, 10));
+        let late = s.accept(from([10, 2, 0, 1], 1)).unwrap();
+        s.drain_all();
+        s.take_lines(late);
+        assert_eq!(answer(&mut s, late, "sesame"), [BUDGET_SPENT]);
+        s.advance(AUTH_BUDGET_REFILL);
+        let later = s.accept(from([10, 2, 0, 2], 1)).unwrap();
+        s.drain_all();
+        s.take_lines(later);
+        assert_eq!(
+            answer(&mut s, later, "sesame")[0],
+            "ASK NAME Send your name (1-32 bytes, no spaces)."
+        );
+    }
+}

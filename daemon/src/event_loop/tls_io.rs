@@ -9,8 +9,9 @@
 
 use std::io::IoSlice;
 
+use chat_core::irc::ClosingLink;
 use chat_core::wire::{ByeCode, Code};
-use chat_core::{CloseReason, Now, ServerLine};
+use chat_core::{CloseReason, Dialect, Now, ServerLine};
 use log::{debug, info, warn};
 use nix::sys::epoll::{EpollEvent, EpollFlags};
 
@@ -22,33 +23,76 @@ use crate::tls::SessionError;
 /// Write rounds per connection per turn (each moves up to two records).
 const WRITE_ROUNDS: usize = 32;
 
-/// Render `BYE tls TEXT` with its newline.
-fn bye_tls(text: &str) -> Vec<u8> {
-    let line = ServerLine::Bye {
-        code: Code::Known(ByeCode::Tls),
-        text,
-    };
-    format!("{line}\n").into_bytes()
+/// One line for each dialect, made once at start.
+#[derive(Debug)]
+pub(super) struct PerDialect {
+    native: Vec<u8>,
+    irc: Vec<u8>,
 }
 
-/// The line a plain-text client gets from a server that refuses plain text.
-pub(super) fn plain_refused_line(tls_port: Option<u16>) -> Vec<u8> {
-    bye_tls(&match tls_port {
-        Some(p) => format!(
+impl PerDialect {
+    /// Make the line of each dialect with `make`.
+    pub(super) fn new(mut make: impl FnMut(Dialect) -> Vec<u8>) -> PerDialect {
+        PerDialect {
+            native: make(Dialect::Native),
+            irc: make(Dialect::Irc),
+        }
+    }
+
+    /// Return the line for `dialect`.
+    pub(super) fn get(&self, dialect: Dialect) -> &[u8] {
+        match dialect {
+            Dialect::Native => &self.native,
+            Dialect::Irc => &self.irc,
+        }
+    }
+}
+
+/// Render a closing line in `dialect`: `BYE tls TEXT` with its newline, or IRC's `ERROR
+/// :Closing link: TEXT` with its CR LF.
+fn closing(dialect: Dialect, text: &str) -> Vec<u8> {
+    match dialect {
+        Dialect::Native => {
+            let line = ServerLine::Bye {
+                code: Code::Known(ByeCode::Tls),
+                text,
+            };
+            format!("{line}\n").into_bytes()
+        }
+        Dialect::Irc => ClosingLink(text).to_string().into_bytes(),
+    }
+}
+
+/// The line a plain-text client of `dialect` gets from a server that refuses plain text.
+pub(super) fn plain_refused_line(dialect: Dialect, tls_port: Option<u16>) -> Vec<u8> {
+    let text = match (dialect, tls_port) {
+        (Dialect::Native, Some(p)) => format!(
             "This server takes encrypted connections only: connect with chatc --tls -p {p}."
         ),
-        None => "This server takes encrypted connections only: connect with chatc --tls.".into(),
-    })
+        (Dialect::Native, None) => {
+            "This server takes encrypted connections only: connect with chatc --tls.".into()
+        }
+        (Dialect::Irc, Some(p)) => {
+            format!("This server takes encrypted connections only: connect with TLS to port {p}.")
+        }
+        (Dialect::Irc, None) => "This server takes encrypted connections only.".into(),
+    };
+    closing(dialect, &text)
 }
 
-/// The line plain text on a TLS port gets.
-pub(super) fn not_tls_line(plain_port: Option<u16>) -> Vec<u8> {
-    bye_tls(&match plain_port {
-        Some(p) => format!(
+/// The line plain text on a TLS port of `dialect` gets.
+pub(super) fn not_tls_line(dialect: Dialect, plain_port: Option<u16>) -> Vec<u8> {
+    let text = match (dialect, plain_port) {
+        (Dialect::Native, Some(p)) => format!(
             "This port speaks TLS: connect with chatc --tls, or use port {p} for plain text."
         ),
-        None => "This port speaks TLS: connect with chatc --tls.".into(),
-    })
+        (Dialect::Native, None) => "This port speaks TLS: connect with chatc --tls.".into(),
+        (Dialect::Irc, Some(p)) => format!(
+            "This port speaks TLS: turn TLS on in your client, or use port {p} for plain text."
+        ),
+        (Dialect::Irc, None) => "This port speaks TLS: turn TLS on in your client.".into(),
+    };
+    closing(dialect, &text)
 }
 
 /// Return whether the first bytes from a plain-text client are a TLS ClientHello: a handshake
@@ -159,7 +203,9 @@ impl Daemon {
         match e {
             SessionError::NotTls => {
                 info!(target: "chatd", "tls-plain-text peer={peer} conn={idx}");
-                let _ = socket::send_vectored(&c.stream, &[IoSlice::new(&self.not_tls_line)]);
+                let dialect = self.server.dialect(c.id).unwrap_or(Dialect::Native);
+                let line = self.not_tls_lines.get(dialect);
+                let _ = socket::send_vectored(&c.stream, &[IoSlice::new(line)]);
             }
             e => {
                 info!(target: "chatd", "tls-failed peer={peer} conn={idx} error=\"{e}\"");
@@ -355,8 +401,8 @@ mod test {
     #[test]
     fn the_lines_are_bye_tls_lines_naming_the_port() {
         for (line, port) in [
-            (plain_refused_line(Some(5001)), "5001"),
-            (not_tls_line(Some(5000)), "5000"),
+            (plain_refused_line(Dialect::Native, Some(5001)), "5001"),
+            (not_tls_line(Dialect::Native, Some(5000)), "5000"),
         ] {
             let text = String::from_utf8(line).unwrap_or_default();
             let parsed = ServerLine::parse(text.trim_end()).expect("a server line");
@@ -365,6 +411,21 @@ mod test {
                     if text.contains(port)),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn irc_clients_get_an_irc_error_line_naming_the_port() {
+        for (line, port) in [
+            (plain_refused_line(Dialect::Irc, Some(6697)), "6697"),
+            (not_tls_line(Dialect::Irc, Some(6667)), "6667"),
+        ] {
+            let text = String::from_utf8(line).unwrap_or_default();
+            assert!(
+                text.starts_with("ERROR :Closing link: ") && text.ends_with(".\r\n"),
+                "{text:?}"
+            );
+            assert!(text.contains(port), "{text:?}");
         }
     }
 }
