@@ -163,14 +163,18 @@ fn garbage_handshakes_are_refused_and_nobody_notices() {
         );
     }
     w.still_chat("after garbage");
-    let log = d.log();
-    assert!(count(&log, "tls-failed") >= cases.len() - 1, "{log}");
-    assert!(!log.contains("panicked"), "{log}");
+    chat_testkit::wait_for("the failed handshakes logged", || {
+        count(&d.log(), "tls-failed") >= cases.len() - 1
+    });
+    assert!(!d.log().contains("panicked"), "{}", d.log());
 }
 
 #[test]
 fn handshakes_left_half_done_are_closed_at_the_join_timeout() {
-    let d = Launch::new().tls().args(&["--join-timeout", "1"]).start();
+    let d = Launch::new()
+        .tls()
+        .args(&["--join-timeout", "1", "--max-per-address", "off"])
+        .start();
     let hello = client_hello();
     let mut w = Witnesses::join(&d);
     let started = Instant::now();
@@ -197,15 +201,20 @@ fn handshakes_left_half_done_are_closed_at_the_join_timeout() {
         started.elapsed() >= Duration::from_millis(900),
         "closed before the timeout"
     );
-    let log = d.log();
-    assert_eq!(count(&log, "reason=join-timeout"), half.len(), "{log}");
+    chat_testkit::wait_for("a join timeout logged for each half handshake", || {
+        count(&d.log(), "reason=join-timeout") == half.len()
+    });
     // The witnesses joined more than a second ago too, and were not timed out.
     w.still_chat("after the timeouts");
 }
 
 #[test]
 fn a_full_server_closes_a_tls_client_and_keeps_the_others() {
-    let d = Launch::new().tls().args(&["--max-clients", "2"]).start();
+    // Every connection comes from 127.0.0.1 here: the per-address rule is another test's.
+    let d = Launch::new()
+        .tls()
+        .args(&["--max-clients", "2", "--max-per-address", "off"])
+        .start();
     let mut w = Witnesses::join(&d);
     let mut s = TcpStream::connect(d.tls_addr.unwrap()).unwrap();
     s.write_all(&client_hello()).unwrap();
@@ -230,4 +239,46 @@ fn a_tls_client_that_vanishes_mid_line_leaves_as_usual() {
     w.tls.expect("JOIN ");
     w.tls.expect("LEAVE ");
     w.still_chat("after a vanished client");
+}
+
+#[test]
+fn a_handshake_flood_from_one_address_meets_the_per_address_cap_and_others_still_join() {
+    let d = Launch::new()
+        .tls()
+        .args(&["--max-per-address", "3"])
+        .start();
+    let tls = d.tls_addr.unwrap();
+    let hello = client_hello();
+    // Three half handshakes from 127.0.0.1 hold that address's share...
+    let mut held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = TcpStream::connect(tls).unwrap();
+            s.write_all(&hello[..hello.len() / 2]).unwrap();
+            s
+        })
+        .collect();
+    chat_testkit::wait_for("three connections in", || {
+        count(&d.log(), "connect peer=127.0.0.1:") == 3
+    });
+    // ...so a fourth handshake from it is closed at once, before any TLS work...
+    let mut fourth = TcpStream::connect(tls).unwrap();
+    let _ = fourth.write_all(&hello);
+    let mut got = Vec::new();
+    assert!(
+        closed_within_wait(&mut fourth, &mut got),
+        "a fourth handshake stayed open"
+    );
+    assert!(got.is_empty(), "no plain line for a TLS client: {got:?}");
+    d.wait_log("refused peer=127.0.0.1:");
+    // ...while clients from other addresses join, over TLS and in plain text.
+    let mut c = Client::from_stream(chat_testkit::raw_connect(
+        d.addr,
+        Some("127.0.0.2".parse().unwrap()),
+        None,
+    ));
+    c.join_settled("elsewhere");
+    let mut t = Client::connect_tls_from(tls, "127.0.0.3".parse().unwrap());
+    t.join_settled("elsewhere2");
+    c.expect("JOIN ");
+    held.clear();
 }
