@@ -83,6 +83,8 @@ fn tls_connections_cost_fixed_memory_and_one_allocation_per_record() {
         tls_listen: ListenAddrs::At(vec!["127.0.0.1:0".parse().unwrap()]),
         flood: None,
         state_dir: Some(dir.path().to_path_buf()),
+        // Twelve clients from one address.
+        max_per_address: None,
         ..Settings::default()
     };
     let (tx, rx) = mpsc::channel();
