@@ -425,7 +425,10 @@ mod test {
         let cli = Cli::try_parse_from(["chatd", "-f", "--daemon"]).expect("parse");
         assert_eq!(cli.log_target(), LogTarget::Syslog);
         let cli = Cli::try_parse_from(["chatd"]).expect("parse");
-        assert!(cli.settings().unwrap().mdns.enabled, "mDNS is on unless turned off");
+        assert!(
+            cli.settings().unwrap().mdns.enabled,
+            "mDNS is on unless turned off"
+        );
         let cli =
             Cli::try_parse_from(["chatd", "--mdns", "off", "--mdns-name", "Sala"]).expect("parse");
         let mdns = cli.settings().unwrap().mdns;
