@@ -735,6 +735,15 @@ fn queries_are_answered_sanely() {
         [":chatd 368 bob #chat :End of channel ban list"]
     );
     assert_eq!(
+        q(&mut h, "MODE #chat +b"),
+        [":chatd 368 bob #chat :End of channel ban list"]
+    );
+    // irssi's /ban: a ban to set is a change, refused like the others.
+    assert_eq!(
+        q(&mut h, "MODE #chat +b *!*native@chatd"),
+        [":chatd 482 bob #chat :Channel modes are fixed"]
+    );
+    assert_eq!(
         q(&mut h, "MODE #chat +o bob"),
         [":chatd 482 bob #chat :Channel modes are fixed"]
     );
