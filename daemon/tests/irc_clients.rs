@@ -285,3 +285,37 @@ fn a_python3_irc_bot_gets_long_lines_whole_and_its_hasty_rejoin_in_order() {
     bot.expect("closed");
     assert!(bot.errors.drain().is_empty(), "python3-irc complained");
 }
+
+#[test]
+fn irssi_keeps_the_readme_s_server_and_connects_to_it_at_start() {
+    let d = Launch::new().irc().password("sesame").start();
+    let mut bruno = d.join_settled("Bruno");
+    let irc = d.irc_addr.unwrap();
+    let irssi = Irssi::start("irssi-save", "ana");
+    // README: "Joining from irssi, WeeChat, HexChat or a phone".
+    irssi.type_line("/network add chatd");
+    irssi.type_line(&format!(
+        "/server add -auto -network chatd {} {} sesame",
+        irc.ip(),
+        irc.port()
+    ));
+    irssi.type_line("/save");
+    irssi.wait_line("Saved configuration");
+    irssi.type_line("/quit");
+    let irssi = irssi.restart("irssi-saved");
+    assert!(bruno.expect("JOIN ").ends_with(" ana"));
+    irssi.window("#chat");
+    irssi.wait_line("[ ana] [ Bruno]");
+}
+
+#[test]
+fn irssi_says_why_when_chatd_shuts_down() {
+    let mut d = Launch::new().irc().start();
+    let irc = d.irc_addr.unwrap();
+    let irssi = Irssi::start("irssi-shutdown", "ana");
+    irssi.type_line(&format!("/connect {} {}", irc.ip(), irc.port()));
+    irssi.window("#chat");
+    d.terminate();
+    irssi.window("(status)");
+    irssi.wait_line("chatd is shutting down.");
+}

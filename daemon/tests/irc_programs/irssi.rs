@@ -31,17 +31,33 @@ pub struct Irssi {
     tmux: Tmux,
     /// irssi's own PID (the pane's command `exec`s it).
     pid: u32,
-    _home: TempDir,
+    /// Its home: always there until [`Irssi::restart`] moves it to the next irssi.
+    home: Option<TempDir>,
 }
 
 impl Irssi {
     /// Start irssi with nick `nick`; `tag` names its tmux socket (unique per test).
     pub fn start(tag: &str, nick: &str) -> Irssi {
-        require("/usr/bin/irssi", "irssi");
         let home = TempDir::new("irssi");
         let conf_dir = home.join(".irssi");
         std::fs::create_dir_all(&conf_dir).unwrap();
         std::fs::write(conf_dir.join("config"), CONFIG.replace("NICK", nick)).unwrap();
+        Irssi::start_in(tag, home)
+    }
+
+    /// Wait for irssi to exit (after `/quit`), then start it again in the same home, with
+    /// what it saved there; `tag` names the new tmux socket.
+    pub fn restart(mut self, tag: &str) -> Irssi {
+        self.wait_exit();
+        let home = self.home.take().unwrap();
+        drop(self);
+        Irssi::start_in(tag, home)
+    }
+
+    /// Start irssi in `home`, whose `.irssi/config` is written.
+    fn start_in(tag: &str, home: TempDir) -> Irssi {
+        require("/usr/bin/irssi", "irssi");
+        let conf_dir = home.join(".irssi");
         let cmd = format!(
             "exec env -i PATH=/usr/bin:/bin HOME='{home}' TERM=screen TZ=UTC LANG=C.UTF-8 \
              /usr/bin/irssi --home='{conf}'",
@@ -53,7 +69,7 @@ impl Irssi {
         let irssi = Irssi {
             tmux,
             pid,
-            _home: home,
+            home: Some(home),
         };
         irssi.wait_screen("irssi's banner", |s| {
             s.iter().any(|l| l.contains("Irssi v1."))
@@ -67,14 +83,26 @@ impl Irssi {
         self.tmux.key("Enter");
     }
 
-    /// Show the window of `name` (`#chat`, a nick, `(status)`) and wait until it is shown.
+    /// Show the window of `name` (`#chat`, a nick, `(status)`), which may still be about to
+    /// open: ask again every half second until it is shown (bounded by [`WAIT`]).
     pub fn window(&self, name: &str) {
         let target = if name == "(status)" { "1" } else { name };
-        self.type_line(&format!("/window goto {target}"));
         let prompt = format!("[{name}]");
-        self.wait_screen(&format!("the window {name}"), |s| {
-            s.last().is_some_and(|l| *l == prompt)
-        });
+        let end = Instant::now() + WAIT;
+        while Instant::now() < end {
+            self.type_line(&format!("/window goto {target}"));
+            let ask_again = Instant::now() + Duration::from_millis(500);
+            while Instant::now() < ask_again {
+                if self.screen().last().is_some_and(|l| *l == prompt) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!(
+            "irssi never showed the window {name}:\n{}",
+            self.screen().join("\n")
+        );
     }
 
     /// Wait until the screen satisfies `pred`; return it.
