@@ -65,7 +65,7 @@ pub use client::{msg_from, Client};
 pub use irc_client::{command_of, nick_of, params_of, IrcClient};
 pub use lines::Lines;
 pub use nix::sys::signal::Signal;
-pub use process::{signal, wait_for};
+pub use process::{running, signal, wait_for};
 pub use socket::{raw_connect, reset};
 pub use temp_dir::TempDir;
 pub use tmux::Tmux;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::WAIT;
+use crate::{running, signal, Signal, WAIT};
 
 /// The name of the one session on each test's own tmux server.
 const SESSION: &str = "test";
@@ -18,6 +18,8 @@ pub struct Tmux {
     socket: String,
     /// The socket file, removed when the session is gone.
     socket_path: Option<String>,
+    /// The tmux server's PID, to be sure it is gone once the session is killed.
+    server_pid: Option<u32>,
 }
 
 impl Tmux {
@@ -35,6 +37,7 @@ impl Tmux {
         let mut t = Tmux {
             socket: format!("chat-test-{}-{tag}", std::process::id()),
             socket_path: None,
+            server_pid: None,
         };
         let out = t.run(&[
             "new-session",
@@ -54,6 +57,7 @@ impl Tmux {
         );
         let path = t.display("#{socket_path}");
         t.socket_path = Some(path).filter(|p| !p.is_empty());
+        t.server_pid = t.display("#{pid}").parse().ok();
         t
     }
 
@@ -205,7 +209,18 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = self.run(&["kill-session", "-t", SESSION]);
+        // Our own tmux server (its socket is ours alone) ends its session and exits; if it has
+        // not within a second, it is killed by its PID.
+        let _ = self.run(&["kill-server"]);
+        if let Some(pid) = self.server_pid {
+            let end = Instant::now() + Duration::from_secs(1);
+            while running(pid) && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if running(pid) {
+                signal(pid, Signal::SIGKILL);
+            }
+        }
         if let Some(path) = &self.socket_path {
             let _ = std::fs::remove_file(path);
         }

@@ -7,9 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use chat_testkit::{signal, Signal, TempDir, Tmux, WAIT};
-use nix::sys::signal::kill;
-use nix::unistd::Pid;
+use chat_testkit::{running, signal, Signal, TempDir, Tmux, WAIT};
 
 use super::require;
 
@@ -125,8 +123,7 @@ impl Irssi {
 
     /// Return whether irssi is still running.
     pub fn alive(&self) -> bool {
-        let pid = Pid::from_raw(i32::try_from(self.pid).unwrap());
-        kill(pid, None).is_ok()
+        running(self.pid)
     }
 
     /// Wait (bounded) for irssi to exit by itself (after `/quit`).
