@@ -11,6 +11,8 @@
 # ngircd's (a certificate made for the run); then chatd's idle RSS, start-up time to listening
 # and stripped binary sizes (chatc as packaged, with the client profile). Raw results
 # (one key=value file per run) and summary.md land in $OUT (default target/bench-results/DATE).
+# At the points of IRC_POINTS (MODE:N pairs, default fast:64) chatd's IRC listener runs too,
+# as server chatd_irc: chat-bench speaks IRC to it as to ngircd (IRC_POINTS="" skips it).
 # Needs: ngircd (Debian package), taskset (util-linux), a Rust toolchain. Loopback only.
 set -euo pipefail
 
@@ -22,6 +24,7 @@ SIZES=${SIZES:-"2 16 64 256"}
 MODES=${MODES:-"paced fast fast1"}
 TLS_SIZES=${TLS_SIZES:-64}       # the sizes that also get a tlsfast run ("" for none)
 SERVERS=${SERVERS:-"chatd ngircd"}
+IRC_POINTS=${IRC_POINTS-"fast:64"}
 REPS=${REPS:-3}
 RATE=${RATE:-10}
 PACED_M=${PACED_M:-100}
@@ -135,6 +138,38 @@ start_chatd() {
   startup_us=$((($(cat "$work/ready-$port") - t0) / 1000))
 }
 
+# Start chatd with its IRC listener on PORT (its native one on a port the kernel picks), the
+# channel named as chat-bench's default; sets server_pid once the IRC listener is up.
+start_chatd_irc() {
+  local port=$1 state="$work/state-$1"
+  mkdir -p "$state"
+  rm -f "$work/ready-$port"
+  taskset -c "$SERVER_CPU" "$CARGO_TARGET_DIR/release/chatd" --listen 127.0.0.1:0 \
+    --irc-listen "127.0.0.1:$port" --tls-listen off --irc-tls-listen off \
+    --irc-channel '#bench' --state-dir "$state" --flood off \
+    --max-clients 256 --max-per-address off \
+    2> >(log_reader "$work/chatd_irc-$port.log" "$work/ready-$port") &
+  server_pid=$!
+  if ! wait_for "$work/chatd_irc-$port.log" 5 'protocol=irc'; then
+    log "chatd did not start listening for IRC on $port; its log:"
+    cat "$work/chatd_irc-$port.log" >&2 || true
+    stop_server
+    return 1
+  fi
+}
+
+# Print the servers to run at point MODE N: SERVERS, and chatd_irc after chatd at the points
+# of IRC_POINTS.
+point_servers() {
+  local s
+  for s in $SERVERS; do
+    echo "$s"
+    if [ "$s" = chatd ] && [[ " $IRC_POINTS " == *" $1:$2 "* ]]; then
+      echo chatd_irc
+    fi
+  done
+}
+
 # Start ngircd on PORT (and its SSL port TLS_PORT, if given) from a config of ours; flood
 # protection off; sets server_pid.
 start_ngircd() {
@@ -223,7 +258,7 @@ for n in $SIZES; do
       mode_args=(--window "$WINDOW")
     fi
     for rep in $(seq 1 "$REPS"); do
-      for server in $SERVERS; do
+      for server in $(point_servers "$mode" "$n"); do
         out="$OUT/raw/$server-$mode-n$n-r$rep.kv"
         if [ "$SECONDS" -ge "$deadline" ]; then
           log "time limit reached: skipping $server $mode N=$n run $rep"
@@ -237,6 +272,7 @@ for n in $SIZES; do
         fi
         case $server in
           chatd) start_chatd "$plain_port" "${tls_port:-off}" || continue; proto=chatd ;;
+          chatd_irc) start_chatd_irc "$plain_port" || continue; proto=irc ;;
           ngircd) start_ngircd "$plain_port" "$tls_port" || continue; proto=irc ;;
         esac
         port=$plain_port

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Summarize a bench/run.sh result directory as Markdown: per point, the median of the runs and
-# their spread (min-max), chatd beside ngircd, and the ratio of the medians.
+# their spread (min-max), chatd beside ngircd, and the ratio of the medians; then chatd's IRC
+# listener (server chatd_irc) beside ngircd at the points where it ran.
 #   bash bench/summarize.sh target/bench-results/DATE > summary.md
 set -euo pipefail
 dir=${1:?usage: summarize.sh RESULT_DIR}
@@ -89,6 +90,37 @@ END {
     }
     print ""
   }
+  # IRC on both sides: the IRC listener of chatd (server chatd_irc) beside ngircd, where it ran.
+  hdr = 0
+  for (mi = 1; mi <= 3; mi++) {
+    mode = ml[mi]
+    for (i = 1; i <= nn; i++) {
+      n = nl[i]
+      c = "chatd_irc" SUBSEP mode SUBSEP n SUBSEP; g = "ngircd" SUBSEP mode SUBSEP n SUBSEP
+      if (!((c "exit") in vals)) continue
+      if (!hdr) {
+        print "## IRC on both sides: the IRC listener of chatd beside ngircd"; print ""
+        print "chat-bench speaks IRC to both (`--proto irc`, channel `#bench`). Ratios are chatd IRC / ngircd of the medians."
+        print ""
+        print "| mode | N | runs | deliveries/s chatd IRC | ngircd | ratio | server ns/delivery chatd IRC | ngircd | ratio | p50 ms chatd IRC | ngircd | p99 ms chatd IRC | ngircd | lost/dup/reordered chatd IRC (sum of runs) | ngircd | disconnects chatd IRC | ngircd | generator CPU share (chatd IRC runs) |"
+        print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        hdr = 1
+      }
+      printf "| %s | %s | %d+%d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mode, n,
+        cnt(c "exit"), cnt(g "exit"),
+        cell(c "deliveries_per_s", 0, 1), cell(g "deliveries_per_s", 0, 1),
+        ratio(med(c "deliveries_per_s"), med(g "deliveries_per_s")),
+        cell(c "server_ns_per_delivery", 0, 1), cell(g "server_ns_per_delivery", 0, 1),
+        ratio(med(c "server_ns_per_delivery"), med(g "server_ns_per_delivery")),
+        cell(c "latency_p50_ms", 3, 1), cell(g "latency_p50_ms", 3, 1),
+        cell(c "latency_p99_ms", 3, 1), cell(g "latency_p99_ms", 3, 1),
+        sum(c "lost") "/" sum(c "duplicated") "/" sum(c "reordered"),
+        sum(g "lost") "/" sum(g "duplicated") "/" sum(g "reordered"),
+        sum(c "disconnects"), sum(g "disconnects"),
+        cell(c "generator_cpu_share", 2, 1)
+    }
+  }
+  if (hdr) print ""
   while ((getline line < extra) > 0) {
     eq = index(line, "="); key = substr(line, 1, eq - 1); v = substr(line, eq + 1)
     k = "x" SUBSEP key; vals[k] = (k in vals) ? vals[k] " " v : v

@@ -191,6 +191,8 @@ fn irc_line<'a>(line: &'a [u8], name: &str, channel: &str, out: &mut Vec<u8>) ->
         b"JOIN" if !nick.eq_ignore_ascii_case(name.as_bytes()) => Event::PeerJoined,
         b"PART" | b"QUIT" | b"KICK" => Event::PeerLeft(line),
         b"ERROR" | b"KILL" => Event::Closing(line),
+        // ERR_NOMOTD: a server without a message of the day (chatd) says so; nothing refused.
+        b"422" => Event::Other,
         c if c.len() == 3 && (c[0] == b'4' || c[0] == b'5') => Event::Refused(line),
         _ => Event::Other,
     }
@@ -333,6 +335,8 @@ mod tests {
         assert!(line(i, ":bench.local 433 * b7 :Nickname already in use")
             .0
             .starts_with("Refused"));
+        // A server without a message of the day (chatd) says so with a numeric in the 400s.
+        assert_eq!(line(i, ":chatd 422 b7 :MOTD File is missing").0, "Other");
         assert!(line(i, "ERROR :Closing connection")
             .0
             .starts_with("Closing"));

@@ -128,10 +128,7 @@ fn a_signal_restores_the_terminal_too() {
     tmux.type_text(&long);
     let full = format!("Bruno> {long}");
     tmux.wait_screen("the typed text", |s| s.last().is_some_and(|l| *l == full));
-    assert!(tmux
-        .run(&["resize-window", "-t", "chatc", "-x", "40", "-y", "30"])
-        .status
-        .success());
+    tmux.resize(40, 30);
     let tail = format!("Bruno> {}", &long[long.len() - 31..]);
     tmux.wait_screen("the scrolled line", |s| {
         s.last().is_some_and(|l| *l == tail)

@@ -46,11 +46,6 @@ impl Listing {
             _ => None,
         }
     }
-
-    /// Return the listing's bit in [`Burst::queued`].
-    pub(crate) fn bit(self) -> u8 {
-        1 << self.code()
-    }
 }
 
 /// Where one connection is in its listings.
@@ -62,19 +57,12 @@ pub(crate) struct Burst {
     pub(crate) next: u64,
     /// Bytes of the current history entry's text already generated.
     pub(crate) piece: usize,
-    /// The active listing's snapshot (of `names_upto` or `hist_upto` when it started).
+    /// The active listing's snapshot, from its marker (see `Queued::Burst::upto`).
     pub(crate) upto: u64,
     /// The active listing has generated its last line.
     pub(crate) done: bool,
-    /// A queued NAMES lists members who entered it at or before this count of entries
-    /// (taken when it was asked for: who came later is announced by a `JOIN` after it).
-    pub(crate) names_upto: u64,
-    /// A queued history replay holds entries numbered below this (taken when it was asked for:
-    /// what is said later comes live, after it).
-    pub(crate) hist_upto: u64,
-    /// Listings whose marker is queued and not yet started, a [`Listing::bit`] each: asking
-    /// again for one of them adds nothing.
-    pub(crate) queued: u8,
+    /// Markers queued and not yet started.
+    pub(crate) waiting: u16,
     /// Generated lines not yet written.
     pub(crate) buf: heapless::Vec<u8, BURST_BUF>,
     /// Bytes of `buf` already written.
@@ -90,9 +78,7 @@ impl Burst {
             piece: 0,
             upto: 0,
             done: false,
-            names_upto: 0,
-            hist_upto: 0,
-            queued: 0,
+            waiting: 0,
             buf: heapless::Vec::new(),
             sent: 0,
         }
@@ -102,7 +88,7 @@ impl Burst {
     pub(crate) fn clear(&mut self) {
         self.active = None;
         self.done = false;
-        self.queued = 0;
+        self.waiting = 0;
         self.buf.clear();
         self.sent = 0;
     }
@@ -128,10 +114,6 @@ mod test {
             assert_eq!(Listing::from_code(l.code()), Some(l));
         }
         assert_eq!(Listing::from_code(3), None);
-        assert_eq!(
-            Listing::Names.bit() | Listing::Who.bit() | Listing::History.bit(),
-            0b111
-        );
         let mut b = Burst::new();
         assert!(b.drained());
         b.buf.extend_from_slice(b"abc").unwrap();

@@ -77,12 +77,16 @@ pub(crate) enum Queued {
         /// Its length in bytes.
         len: usize,
     },
-    /// A long listing to send from here (see [`crate::burst`]); it has no bytes in the queue.
+    /// A long listing to send from here (see [`crate::burst`]); its only bytes in the queue
+    /// are its snapshot.
     Burst {
         /// The broadcast head when it was queued.
         tag: u64,
         /// Which listing.
         listing: Listing,
+        /// Its snapshot, taken when it was asked for: NAMES lists who had entered the room by
+        /// this count of entries, the history replays the entries numbered below it.
+        upto: u64,
     },
 }
 
@@ -93,10 +97,22 @@ impl Queued {
             Queued::Line { tag, .. } | Queued::Burst { tag, .. } => tag,
         }
     }
+
+    /// Return the bytes the entry takes in the queue, its header included.
+    fn size(self) -> usize {
+        PRIVATE_HEADER
+            + match self {
+                Queued::Line { len, .. } => len,
+                Queued::Burst { .. } => MARKER_BODY,
+            }
+    }
 }
 
 /// The length field of a marker's header: this, plus the listing's code. No line is that long.
 const MARKER: u16 = 0xff00;
+
+/// Bytes after a marker's header: its snapshot (`Queued::Burst::upto`).
+const MARKER_BODY: usize = 8;
 
 /// A connection slot. Its buffers live as long as the server, and are reused.
 #[derive(Debug)]
@@ -238,17 +254,48 @@ impl Slot {
         Ok(())
     }
 
-    /// Queue a listing's marker, to start once the broadcast ring up to `tag` has gone out
-    /// and every private line queued before it.
-    pub(crate) fn push_marker(&mut self, tag: u64, listing: Listing) -> Result<(), QueueFull> {
-        if PRIVATE_HEADER > self.room() {
+    /// Queue a listing's marker with its snapshot `upto`, to start once the broadcast ring
+    /// up to `tag` has gone out and every private line queued before it.
+    pub(crate) fn push_marker(
+        &mut self,
+        tag: u64,
+        listing: Listing,
+        upto: u64,
+    ) -> Result<(), QueueFull> {
+        if PRIVATE_HEADER + MARKER_BODY > self.room() {
             return Err(QueueFull);
         }
         let len = MARKER | u16::from(listing.code());
-        for b in tag.to_le_bytes().into_iter().chain(len.to_le_bytes()) {
+        let bytes = tag.to_le_bytes().into_iter().chain(len.to_le_bytes());
+        for b in bytes.chain(upto.to_le_bytes()) {
+            // Cannot fail: room checked above.
             self.out.push_back(b).map_err(|_| QueueFull)?;
         }
         Ok(())
+    }
+
+    /// Return where a marker of `listing` queued with `tag` sits with nothing but other
+    /// markers after it, if one does: a new request for that listing with that tag would be
+    /// answered by the same lines at the same place, as nothing was queued or broadcast since.
+    pub(crate) fn trailing_marker(&self, listing: Listing, tag: u64) -> Option<usize> {
+        let (mut off, mut found) = (0, None);
+        // Every entry takes at least a header.
+        for _ in 0..=OUT_QUEUE / PRIVATE_HEADER {
+            let Some(entry) = self.entry_at(off) else {
+                break;
+            };
+            match entry {
+                Queued::Line { .. } => found = None,
+                Queued::Burst {
+                    tag: t, listing: l, ..
+                } if l == listing && t == tag => {
+                    found = Some(off);
+                }
+                Queued::Burst { .. } => {}
+            }
+            off += entry.size();
+        }
+        found
     }
 
     /// Return the private queue's entry whose header starts at `off`.
@@ -263,7 +310,12 @@ impl Slot {
         if len & MARKER == MARKER {
             let [code, _] = len.to_le_bytes();
             if let Some(listing) = Listing::from_code(code) {
-                return Some(Queued::Burst { tag, listing });
+                let mut body = [0u8; MARKER_BODY];
+                for (k, b) in body.iter_mut().enumerate() {
+                    *b = *self.out.get(off + PRIVATE_HEADER + k)?;
+                }
+                let upto = u64::from_le_bytes(body);
+                return Some(Queued::Burst { tag, listing, upto });
             }
         }
         Some(Queued::Line {
@@ -308,7 +360,7 @@ impl Slot {
 
     /// Drop the listing marker at the front of the queue.
     pub(crate) fn pop_marker(&mut self) {
-        self.pop_entry(0);
+        self.pop_entry(MARKER_BODY);
     }
 }
 
@@ -320,7 +372,7 @@ mod test {
     fn markers_and_lines_share_the_queue_in_order() {
         let mut s = Slot::new(&FloodLimit::default());
         s.push(7, b"one\n").unwrap();
-        s.push_marker(9, Listing::History).unwrap();
+        s.push_marker(9, Listing::History, 31).unwrap();
         s.push(9, b"two\n").unwrap();
         assert_eq!(s.entry_at(0), Some(Queued::Line { tag: 7, len: 4 }));
         let m = PRIVATE_HEADER + 4;
@@ -328,11 +380,12 @@ mod test {
             s.entry_at(m),
             Some(Queued::Burst {
                 tag: 9,
-                listing: Listing::History
+                listing: Listing::History,
+                upto: 31,
             })
         );
         assert_eq!(
-            s.entry_at(m + PRIVATE_HEADER),
+            s.entry_at(m + PRIVATE_HEADER + MARKER_BODY),
             Some(Queued::Line { tag: 9, len: 4 })
         );
         s.pop_entry(4);
@@ -348,6 +401,29 @@ mod test {
         while s.room() >= PRIVATE_HEADER {
             s.out.push_back(0).unwrap();
         }
-        assert_eq!(s.push_marker(0, Listing::Names), Err(QueueFull));
+        assert_eq!(s.push_marker(0, Listing::Names, 0), Err(QueueFull));
+    }
+
+    #[test]
+    fn only_a_marker_followed_by_markers_alone_answers_a_request_again() {
+        let mut s = Slot::new(&FloodLimit::default());
+        s.push_marker(3, Listing::Names, 1).unwrap();
+        s.push_marker(3, Listing::Who, 0).unwrap();
+        assert_eq!(s.trailing_marker(Listing::Names, 3), Some(0));
+        assert_eq!(
+            s.trailing_marker(Listing::Who, 3),
+            Some(PRIVATE_HEADER + MARKER_BODY)
+        );
+        assert_eq!(s.trailing_marker(Listing::Names, 4), None, "the ring moved");
+        assert_eq!(s.trailing_marker(Listing::History, 3), None);
+        s.push(3, b"PONG\r\n").unwrap();
+        assert_eq!(
+            s.trailing_marker(Listing::Names, 3),
+            None,
+            "a line came after"
+        );
+        s.push_marker(3, Listing::Names, 2).unwrap();
+        let last = 2 * (PRIVATE_HEADER + MARKER_BODY) + PRIVATE_HEADER + 6;
+        assert_eq!(s.trailing_marker(Listing::Names, 3), Some(last));
     }
 }

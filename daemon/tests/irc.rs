@@ -212,6 +212,31 @@ fn part_keeps_the_nick_and_join_brings_the_room_back() {
 }
 
 #[test]
+fn a_part_and_join_sent_with_the_registration_get_their_own_names_and_history() {
+    // What python3-irc writes when its user asks at once, before it read its welcome: the
+    // second JOIN once got no names and no history, and the first names lacked the client.
+    let d = launch();
+    let mut ana = d.join_settled("Ana");
+    ana.send("primeira");
+    let mut c = d.irc_connect();
+    c.send_raw(b"NICK bob\r\nUSER bob 0 * :bob\r\nPART #chat :brb\r\nJOIN #chat\r\n");
+    let got = c.sync();
+    let from = got.iter().position(|l| command_of(l) == "422").unwrap() + 1;
+    let got = &got[from..];
+    assert_eq!(
+        commands(got),
+        ["JOIN", "331", "353", "366", "PRIVMSG", "PART", "JOIN", "331", "353", "366", "PRIVMSG"],
+        "{got:#?}"
+    );
+    for names in [&got[2], &got[8]] {
+        assert_eq!(names, ":chatd 353 bob = #chat :Ana bob");
+    }
+    for hist in [&got[4], &got[10]] {
+        assert!(hist.ends_with("] primeira"), "{hist}");
+    }
+}
+
+#[test]
 fn history_reaches_an_irc_newcomer_with_server_time_or_a_visible_time() {
     let d = launch();
     let mut ana = d.join_settled("Ana");

@@ -4,11 +4,13 @@
 //! start `chatd` on a loopback port the kernel picks and learn that port from its `listening`
 //! log line ([`Chatd`], [`Launch`]), and keep the test's own `CHATD_*` and systemd variables
 //! from it ([`clean_env`]); talk the protocol to it with a deadline on every read
-//! ([`Client`], and [`IrcClient`] for its IRC side, each over TLS too), also from sockets std cannot make ([`raw_connect`] with a source address or a
-//! small receive buffer, [`reset`]); run `chatc` with piped stdio ([`Chatc`]) and read what a
-//! child writes ([`Lines`]); send a signal to a process the test started ([`signal`]); and keep
-//! scratch files in a directory that goes away ([`TempDir`]). This crate is that one harness;
-//! it is a dev-dependency only and never published.
+//! ([`Client`], and [`IrcClient`] for its IRC side, each over TLS too), also from sockets std
+//! cannot make ([`raw_connect`] with a source address or a small receive buffer, [`reset`]); run
+//! `chatc` with piped stdio ([`Chatc`]) and read what a child writes ([`Lines`]); run a terminal
+//! program (chatc, irssi) in a terminal of its own and read its screen ([`Tmux`]); send a
+//! signal to a process the test started ([`signal`]); and keep scratch files in a directory
+//! that goes away ([`TempDir`]). This crate is that one harness; it is a dev-dependency only
+//! and never published.
 //!
 //! # Waiting
 //!
@@ -53,6 +55,7 @@ mod process;
 mod socket;
 mod temp_dir;
 mod tls;
+mod tmux;
 
 use std::time::Duration;
 
@@ -63,10 +66,11 @@ pub use client::{msg_from, Client};
 pub use irc_client::{command_of, nick_of, params_of, IrcClient};
 pub use lines::Lines;
 pub use nix::sys::signal::Signal;
-pub use process::{signal, wait_for};
+pub use process::{running, signal, wait_for};
 pub use socket::{raw_connect, reset};
 pub use temp_dir::TempDir;
 pub use tls::fingerprint;
+pub use tmux::Tmux;
 
 /// How long any single wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(15);

@@ -31,7 +31,8 @@ pub struct Lines {
 }
 
 impl Lines {
-    /// Start a thread that reads `r` line by line until end of stream.
+    /// Start a thread that reads `r` (a child's stdout or stderr) line by line until end of
+    /// stream.
     pub fn spawn(r: impl Read + Send + 'static) -> Lines {
         let shared = Arc::new(Shared::default());
         let writer = Arc::clone(&shared);

@@ -12,6 +12,20 @@ use crate::WAIT;
 /// How often the polling waits below look again.
 const POLL: Duration = Duration::from_millis(20);
 
+/// Return whether process `pid` is running: it exists and has not exited. A process that
+/// exited stays a zombie until its parent reaps it, which for a daemon (a tmux server) or an
+/// orphan is PID 1, maybe much later; that counts as not running.
+pub fn running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // `pid (comm) S …`: the state follows the last `)` (comm may hold one).
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, None | Some("Z" | "X"))
+}
+
 /// Send `sig` to the process `pid`, which must be one the test started.
 pub fn signal(pid: u32, sig: Signal) {
     let raw = i32::try_from(pid).unwrap_or_else(|_| panic!("pid {pid} out of range"));
@@ -40,5 +54,25 @@ pub(crate) fn wait_exit(child: &mut Child) -> ExitStatus {
             panic!("process {} did not exit in time", child.id());
         }
         thread::sleep(POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    #[test]
+    fn a_zombie_is_not_running() {
+        assert!(running(std::process::id()));
+        let mut child = Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Exited but not reaped: a zombie, still in /proc.
+        wait_for("true to exit", || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+        });
+        assert!(!running(pid));
+        child.wait().unwrap();
+        assert!(!running(pid));
     }
 }

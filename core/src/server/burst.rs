@@ -27,25 +27,29 @@ struct Place {
 const END: u64 = u64::MAX;
 
 impl<const N: usize> Server<N> {
-    /// Queue `listing` for IRC connection `i`, after everything queued for it so far. Asking
-    /// for a listing that is already waiting adds nothing.
+    /// Queue `listing` for IRC connection `i`, after everything queued for it so far, with
+    /// its snapshot taken now. Asking again for a listing whose marker waits with nothing but
+    /// other listings after it, and no broadcast since, adds nothing: the same lines would
+    /// come at the same place.
     pub(super) fn request(&mut self, i: usize, listing: Listing) {
-        let (joins, changes) = (self.joins, self.history.changes());
+        let upto = match listing {
+            Listing::Names => self.joins,
+            Listing::History => self.history.changes(),
+            Listing::Who => 0,
+        };
         let tag = self.ring_of(self.slots[i].dialect).head();
         let s = &mut self.slots[i];
-        if s.burst.queued & listing.bit() != 0 {
-            return;
+        if let Some(off) = s.trailing_marker(listing, tag) {
+            // The front marker may have started: its lines are partly out.
+            if off > 0 || s.burst.active.is_none() {
+                return;
+            }
         }
-        match listing {
-            Listing::Names => s.burst.names_upto = joins,
-            Listing::History => s.burst.hist_upto = changes,
-            Listing::Who => {}
-        }
-        if s.push_marker(tag, listing).is_err() {
+        if s.push_marker(tag, listing, upto).is_err() {
             s.overflowed = true;
             return;
         }
-        s.burst.queued |= listing.bit();
+        s.burst.waiting = s.burst.waiting.saturating_add(1);
         self.pump(i);
     }
 
@@ -54,17 +58,17 @@ impl<const N: usize> Server<N> {
     /// when it is done so that what follows goes out.
     pub(super) fn pump(&mut self, i: usize) {
         let b = &self.slots[i].burst;
-        if b.active.is_none() && b.queued == 0 {
+        if b.active.is_none() && b.waiting == 0 {
             return;
         }
         // Each round ends a listing (at most one marker per header's room) or generates lines.
         for _ in 0..=OUT_QUEUE / PRIVATE_HEADER {
             let s = &mut self.slots[i];
-            let Some(Queued::Burst { listing, .. }) = s.entry_at(0) else {
+            let Some(Queued::Burst { listing, upto, .. }) = s.entry_at(0) else {
                 return;
             };
             if s.burst.active.is_none() {
-                start(s, listing);
+                start(s, listing, upto);
             }
             if !s.burst.drained() {
                 return;
@@ -134,7 +138,7 @@ impl<const N: usize> Server<N> {
         let mut line = BurstLine::new();
         match listing {
             Listing::Names => {
-                let (next, found) = self.names_line(&mut line, &ctx, place.next, upto);
+                let (next, found) = self.names_line(&mut line, &ctx, i, place.next, upto);
                 if found {
                     return Some((line, Place { next, piece: 0 }));
                 }
@@ -196,12 +200,16 @@ impl<const N: usize> Server<N> {
         ))
     }
 
-    /// Write one `353` line with the names of members in the room since at most entry
-    /// `upto`, from slot `from` on; return the slot to go on from, and whether it found any.
+    /// Write one `353` line for connection `me` with the names of members in the room since
+    /// at most entry `upto`, from slot `from` on; return the slot to go on from, and whether
+    /// it found any. `me` is listed whenever it is in the room: each of its listings follows
+    /// a `JOIN` of its own, and clients look for themselves in the names, even when they left
+    /// and came back before this listing was written.
     fn names_line(
         &self,
         line: &mut BurstLine,
         ctx: &IrcCtx<'_>,
+        me: usize,
         from: u64,
         upto: u64,
     ) -> (u64, bool) {
@@ -215,7 +223,7 @@ impl<const N: usize> Server<N> {
         let from = usize::try_from(from).unwrap_or(usize::MAX);
         let mut next = self.slots.len();
         for (j, s) in self.slots.iter().enumerate().skip(from) {
-            if !(s.in_room && s.phase == Phase::Joined && s.entered <= upto) {
+            if !(s.in_room && s.phase == Phase::Joined && (s.entered <= upto || j == me)) {
                 continue;
             }
             let Some(n) = &s.name else { continue };
@@ -237,17 +245,17 @@ impl<const N: usize> Server<N> {
     }
 }
 
-/// Make `s`'s active listing `listing`, from its start.
-fn start(s: &mut Slot, listing: Listing) {
+/// Make `s`'s active listing `listing`, with snapshot `upto`, from its start.
+fn start(s: &mut Slot, listing: Listing, upto: u64) {
     let b = &mut s.burst;
     b.active = Some(listing);
-    b.queued &= !listing.bit();
+    b.waiting = b.waiting.saturating_sub(1);
     b.done = false;
     b.piece = 0;
-    (b.next, b.upto) = match listing {
-        Listing::Names => (0, b.names_upto),
-        Listing::Who => (0, 0),
-        Listing::History => (b.hist_upto.saturating_sub(HISTORY_LEN as u64), b.hist_upto),
+    b.upto = upto;
+    b.next = match listing {
+        Listing::Names | Listing::Who => 0,
+        Listing::History => upto.saturating_sub(HISTORY_LEN as u64),
     };
 }
 

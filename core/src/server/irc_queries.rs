@@ -170,8 +170,8 @@ impl<const N: usize> Server<N> {
         }
     }
 
-    /// `MODE #chat` (`324 +nt`), `MODE #chat b` (an empty ban list), other channel changes
-    /// (`482`); `MODE me [+i|-i]` (`221`, or the change echoed), anybody else's (`502`).
+    /// `MODE #chat` (`324 +nt`), `MODE #chat b` (an empty ban list), other channel changes,
+    /// a ban with its mask among them (`482`); `MODE me [+i|-i]` (`221`, or the change echoed), anybody else's (`502`).
     pub(super) fn irc_mode(&mut self, i: usize, p: &[&str]) {
         let Some(target) = p.first() else {
             self.need_more(i, "MODE");
@@ -193,7 +193,7 @@ impl<const N: usize> Server<N> {
                     );
                     self.send_bytes(i, out.as_bytes());
                 }
-                Some("b") => {
+                Some("b") if p.len() == 2 => {
                     self.irc_numeric(
                         i,
                         numeric::RPL_ENDOFBANLIST,

@@ -629,6 +629,48 @@ fn part_then_join_at_once_keeps_the_order_of_everything() {
 }
 
 #[test]
+fn a_join_while_the_last_join_burst_waits_gets_a_burst_of_its_own() {
+    // python3-irc writes whatever its user asks at once, before it has read its welcome: here
+    // a PART and a JOIN come while the registration's NAMES and history are still to be sent.
+    let mut h = H::new(open());
+    let ana = h.join_native(1, "Ana");
+    h.line(ana, "old news");
+    let bob = h.irc(2);
+    h.send_unread(
+        bob,
+        b"NICK bob\r\nUSER bob 0 * :bob\r\nPART #chat :brb\r\nJOIN #chat\r\n",
+    );
+    let got = h.lines(bob);
+    let from = got.iter().position(|l| cmd(l) == "422").expect("a 422") + 1;
+    let got = &got[from..];
+    assert_eq!(
+        cmds(got),
+        ["JOIN", "331", "353", "366", "PRIVMSG", "PART", "JOIN", "331", "353", "366", "PRIVMSG"],
+        "{got:#?}"
+    );
+    for names in [&got[2], &got[8]] {
+        assert_eq!(names, ":chatd 353 bob = #chat :Ana bob");
+    }
+    assert_eq!(got[4], got[10], "the history, twice");
+    h.server.check_invariants().unwrap();
+}
+
+#[test]
+fn a_listing_asked_for_again_after_other_lines_comes_again() {
+    let mut h = H::new(open());
+    let bob = h.register(1, "bob");
+    // The WHO waits behind the NAMES, then a line comes after it, then another WHO.
+    h.send_unread(bob, b"NAMES #chat\r\nWHO #chat\r\nPING a\r\nWHO #chat\r\n");
+    let got = h.lines(bob);
+    assert_eq!(
+        cmds(&got),
+        ["353", "366", "352", "315", "PONG", "352", "315"],
+        "{got:#?}"
+    );
+    h.server.check_invariants().unwrap();
+}
+
+#[test]
 fn queries_are_answered_sanely() {
     let mut c = open();
     c.irc.set_topic("a sala de todos").unwrap();
@@ -691,6 +733,15 @@ fn queries_are_answered_sanely() {
     assert_eq!(
         q(&mut h, "MODE #chat b"),
         [":chatd 368 bob #chat :End of channel ban list"]
+    );
+    assert_eq!(
+        q(&mut h, "MODE #chat +b"),
+        [":chatd 368 bob #chat :End of channel ban list"]
+    );
+    // irssi's /ban: a ban to set is a change, refused like the others.
+    assert_eq!(
+        q(&mut h, "MODE #chat +b *!*native@chatd"),
+        [":chatd 482 bob #chat :Channel modes are fixed"]
     );
     assert_eq!(
         q(&mut h, "MODE #chat +o bob"),
