@@ -7,7 +7,9 @@
 # For N = 2, 16, 64, 256, paced (10 msg/s per client), fast (window of 16 unseen messages per
 # sender) and fast1 (window of 1: every sender waits until everybody saw its last message):
 # a fresh server per run, pinned to one core, the generator to the other, three runs per
-# point; then chatd's idle RSS, start-up time to listening and stripped binary sizes. Raw results
+# point; at N = 64 (TLS_SIZES) also tlsfast, the fast mode over TLS, against chatd's TLS port and
+# ngircd's (a certificate made for the run); then chatd's idle RSS, start-up time to listening
+# and stripped binary sizes (chatc as packaged, with the client profile). Raw results
 # (one key=value file per run) and summary.md land in $OUT (default target/bench-results/DATE).
 # At the points of IRC_POINTS (MODE:N pairs, default fast:64) chatd's IRC listener runs too,
 # as server chatd_irc: chat-bench speaks IRC to it as to ngircd (IRC_POINTS="" skips it).
@@ -20,6 +22,7 @@ root=$(dirname "$here")
 export CARGO_TARGET_DIR
 SIZES=${SIZES:-"2 16 64 256"}
 MODES=${MODES:-"paced fast fast1"}
+TLS_SIZES=${TLS_SIZES:-64}       # the sizes that also get a tlsfast run ("" for none)
 SERVERS=${SERVERS:-"chatd ngircd"}
 IRC_POINTS=${IRC_POINTS-"fast:64"}
 REPS=${REPS:-3}
@@ -113,14 +116,17 @@ log_reader() {
   done
 }
 
-# Start chatd on PORT; sets server_pid, and startup_us to its time from exec to `listening`.
+# Start chatd on PORT (and TLS on TLS_PORT, if given: else TLS off); sets server_pid, and
+# startup_us to its time from exec to `listening`.
 start_chatd() {
-  local port=$1 state="$work/state-$1" t0
+  local port=$1 tls=${2:-off} state="$work/state-$1" t0
+  [ "$tls" = off ] || tls=127.0.0.1:$tls
   mkdir -p "$state"
   rm -f "$work/ready-$port"
   t0=$(date +%s%N)
   taskset -c "$SERVER_CPU" "$CARGO_TARGET_DIR/release/chatd" --listen "127.0.0.1:$port" \
-    --irc-listen off --state-dir "$state" --flood off --max-clients 256 --max-per-address off \
+    --irc-listen off --irc-tls-listen off --tls-listen "$tls" --state-dir "$state" --flood off \
+    --max-clients 256 --max-per-address off \
     2> >(log_reader "$work/chatd-$port.log" "$work/ready-$port") &
   server_pid=$!
   if ! wait_for "$work/ready-$port" 5; then
@@ -139,7 +145,8 @@ start_chatd_irc() {
   mkdir -p "$state"
   rm -f "$work/ready-$port"
   taskset -c "$SERVER_CPU" "$CARGO_TARGET_DIR/release/chatd" --listen 127.0.0.1:0 \
-    --irc-listen "127.0.0.1:$port" --irc-channel '#bench' --state-dir "$state" --flood off \
+    --irc-listen "127.0.0.1:$port" --tls-listen off --irc-tls-listen off \
+    --irc-channel '#bench' --state-dir "$state" --flood off \
     --max-clients 256 --max-per-address off \
     2> >(log_reader "$work/chatd_irc-$port.log" "$work/ready-$port") &
   server_pid=$!
@@ -163,9 +170,10 @@ point_servers() {
   done
 }
 
-# Start ngircd on PORT from a config of ours; flood protection off; sets server_pid.
+# Start ngircd on PORT (and its SSL port TLS_PORT, if given) from a config of ours; flood
+# protection off; sets server_pid.
 start_ngircd() {
-  local port=$1 conf="$work/ngircd-$1.conf"
+  local port=$1 tls=${2:-} conf="$work/ngircd-$1.conf"
   rm -f "$work/ngircd-$port.log"
   cat >"$conf" <<EOF
 [Global]
@@ -187,6 +195,10 @@ DNS = no
 Ident = no
 PAM = no
 EOF
+  if [ -n "$tls" ]; then
+    printf '[SSL]\nCertFile = %s\nKeyFile = %s\nPorts = %s\n' \
+      "$work/tls-cert.pem" "$work/tls-key.pem" "$tls" >>"$conf"
+  fi
   taskset -c "$SERVER_CPU" ngircd -n -f "$conf" >"$work/ngircd-$port.log" 2>&1 &
   server_pid=$!
   if ! wait_for "$work/ngircd-$port.log" 5 'Server .* ready'; then
@@ -199,7 +211,8 @@ EOF
 
 log "building (release) into $CARGO_TARGET_DIR"
 (cd "$root" && cargo build --release -q -p chat-bench)
-if [[ " $SERVERS " == *" chatd "* ]] && ! (cd "$root" && cargo build --release -q -p chatd -p chatc); then
+if [[ " $SERVERS " == *" chatd "* ]] && ! (cd "$root" && cargo build --release -q -p chatd &&
+    cargo build --profile client -q -p chatc); then
   log "chatd/chatc do not build: benchmarking ngircd only"
   SERVERS=${SERVERS//chatd/}
 fi
@@ -208,6 +221,11 @@ if ! command -v ngircd >/dev/null; then
   SERVERS=${SERVERS//ngircd/}
 fi
 bench="$CARGO_TARGET_DIR/release/chat-bench"
+if [ -n "$TLS_SIZES" ]; then
+  # ngircd's certificate for the TLS runs (chatd makes its own in its state directory).
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=bench.local -keyout "$work/tls-key.pem" -out "$work/tls-cert.pem" 2>/dev/null
+fi
 
 {
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -221,8 +239,15 @@ bench="$CARGO_TARGET_DIR/release/chat-bench"
 
 # One point of the matrix, REPS times per server.
 for n in $SIZES; do
-  for mode in $MODES; do
-    if [ "$mode" = paced ]; then
+  modes=$MODES
+  if [[ " $TLS_SIZES " == *" $n "* ]]; then modes="$modes tlsfast"; fi
+  for mode in $modes; do
+    tls_args=()
+    if [ "$mode" = tlsfast ]; then
+      m=$(fast_m fast "$n")
+      mode_args=(--window "$WINDOW")
+      tls_args=(--tls)
+    elif [ "$mode" = paced ]; then
       m=$PACED_M
       mode_args=(--rate "$RATE")
     elif [ "$mode" = fast1 ]; then
@@ -240,16 +265,22 @@ for n in $SIZES; do
           continue
         fi
         next_port
+        plain_port=$port target=$port tls_port=
+        if [ "${#tls_args[@]}" -gt 0 ]; then
+          next_port
+          tls_port=$port target=$port
+        fi
         case $server in
-          chatd) start_chatd "$port" || continue; proto=chatd ;;
-          chatd_irc) start_chatd_irc "$port" || continue; proto=irc ;;
-          ngircd) start_ngircd "$port" || continue; proto=irc ;;
+          chatd) start_chatd "$plain_port" "${tls_port:-off}" || continue; proto=chatd ;;
+          chatd_irc) start_chatd_irc "$plain_port" || continue; proto=irc ;;
+          ngircd) start_ngircd "$plain_port" "$tls_port" || continue; proto=irc ;;
         esac
+        port=$plain_port
         left=$((deadline - SECONDS))
         limit=$((left < RUN_TIMEOUT ? (left > 5 ? left : 5) : RUN_TIMEOUT))
         rc=0
-        taskset -c "$GEN_CPU" "$bench" --proto "$proto" --addr "127.0.0.1:$port" -n "$n" -m "$m" \
-          "${mode_args[@]}" --server-pid "$server_pid" --timeout "$limit" --format kv \
+        taskset -c "$GEN_CPU" "$bench" --proto "$proto" --addr "127.0.0.1:$target" -n "$n" -m "$m" \
+          "${mode_args[@]}" "${tls_args[@]}" --server-pid "$server_pid" --timeout "$limit" --format kv \
           --label "$server" >"$out" 2>"$work/bench.err" || rc=$?
         echo "exit=$rc" >>"$out"
         sed 's/^/note=/' "$work/bench.err" >>"$out"
@@ -279,9 +310,8 @@ if [[ " $SERVERS " == *" chatd "* ]]; then
     fi
     stop_server
   done
-  for b in chatd chatc; do
-    echo "size_${b}_bytes=$(stat -c %s "$CARGO_TARGET_DIR/release/$b")" >>"$OUT/chatd-extra.kv"
-  done
+  echo "size_chatd_bytes=$(stat -c %s "$CARGO_TARGET_DIR/release/chatd")" >>"$OUT/chatd-extra.kv"
+  echo "size_chatc_bytes=$(stat -c %s "$CARGO_TARGET_DIR/client/chatc")" >>"$OUT/chatd-extra.kv"
 fi
 if [[ " $SERVERS " == *" ngircd "* ]]; then
   next_port

@@ -50,11 +50,12 @@ END {
   print "CPU per delivery is the server process CPU time (user+sys) during the sending phase divided by the deliveries."
   print ""
   nn = 0; for (n in ns) nl[++nn] = n + 0; isort(nl, nn)
-  split("paced fast fast1", ml, " ")
+  split("paced fast fast1 tlsfast", ml, " ")
   title["paced"] = " (10 msg/s per client)"
   title["fast"] = " (as fast as a window of 16 unseen messages per sender allows)"
   title["fast1"] = " (window of 1: each sender waits until every other client saw its last message)"
-  for (mi = 1; mi <= 3; mi++) {
+  title["tlsfast"] = " (fast, over TLS: chatd'"'"'s TLS port beside ngircd'"'"'s SSL port)"
+  for (mi = 1; mi <= 4; mi++) {
     mode = ml[mi]; if (!(mode in modes)) continue
     print "## " mode title[mode]; print ""
     print "| N | runs | deliveries/s chatd | deliveries/s ngircd | ratio | server ns/delivery chatd | ngircd | ratio | p50 ms chatd | p50 ms ngircd | p99 ms chatd | p99 ms ngircd | max ms chatd | max ms ngircd |"

@@ -31,14 +31,16 @@ case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 sed "s#^ExecStart=/usr/sbin/chatd #ExecStart=$bin #" "$units/chatd.service" >"$tmp/chatd.service"
-cp "$units/chatd.socket" "$units/chatd-irc.socket" "$tmp/"
+cp "$units/chatd.socket" "$units/chatd-irc.socket" "$units/chatd-tls.socket" \
+    "$units/chatd-irc-tls.socket" "$tmp/"
 grep -q "^ExecStart=$bin " "$tmp/chatd.service" || {
     echo "check-unit: ExecStart= line not found in chatd.service" >&2
     exit 1
 }
 
 # verify prints problems and may still exit 0: any output is a failure.
-out=$(cd "$tmp" && systemd-analyze verify --man=no ./chatd.socket ./chatd-irc.socket ./chatd.service 2>&1) || {
+out=$(cd "$tmp" && systemd-analyze verify --man=no ./chatd.socket ./chatd-irc.socket \
+    ./chatd-tls.socket ./chatd-irc-tls.socket ./chatd.service 2>&1) || {
     printf '%s\n' "$out" >&2
     echo "check-unit: systemd-analyze verify failed" >&2
     exit 1

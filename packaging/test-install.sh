@@ -14,7 +14,9 @@
 #    password credential is enforced, then that the unit's fallback
 #    credential means no password, send a line with `chatc` in script mode
 #    and see it arrive at a `chatc --listen`, check the log, stop chatd with
-#    SIGTERM and check the saved history;
+#    SIGTERM and check the saved history; then chat over TLS through the
+#    installed chatc (first contact shows the fingerprint chatd --fingerprint
+#    prints; a second contact checks it; plain text to that host is refused);
 # 4. dpkg --purge both and check that nothing is left behind.
 #
 # Every wait is bounded; only processes this script started are killed, by
@@ -59,7 +61,8 @@ cleanup() {
         kill "$pid" 2>/dev/null || true
     done
     if [ "$status" -ne 0 ]; then
-        for f in "$tmp"/chatd.log "$tmp"/listen.out "$tmp"/listen.err "$tmp"/send.err; do
+        for f in "$tmp"/chatd.log "$tmp"/listen.out "$tmp"/listen.err "$tmp"/send.err \
+            "$tmp"/listen-tls.out "$tmp"/listen-tls.err; do
             [ -s "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }
         done
         if [ "$installed" = yes ]; then
@@ -70,6 +73,9 @@ cleanup() {
     rm -rf "$tmp"
     exit "$status"
 }
+# chatc remembers the servers it spoke TLS to in $XDG_DATA_HOME: a file of
+# the test's own, so that the machine's (root's) is neither read nor written.
+export XDG_DATA_HOME=$tmp/chatc-data
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
@@ -132,6 +138,7 @@ for conffile in /etc/default/chatd /etc/fail2ban/filter.d/chatd.conf; do
         fail "$conffile is not a conffile"
 done
 [ -f /usr/lib/systemd/system/chatd.service ] || fail "no chatd.service"
+[ -f /usr/lib/systemd/system/chatd-tls.socket ] || fail "no chatd-tls.socket"
 [ -L /etc/systemd/system/multi-user.target.wants/chatd.service ] ||
     fail "postinst did not enable chatd.service"
 [ ! -e /etc/systemd/system/sockets.target.wants/chatd.socket ] ||
@@ -139,6 +146,11 @@ done
 [ -f /usr/lib/systemd/system/chatd-irc.socket ] || fail "no chatd-irc.socket"
 [ ! -e /etc/systemd/system/sockets.target.wants/chatd-irc.socket ] ||
     fail "postinst enabled chatd-irc.socket, which should stay optional"
+[ -f /usr/lib/systemd/system/chatd-irc-tls.socket ] || fail "no chatd-irc-tls.socket"
+[ ! -e /etc/systemd/system/sockets.target.wants/chatd-tls.socket ] ||
+    fail "postinst enabled chatd-tls.socket, which should stay optional"
+[ ! -e /etc/systemd/system/sockets.target.wants/chatd-irc-tls.socket ] ||
+    fail "postinst enabled chatd-irc-tls.socket, which should stay optional"
 
 ### 3. chat through the installed binaries
 # chatd runs the way the service runs it: with a credentials directory
@@ -148,9 +160,10 @@ socat -u "UNIX-RECV:$tmp/notify" "OPEN:$tmp/notified,creat,append" &
 pids+=($!)
 wait_for test -S "$tmp/notify" || fail "socat did not create the notify socket"
 
-# Start the installed chatd on a free loopback port with credentials from
-# directory $1 and state in $2; set $port and $chatd_pid. The port is picked
-# at random and another is tried when chatd cannot bind it.
+# Start the installed chatd on a free loopback port (and the next one for
+# TLS) with credentials from directory $1 and state in $2; set $port,
+# $tls_port and $chatd_pid. The port is picked at random and another is
+# tried when chatd cannot bind it.
 start_chatd() {
     local creds=$1 state=$2 attempt try
     port=
@@ -159,11 +172,13 @@ start_chatd() {
         : >"$tmp/notified"
         CREDENTIALS_DIRECTORY=$creds NOTIFY_SOCKET=$tmp/notify \
             /usr/sbin/chatd --foreground --listen "127.0.0.1:$try" --irc-listen off \
+            --irc-tls-listen off --tls-listen "127.0.0.1:$((try + 1))" \
             --state-dir "$state" --log stderr --log-level info 2>"$tmp/chatd.log" &
         chatd_pid=$!
         pids+=("$chatd_pid")
         if wait_for ready_or_dead "$chatd_pid" && alive "$chatd_pid"; then
             port=$try
+            tls_port=$((try + 1))
             note "chatd is ready on 127.0.0.1:$port (pid $chatd_pid)"
             return 0
         fi
@@ -229,8 +244,44 @@ if grep -qF "$marker" "$tmp/chatd.log"; then
     fail "chatd logged a message's text"
 fi
 
+# Over TLS, through the installed chatc: the first contact shows the
+# fingerprint that chatd --fingerprint prints and remembers it; a listener
+# over TLS sees a line sent over TLS; plain text to this host is then
+# refused (no silent downgrade).
+[ "$(stat -c %a "$state/tls.pem")" = 600 ] || fail "the TLS key in the state directory is not 0600"
+fingerprint=$(/usr/sbin/chatd --fingerprint --state-dir "$state") ||
+    fail "chatd --fingerprint exits with $?"
+case $fingerprint in SHA256:??:*) ;; *) fail "chatd --fingerprint printed '$fingerprint'" ;; esac
+grep -qF "tls-certificate fingerprint=$fingerprint" "$tmp/chatd.log" ||
+    fail "chatd did not log the fingerprint chatd --fingerprint prints"
+tmarker="over-tls-from-test-install-$$"
+echo "first $tmarker" | timeout "$wait_secs" chatc --tls -H 127.0.0.1 -p "$tls_port" -n tlsfirst \
+    2>"$tmp/send.err" || fail "chatc --tls (first contact) exits with $?"
+grep -qF "first TLS contact with 127.0.0.1:$tls_port: its certificate is $fingerprint" \
+    "$tmp/send.err" || fail "chatc --tls did not show the fingerprint at the first contact"
+grep -qF "127.0.0.1:$tls_port $fingerprint" "$XDG_DATA_HOME/chatc/known_hosts" ||
+    fail "chatc did not remember the fingerprint"
+timeout "$wait_secs" chatc --tls -H 127.0.0.1 -p "$tls_port" -n tlslistener --listen --no-color \
+    >"$tmp/listen-tls.out" 2>"$tmp/listen-tls.err" </dev/null &
+tls_listen_pid=$!
+pids+=("$tls_listen_pid")
+wait_for grep -q '^[^ ]* WELCOME tlslistener ' "$tmp/listen-tls.out" ||
+    fail "chatc --tls --listen did not join"
+echo "$tmarker" | timeout "$wait_secs" chatc --tls -H 127.0.0.1 -p "$tls_port" -n tlssender \
+    2>"$tmp/send.err" || fail "chatc --tls exits with $?"
+grep -q "first TLS contact" "$tmp/send.err" && fail "chatc --tls took a known server for a new one"
+wait_for grep -q "^[^ ]* MSG <tlssender> $tmarker\$" "$tmp/listen-tls.out" ||
+    fail "chatc --tls --listen did not print the line sent over TLS"
+note "chatc --tls --listen saw: $(grep -F "MSG <tlssender>" "$tmp/listen-tls.out")"
+rc=0
+echo "in clear" | timeout "$wait_secs" chatc -H 127.0.0.1 -p "$port" -n plain 2>"$tmp/send.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "will not send plain text" "$tmp/send.err" ||
+    fail "chatc sent plain text to a host it spoke TLS to (exit $rc)"
+note "chatted over TLS; the fingerprint matches chatd --fingerprint; no downgrade"
+
 stop_chatd
 reap "$listen_pid" || fail "chatc --listen did not end when chatd shut down"
+reap "$tls_listen_pid" || fail "chatc --tls --listen did not end when chatd shut down"
 [ "$reaped" -eq 0 ] || fail "chatc --listen exited with $reaped when the server closed, not 0"
 [ -f "$state/history" ] || fail "chatd saved no history in its --state-dir"
 grep -qF "$marker" "$state/history" || fail "the saved history lacks the message"
@@ -241,7 +292,7 @@ note "chatd shut down cleanly and saved its history"
 # leaves /var/lib/private/chatd and the symlink /var/lib/chatd.
 [ -d /var/lib/private ] || { mkdir -m 0700 /var/lib/private; made_private=yes; }
 mkdir /var/lib/private/chatd
-cp "$state/history" /var/lib/private/chatd/history
+cp "$state/history" "$state/tls.pem" /var/lib/private/chatd/
 ln -s private/chatd /var/lib/chatd
 mkdir -m 0700 /etc/chatd
 
@@ -258,7 +309,8 @@ done
 left=()
 for f in /usr/sbin/chatd /usr/bin/chatc /etc/default/chatd /etc/fail2ban/filter.d/chatd.conf \
     /usr/lib/systemd/system/chatd.service /usr/lib/systemd/system/chatd.socket \
-    /usr/lib/systemd/system/chatd-irc.socket \
+    /usr/lib/systemd/system/chatd-irc.socket /usr/lib/systemd/system/chatd-tls.socket \
+    /usr/lib/systemd/system/chatd-irc-tls.socket \
     /etc/systemd/system/multi-user.target.wants/chatd.service \
     /var/lib/systemd/deb-systemd-helper-enabled/chatd.service.dsh-also \
     /var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/chatd.service \

@@ -78,6 +78,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 
+    /// Speak TLS to the server (any certificate is accepted: loopback only).
+    #[arg(long)]
+    pub tls: bool,
+
     /// Free label copied into the report (e.g. the server's name).
     #[arg(long, default_value = "")]
     pub label: String,

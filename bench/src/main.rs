@@ -12,6 +12,7 @@ mod proc_stats;
 mod protocol;
 mod report;
 mod run;
+mod tls;
 
 use std::process::ExitCode;
 

@@ -32,6 +32,7 @@ impl Figures {
         };
         p.push(("label", args.label.clone()));
         p.push(("proto", format!("{:?}", args.proto).to_lowercase()));
+        p.push(("tls", if args.tls { "yes" } else { "no" }.to_string()));
         p.push(("clients", args.clients.to_string()));
         p.push(("messages", args.messages.to_string()));
         p.push(("mode", mode));

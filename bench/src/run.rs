@@ -17,6 +17,7 @@ use crate::accounting::{Accounting, Outcome};
 use crate::cli::Args;
 use crate::proc_stats::{self, ProcSample};
 use crate::protocol::{Event, Payload};
+use crate::tls::Tls;
 
 /// Bytes of receive buffer per client; a longer line than this is dropped and counted.
 const INBUF: usize = 64 * 1024;
@@ -111,6 +112,8 @@ pub struct RunResult {
 
 struct Client {
     stream: TcpStream,
+    /// The TLS layer, with `--tls`.
+    tls: Option<Box<Tls>>,
     name: String,
     inbuf: Vec<u8>,
     in_len: usize,
@@ -141,6 +144,8 @@ struct Bench<'a> {
     garbled: u64,
     samples: Vec<String>,
     text: Vec<u8>,
+    /// Plaintext one TLS read produced, before it is cut into lines.
+    tls_plain: Vec<u8>,
 }
 
 fn setup<E: fmt::Display>(what: &str) -> impl FnOnce(E) -> RunError + '_ {
@@ -192,6 +197,10 @@ impl<'a> Bench<'a> {
 
     /// Write what client `i` has pending; arm EPOLLOUT if the socket is full.
     fn flush(&mut self, i: usize) {
+        if self.clients[i].tls.is_some() {
+            self.flush_tls(i);
+            return;
+        }
         let c = &mut self.clients[i];
         while c.open && c.out_pos < c.out.len() {
             match c.stream.write(&c.out[c.out_pos..]) {
@@ -212,6 +221,112 @@ impl<'a> Bench<'a> {
             c.out_pos = 0;
         }
         self.interest(i, pending);
+    }
+
+    /// [`Bench::flush`] through TLS: hand rustls the pending plaintext, write its records.
+    fn flush_tls(&mut self, i: usize) {
+        let mut blocked = false;
+        for _ in 0..64 {
+            let c = &mut self.clients[i];
+            let Some(tls) = c.tls.as_mut() else { return };
+            if !c.open {
+                return;
+            }
+            match tls.send(&mut c.stream, &c.out[c.out_pos..]) {
+                Ok((taken, pending)) => {
+                    c.out_pos += taken;
+                    blocked = pending;
+                    if pending || taken == 0 || c.out_pos == c.out.len() {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    self.close(i);
+                    return;
+                }
+            }
+        }
+        let c = &mut self.clients[i];
+        if c.out_pos == c.out.len() {
+            c.out.clear();
+            c.out_pos = 0;
+        }
+        let pending = blocked || c.out_pos < c.out.len();
+        self.interest(i, pending);
+    }
+
+    /// Read once through TLS and act on every complete line of plaintext.
+    fn receive_tls(&mut self, i: usize) {
+        for _ in 0..READS_PER_EVENT {
+            let mut plain = std::mem::take(&mut self.tls_plain);
+            plain.clear();
+            let c = &mut self.clients[i];
+            let Some(tls) = c.tls.as_mut() else { return };
+            if !c.open {
+                return;
+            }
+            let got = tls.receive(&mut c.stream, &mut plain);
+            let now = self.now();
+            match got {
+                Ok(open) => {
+                    self.take_bytes(i, &plain, now);
+                    self.tls_plain = plain;
+                    // The handshake, or a key update, may have something to send.
+                    self.flush(i);
+                    if !open {
+                        self.close(i);
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    self.tls_plain = plain;
+                    return;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => self.tls_plain = plain,
+                Err(_) => {
+                    self.close(i);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Append received plaintext to client `i`'s buffer, acting on each complete line.
+    fn take_bytes(&mut self, i: usize, mut bytes: &[u8], now: u64) {
+        while !bytes.is_empty() {
+            let c = &mut self.clients[i];
+            if c.in_len == c.inbuf.len() {
+                // A line longer than the whole buffer: drop it.
+                c.in_len = 0;
+                self.garbled += 1;
+            }
+            let c = &mut self.clients[i];
+            let k = bytes.len().min(c.inbuf.len() - c.in_len);
+            c.inbuf[c.in_len..c.in_len + k].copy_from_slice(&bytes[..k]);
+            c.in_len += k;
+            bytes = &bytes[k..];
+            self.lines(i, now);
+        }
+    }
+
+    /// Act on every complete line in client `i`'s buffer and keep the partial one.
+    fn lines(&mut self, i: usize, now: u64) {
+        let c = &mut self.clients[i];
+        let mut buf = std::mem::take(&mut c.inbuf);
+        let len = c.in_len;
+        let mut start = 0;
+        while let Some(pos) = buf[start..len].iter().position(|&b| b == b'\n') {
+            let mut line = &buf[start..start + pos];
+            if let Some(l) = line.strip_suffix(b"\r") {
+                line = l;
+            }
+            self.on_line(i, line, now);
+            start += pos + 1;
+        }
+        buf.copy_within(start..len, 0);
+        let c = &mut self.clients[i];
+        c.in_len = len - start;
+        c.inbuf = buf;
     }
 
     /// Queue and write `count` messages from client `i`, stamped now.
@@ -239,6 +354,10 @@ impl<'a> Bench<'a> {
 
     /// Read what client `i` has received and act on every complete line.
     fn receive(&mut self, i: usize) {
+        if self.clients[i].tls.is_some() {
+            self.receive_tls(i);
+            return;
+        }
         for _ in 0..READS_PER_EVENT {
             let c = &mut self.clients[i];
             if !c.open {
@@ -264,23 +383,9 @@ impl<'a> Bench<'a> {
                 }
             };
             let now = self.now();
+            self.clients[i].in_len += n;
+            self.lines(i, now);
             let c = &mut self.clients[i];
-            c.in_len += n;
-            let mut buf = std::mem::take(&mut c.inbuf);
-            let len = c.in_len;
-            let mut start = 0;
-            while let Some(pos) = buf[start..len].iter().position(|&b| b == b'\n') {
-                let mut line = &buf[start..start + pos];
-                if let Some(l) = line.strip_suffix(b"\r") {
-                    line = l;
-                }
-                self.on_line(i, line, now);
-                start += pos + 1;
-            }
-            buf.copy_within(start..len, 0);
-            let c = &mut self.clients[i];
-            c.in_len = len - start;
-            c.inbuf = buf;
             if !c.out.is_empty() {
                 self.flush(i);
             }
@@ -392,6 +497,11 @@ pub fn run(args: &Args) -> Result<RunResult, RunError> {
     let base = Instant::now();
     let deadline =
         u64::try_from(Duration::from_secs_f64(args.timeout).as_nanos()).unwrap_or(u64::MAX);
+    let tls_config = if args.tls {
+        Some(crate::tls::config().map_err(setup("TLS configuration"))?)
+    } else {
+        None
+    };
     let mut clients = Vec::with_capacity(n);
     for i in 0..n {
         // Each connect may use whatever is left of --timeout.
@@ -407,8 +517,13 @@ pub fn run(args: &Args) -> Result<RunResult, RunError> {
         let name = format!("{}{i}", args.name_prefix);
         let mut out = Vec::with_capacity(4096);
         args.proto.hello(&name, args.password.as_deref(), &mut out);
+        let tls = match &tls_config {
+            Some(config) => Some(Box::new(Tls::new(config).map_err(setup("TLS client"))?)),
+            None => None,
+        };
         clients.push(Client {
             stream,
+            tls,
             name,
             inbuf: vec![0; INBUF],
             in_len: 0,
@@ -438,6 +553,7 @@ pub fn run(args: &Args) -> Result<RunResult, RunError> {
         garbled: 0,
         samples: Vec::new(),
         text: Vec::with_capacity(1024),
+        tls_plain: Vec::with_capacity(64 * 1024),
     };
     for i in 0..n {
         bench.flush(i);

@@ -114,3 +114,17 @@ fn chatd_s_irc_side_relays_every_message_once_in_order() {
         200,
     );
 }
+
+/// The TLS row: chat-bench over TLS against chatd's TLS listener, every delivery counted.
+#[test]
+fn fast_mode_over_tls_delivers_everything() {
+    let server = Launch::new().tls().args(&SERVER_ARGS).start();
+    let port = server.tls_addr.unwrap().port();
+    check_run(
+        &server,
+        port,
+        &["--proto", "chatd", "--tls", "--window", "16"],
+        6,
+        40,
+    );
+}

@@ -5,10 +5,13 @@ use std::path::PathBuf;
 use chat_core::names::Name;
 use clap::Parser;
 
+use chat_core::fingerprint::Fingerprint;
+
 use crate::alert::Notifier;
 use crate::config::FileConfig;
 use crate::connection::{Login, Target};
 use crate::error::Error;
+use crate::tls::{Security, Trust, DEFAULT_TLS_PORT};
 
 /// chatc: join a chatd LAN chat from a terminal.
 ///
@@ -24,7 +27,7 @@ pub struct Args {
     #[arg(short = 'H', long, env = "CHATC_HOST")]
     pub host: Option<String>,
 
-    /// Server TCP port [default: the config file's, else 5000].
+    /// Server TCP port [default: the config file's, else 5000, or 5001 with TLS].
     #[arg(short, long, env = "CHATC_PORT")]
     pub port: Option<u16>,
 
@@ -60,6 +63,30 @@ pub struct Args {
     /// List the chatd servers on the local network, one per line (NAME, ADDRESS, PORT, HOST, TXT, tab-separated), and exit.
     #[arg(long)]
     pub discover: bool,
+
+    /// Encrypt with TLS; the first contact remembers the server's certificate, later ones check it.
+    #[arg(long, env = "CHATC_TLS", overrides_with = "no_tls",
+          value_parser = clap::builder::BoolishValueParser::new(),
+          num_args = 0, default_missing_value = "true")]
+    pub tls: Option<bool>,
+
+    /// Plain text, even to a server chatc has spoken TLS to (and over `tls = yes`).
+    #[arg(long, overrides_with = "tls")]
+    pub no_tls: bool,
+
+    /// Accept only the TLS certificate with this fingerprint (from chatd --fingerprint); implies --tls.
+    #[arg(long, value_name = "SHA256:…", value_parser = parse_fingerprint)]
+    pub fingerprint: Option<Fingerprint>,
+
+    /// Accept a TLS certificate signed by a CA in FILE (PEM) for the host name; implies --tls.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Read a `--fingerprint` value.
+fn parse_fingerprint(s: &str) -> Result<Fingerprint, String> {
+    Fingerprint::parse(s)
+        .map_err(|e| format!("{e} (e.g. SHA256:AB:CD:…, as chatd --fingerprint prints)"))
 }
 
 /// Environment variable holding the password.
@@ -87,14 +114,33 @@ pub struct Settings {
     pub bell: bool,
     /// How to notify on a mention or private message.
     pub notify: Notifier,
+    /// Plain text or TLS.
+    pub security: Security,
 }
 
 impl Args {
     /// Merge the command line (and environment) with the configuration file.
     pub fn settings(&self, file: FileConfig) -> Settings {
+        let ca_file = self.ca_file.clone().or(file.ca_file);
+        let security = if self.no_tls && self.fingerprint.is_none() && self.ca_file.is_none() {
+            Security::Plain { forced: true }
+        } else if let Some(fp) = self.fingerprint {
+            Security::Tls(Trust::Pinned(fp))
+        } else if let Some(ca) = ca_file {
+            Security::Tls(Trust::Ca(ca))
+        } else if self.tls.or(file.tls).unwrap_or(false) {
+            Security::Tls(Trust::FirstUse)
+        } else {
+            Security::Plain { forced: false }
+        };
+        let default_port = match security {
+            Security::Tls(_) => DEFAULT_TLS_PORT,
+            Security::Plain { .. } => DEFAULT_PORT,
+        };
         Settings {
+            security,
             host: self.host.clone().or(file.host),
-            port: self.port.or(file.port).unwrap_or(DEFAULT_PORT),
+            port: self.port.or(file.port).unwrap_or(default_port),
             name: self.name.clone().or(file.name),
             password_file: self.password_file.clone().or(file.password_file),
             listen: self.listen,
@@ -109,7 +155,9 @@ impl Settings {
     /// Return where to connect if a host was given anywhere; `None` means "find one on the
     /// local network" ([`crate::discover::pick`]).
     pub fn target(&self) -> Option<Target> {
-        self.host.as_deref().map(|h| Target::new(h, self.port))
+        self.host
+            .as_deref()
+            .map(|h| Target::new(h, self.port).with_security(self.security.clone()))
     }
 
     /// Work out the name and the password (if known before connecting).
@@ -235,6 +283,48 @@ mod test {
         assert!(s.bell && s.color);
         let quiet = Args::try_parse_from(["chatc", "--no-bell"]).expect("parses");
         assert!(!quiet.settings(FileConfig::default()).bell);
+    }
+
+    #[test]
+    fn tls_from_options_environment_or_file_with_its_own_default_port() {
+        let s = |argv: &[&str], file: FileConfig| {
+            Args::try_parse_from(argv).expect("parses").settings(file)
+        };
+        let plain = s(&["chatc"], FileConfig::default());
+        assert_eq!(plain.security, Security::Plain { forced: false });
+        assert_eq!(plain.port, 5000);
+        let tls = s(&["chatc", "--tls"], FileConfig::default());
+        assert_eq!(tls.security, Security::Tls(Trust::FirstUse));
+        assert_eq!(tls.port, 5001, "the TLS port when none is given");
+        assert_eq!(
+            s(&["chatc", "--tls", "-p", "7"], FileConfig::default()).port,
+            7
+        );
+        let file = FileConfig {
+            tls: Some(true),
+            ..FileConfig::default()
+        };
+        assert_eq!(
+            s(&["chatc"], file.clone()).security,
+            Security::Tls(Trust::FirstUse)
+        );
+        assert_eq!(
+            s(&["chatc", "--no-tls"], file).security,
+            Security::Plain { forced: true },
+            "--no-tls overrides the file"
+        );
+        let fp = "SHA256:".to_string() + &["AB"; 32].join(":");
+        let pinned = s(&["chatc", "--fingerprint", &fp], FileConfig::default());
+        assert!(matches!(pinned.security, Security::Tls(Trust::Pinned(_))));
+        assert_eq!(pinned.port, 5001);
+        assert!(Args::try_parse_from(["chatc", "--fingerprint", "SHA256:12"]).is_err());
+        let ca = s(&["chatc", "--ca-file", "/ca.pem"], FileConfig::default());
+        assert_eq!(ca.security, Security::Tls(Trust::Ca("/ca.pem".into())));
+        assert_eq!(
+            s(&["chatc", "--tls", "--no-tls"], FileConfig::default()).security,
+            Security::Plain { forced: true },
+            "the last one wins"
+        );
     }
 
     #[test]

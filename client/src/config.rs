@@ -34,6 +34,10 @@ pub struct FileConfig {
     pub bell: Option<bool>,
     /// `notify`: how to raise desktop notifications.
     pub notify: Option<Notifier>,
+    /// `tls`: speak TLS to the server.
+    pub tls: Option<bool>,
+    /// `ca-file`: trust server certificates signed by a CA in this file (implies TLS).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// One key of the file: its name, what it expects (for error messages and `chatc(1)`), and how
@@ -99,6 +103,22 @@ const KEYS: &[Key] = &[
         expects: "off, auto, osc777, osc9 or notify-send",
         set: |c, v| {
             c.notify = Some(Notifier::from_str(v, true).ok()?);
+            Some(())
+        },
+    },
+    Key {
+        name: "tls",
+        expects: "yes or no",
+        set: |c, v| {
+            c.tls = Some(boolean(v)?);
+            Some(())
+        },
+    },
+    Key {
+        name: "ca-file",
+        expects: "a file name (~/ for your home directory)",
+        set: |c, v| {
+            c.ca_file = Some(expand_home(v)?);
             Some(())
         },
     },
@@ -254,7 +274,8 @@ mod test {
     #[test]
     fn every_key_with_comments_and_blank_lines() {
         let text = "# my chat\n\nhost = chat.lan\nport=6000\n  name = Bruno  \n\
-                    color = no\nbell = off\nnotify = OSC777\npassword-file = /etc/pw\n";
+                    color = no\nbell = off\nnotify = OSC777\npassword-file = /etc/pw\n\
+                    tls = yes\nca-file = /etc/ca.pem\n";
         let c = parse(text).expect("parses");
         assert_eq!(
             c,
@@ -266,6 +287,8 @@ mod test {
                 color: Some(false),
                 bell: Some(false),
                 notify: Some(Notifier::Osc777),
+                tls: Some(true),
+                ca_file: Some("/etc/ca.pem".into()),
             }
         );
         assert_eq!(parse("").expect("empty"), FileConfig::default());

@@ -1,4 +1,6 @@
-//! The TCP connection to chatd: connecting, reading lines, sending lines, and joining.
+//! The connection to chatd, in plain text or TLS: connecting, reading lines, sending lines,
+//! and joining. Only [`Connection::open`], [`Connection::fd`], [`Connection::send`] and
+//! [`Connection::fill`] touch the socket; TLS lives in [`crate::tls`].
 //!
 //! Lines are parsed only by [`chat_core::ServerLine::parse`]; this module knows the joining
 //! steps of `docs/PROTOCOL.md` (password, name, `WELCOME`) and nothing else of the protocol.
@@ -16,7 +18,9 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 
 use crate::error::Error;
+use crate::known_hosts::{self, KnownHosts};
 use crate::lines::LineBuffer;
+use crate::tls::{self, Security};
 
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,13 +31,18 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A line longer than this (a broken server) is cut here.
 const MAX_IN_LINE: usize = 64 * 1024;
 
-/// Where to connect: a host name or address and a port.
+/// Where to connect: a host name or address, a port, and whether to speak TLS.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// Host name, IPv4 or IPv6 address (brackets allowed around IPv6).
     pub host: String,
     /// TCP port.
     pub port: u16,
+    /// Plain text or TLS, and how to trust the server's certificate.
+    pub security: Security,
+    /// The TLS port the server announced on the local network (mDNS `tls=`), if it was found
+    /// there: where a TLS connection goes.
+    pub tls_port: Option<u16>,
 }
 
 impl Target {
@@ -46,7 +55,19 @@ impl Target {
         Target {
             host: host.to_string(),
             port,
+            security: Security::default(),
+            tls_port: None,
         }
+    }
+
+    /// Return the target with `security`; with TLS, a server found on the local network is
+    /// reached on the TLS port it announced.
+    pub fn with_security(mut self, security: Security) -> Target {
+        if let (Security::Tls(_), Some(port)) = (&security, self.tls_port) {
+            self.port = port;
+        }
+        self.security = security;
+        self
     }
 }
 
@@ -63,14 +84,27 @@ impl fmt::Display for Target {
 /// An open connection and the bytes received but not yet cut into lines.
 pub struct Connection {
     stream: TcpStream,
+    /// The TLS layer, for a TLS target.
+    tls: Option<Box<rustls::ClientConnection>>,
     lines: LineBuffer,
     target: String,
+    /// Something to tell the user once (a first TLS contact's fingerprint).
+    notice: Option<String>,
 }
 
 impl Connection {
-    /// Connect to the first address of `target` that answers.
+    /// Connect to the first address of `target` that answers, and run the TLS handshake if
+    /// it asks for TLS. Plain text to a host chatc has spoken TLS to is refused, unless forced.
     pub fn open(target: &Target) -> Result<Connection, Error> {
         let name = target.to_string();
+        if target.security == (Security::Plain { forced: false })
+            && KnownHosts::load(known_hosts::default_path()).knows_host(&target.host)
+        {
+            return Err(Error::Downgrade {
+                target: name,
+                host: target.host.clone(),
+            });
+        }
         let addrs = (target.host.as_str(), target.port)
             .to_socket_addrs()
             .map_err(|err| Error::Resolve {
@@ -83,11 +117,27 @@ impl Connection {
                 Ok(stream) => {
                     stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
                     let _ = stream.set_nodelay(true);
-                    return Ok(Connection {
+                    let mut conn = Connection {
                         stream,
+                        tls: None,
                         lines: LineBuffer::new(MAX_IN_LINE),
                         target: name,
-                    });
+                        notice: None,
+                    };
+                    if let Security::Tls(trust) = &target.security {
+                        let done = tls::handshake(
+                            &conn.stream,
+                            &target.host,
+                            &conn.target,
+                            trust,
+                            JOIN_TIMEOUT,
+                        )?;
+                        conn.tls = Some(Box::new(done.conn));
+                        conn.notice = done.notice;
+                        // Lines that came with the end of the handshake are already in rustls.
+                        conn.take_plaintext();
+                    }
+                    return Ok(conn);
                 }
                 Err(err) => last = err,
             }
@@ -110,18 +160,70 @@ impl Connection {
         }
     }
 
+    /// Return what to tell the user about this connection, once (a first TLS contact).
+    pub fn take_notice(&mut self) -> Option<String> {
+        self.notice.take()
+    }
+
     /// Send one line (a `\n` is added).
     pub fn send(&mut self, line: &str) -> Result<(), Error> {
         let mut bytes = Vec::with_capacity(line.len() + 1);
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
-        self.stream.write_all(&bytes).map_err(|_| self.lost())
+        let Some(tls) = self.tls.as_mut() else {
+            return self.stream.write_all(&bytes).map_err(|_| self.lost());
+        };
+        let mut sent = tls.writer().write_all(&bytes);
+        while sent.is_ok() && tls.wants_write() {
+            sent = tls.write_tls(&mut self.stream).map(|_| ());
+        }
+        sent.map_err(|_| self.lost())
+    }
+
+    /// Move the plaintext rustls has decrypted into the line buffer; return false once the
+    /// server has ended the TLS session (or it broke).
+    fn take_plaintext(&mut self) -> bool {
+        let Some(tls) = self.tls.as_mut() else {
+            return true;
+        };
+        let mut chunk = [0u8; 8192];
+        for _ in 0..64 {
+            match tls.reader().read(&mut chunk) {
+                Ok(0) => return false,
+                Ok(n) => self.lines.push(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+        true
     }
 
     /// Read what has arrived (call when `poll` says the socket is readable).
     ///
     /// Return false when the server has closed the connection or it broke.
     pub fn fill(&mut self) -> bool {
+        if let Some(tls) = self.tls.as_mut() {
+            // One read of the socket (it is readable, so this does not block), then every
+            // record it completed; nothing decrypted stays inside rustls, where poll cannot
+            // see it.
+            let read = loop {
+                match tls.read_tls(&mut self.stream) {
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            let open = matches!(read, Ok(n) if n > 0);
+            if tls.process_new_packets().is_err() {
+                let _ = self.take_plaintext();
+                return false;
+            }
+            while tls.wants_write() {
+                if tls.write_tls(&mut self.stream).is_err() {
+                    break;
+                }
+            }
+            return self.take_plaintext() && open;
+        }
         let mut chunk = [0u8; 8192];
         for _ in 0..16 {
             match self.stream.read(&mut chunk) {

@@ -300,7 +300,9 @@ fn host_of(a: &FoundAddr) -> String {
 
 /// Return where to connect to `s`, if it has an address.
 pub fn target_of(s: &Server) -> Option<Target> {
-    s.best().map(|a| Target::new(&host_of(&a), s.port))
+    let mut t = s.best().map(|a| Target::new(&host_of(&a), s.port))?;
+    t.tls_port = s.txt_value("tls").and_then(|p| p.parse().ok());
+    Some(t)
 }
 
 /// Return the server's name as it may be printed (no control characters, no tabs).

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 
+use chat_core::fingerprint::Fingerprint;
 use chat_core::names::NameError;
 use chat_core::wire::ByeCode;
 
@@ -93,6 +94,45 @@ pub enum Error {
     SeveralServers(Vec<String>),
     /// Looking for servers on the local network failed (no UDP socket).
     Discover(io::Error),
+    /// Plain text to a host chatc has spoken TLS to (no silent downgrade).
+    Downgrade {
+        /// `host:port` as given.
+        target: String,
+        /// The host.
+        host: String,
+    },
+    /// The server's certificate is not the one expected (remembered or pinned).
+    CertChanged {
+        /// `host:port` as given.
+        target: String,
+        /// The host, for the command that accepts the new certificate.
+        host: String,
+        /// The fingerprint chatc expected.
+        expected: Fingerprint,
+        /// The fingerprint the server showed.
+        seen: Fingerprint,
+        /// Whether the expected one was given with `--fingerprint` (else remembered).
+        pinned: bool,
+    },
+    /// The TLS handshake failed.
+    Tls {
+        /// `host:port` as given.
+        target: String,
+        /// What rustls said.
+        why: String,
+    },
+    /// A TLS connection reached a plain-text port.
+    NotTls {
+        /// `host:port` as given.
+        target: String,
+    },
+    /// The `--ca-file` is unusable.
+    CaFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 impl Error {
@@ -201,6 +241,41 @@ impl fmt::Display for Error {
                 "cannot look for servers on the local network: {}; give an address with -H HOST",
                 describe(err)
             ),
+            Error::Downgrade { target, host } => write!(
+                f,
+                "chatc has spoken TLS to {host} before and will not send plain text to \
+                 {target} (someone may be removing the encryption); connect with --tls, or \
+                 give --no-tls to send plain text anyway"
+            ),
+            Error::CertChanged {
+                target,
+                host,
+                expected,
+                seen,
+                pinned,
+            } => {
+                let port = target.rsplit(':').next().unwrap_or("5001");
+                let was = if *pinned {
+                    "given with --fingerprint"
+                } else {
+                    "remembered from an earlier contact"
+                };
+                write!(
+                    f,
+                    "the TLS certificate of {target} has changed: expected {expected} ({was}), \
+                     but the server showed {seen}. Someone may be intercepting the connection, \
+                     or the server has a new certificate. If the server's admin confirms {seen} \
+                     (chatd --fingerprint), accept it with: \
+                     chatc --tls -H {host} -p {port} --fingerprint {seen}"
+                )
+            }
+            Error::Tls { target, why } => write!(f, "TLS with {target} failed: {why}"),
+            Error::NotTls { target } => write!(
+                f,
+                "{target} answered in plain text, not TLS: it is a plain-text port (chatd's TLS \
+                 port is 5001 unless set otherwise; give it with -p)"
+            ),
+            Error::CaFile { path, why } => write!(f, "cannot use the CA file {path}: {why}"),
         }
     }
 }

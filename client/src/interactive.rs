@@ -222,6 +222,10 @@ impl Session<'_> {
                 self.link.set_password(asker.password()?);
                 self.screen.redraw()?;
             }
+            Incoming::Notice(text) => {
+                let msg = self.screen.style.notice(&text);
+                self.screen.show(&msg)?;
+            }
             Incoming::Ended => return Ok(Some(Ok(()))),
         }
         Ok(None)

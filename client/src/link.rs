@@ -61,6 +61,8 @@ pub enum Incoming {
     },
     /// Joined again; the handshake lines follow as [`Incoming::Line`]s.
     Rejoined,
+    /// Something to tell the user about the connection: a first TLS contact's fingerprint.
+    Notice(String),
     /// Rejoining needs a password the link lacks: give one with [`Link::set_password`].
     NeedPassword,
     /// The server shut down and closed the connection, and the link does not rejoin.
@@ -97,6 +99,7 @@ impl Link {
         after_shutdown: AfterShutdown,
     ) -> Result<Link, Error> {
         let mut conn = Connection::open(target)?;
+        let notice = conn.take_notice().map(Incoming::Notice);
         let shown = join(&mut conn, &mut login, asker)?;
         Ok(Link {
             target: target.clone(),
@@ -105,7 +108,10 @@ impl Link {
             attempt: None,
             backoff: Backoff::default(),
             next_try: Instant::now(),
-            queue: shown.into_iter().map(Incoming::Line).collect(),
+            queue: notice
+                .into_iter()
+                .chain(shown.into_iter().map(Incoming::Line))
+                .collect(),
             shutdown_seen: false,
             halted: false,
             after_shutdown,
@@ -250,10 +256,16 @@ impl Link {
     /// Take the outcome of an attempt to rejoin.
     fn rejoined(&mut self, outcome: Result<Joined, Error>) -> Result<(), Error> {
         match outcome {
-            Ok(Joined { conn, shown, login }) => {
+            Ok(Joined {
+                mut conn,
+                shown,
+                login,
+            }) => {
+                let notice = conn.take_notice().map(Incoming::Notice);
                 self.conn = Some(conn);
                 self.login = login;
                 self.queue.push_back(Incoming::Rejoined);
+                self.queue.extend(notice);
                 self.queue.extend(shown.into_iter().map(Incoming::Line));
                 Ok(())
             }

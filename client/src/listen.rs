@@ -137,6 +137,7 @@ pub fn run(target: &Target, login: Login, signals: &Signals) -> Result<(), Error
                     eprintln!("chatc: reconnected to {} as {}", link.target(), link.name())
                 }
                 Incoming::NeedPassword => return Err(Error::NeedPassword),
+                Incoming::Notice(text) => eprintln!("chatc: {text}"),
                 Incoming::Ended => return Ok(()),
             }
         }

@@ -23,6 +23,7 @@ mod editor;
 mod error;
 mod interactive;
 mod keys;
+mod known_hosts;
 mod lines;
 mod link;
 mod listen;
@@ -36,6 +37,7 @@ mod script;
 mod seen;
 mod signals;
 mod terminal;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -56,7 +58,8 @@ fn run(args: &Args) -> Result<(), Error> {
     let target = match settings.target() {
         Some(given) => discover::resolve(given),
         None => discover::pick(terminal::stdin_is_tty())?,
-    };
+    }
+    .with_security(settings.security.clone());
     if settings.listen {
         let signals = signals::Signals::install()?;
         return listen::run(&target, login, &signals);

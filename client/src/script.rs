@@ -61,6 +61,9 @@ impl Input {
 /// Run script mode.
 pub fn run(target: &Target, mut login: Login) -> Result<(), Error> {
     let mut conn = Connection::open(target)?;
+    if let Some(text) = conn.take_notice() {
+        eprintln!("chatc: {text}");
+    }
     join(&mut conn, &mut login, &mut NoAsker)?;
     let mut input = Input {
         lines: LineBuffer::new(LONGEST_INPUT),

@@ -17,7 +17,8 @@
 //! public line once for every reader, and [`server`] ties them together. [`wire`] writes (and,
 //! for clients, parses) the lines the server sends, as documented in `docs/PROTOCOL.md`;
 //! [`irc`] does the same for IRC messages. Each connection speaks a [`Dialect`], chatd's own or
-//! IRC, chosen by the listener it came in on; both share one room.
+//! IRC, chosen by the listener it came in on; both share one room. [`fingerprint`] is the text
+//! form of a TLS certificate's fingerprint, which the daemon prints and the client checks.
 //!
 //! The feature `test-util` adds the module `testing`, which drives a server on a simulated
 //! clock for tests and fuzzers; it needs `std` and is never part of a release build.
@@ -35,6 +36,7 @@ mod burst;
 pub mod commands;
 pub mod config;
 pub mod dialect;
+pub mod fingerprint;
 pub mod flood;
 pub mod frame;
 pub mod history;

@@ -78,6 +78,9 @@ pub enum ByeCode {
     Timeout,
     /// Kept flooding after a warning.
     Flood,
+    /// The connection must be encrypted: plain text on a TLS port, or a plain-text port of a
+    /// server that refuses plain text. The text says where TLS is.
+    Tls,
 }
 
 macro_rules! code_words {
@@ -103,7 +106,7 @@ code_words!(ErrCode {
 
 code_words!(ByeCode {
     Quit => "quit", Password => "password", Throttled => "throttled", Full => "full",
-    TooMany => "too-many", Timeout => "timeout", Flood => "flood",
+    TooMany => "too-many", Timeout => "timeout", Flood => "flood", Tls => "tls",
 });
 
 code_words!(EntryKind { Msg => "MSG", Me => "ME" });
@@ -729,6 +732,7 @@ mod test {
             ByeCode::Full,
             ByeCode::Throttled,
             ByeCode::TooMany,
+            ByeCode::Tls,
         ] {
             assert_eq!(ByeCode::parse(c.as_str()), Some(c));
         }

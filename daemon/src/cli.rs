@@ -10,7 +10,8 @@ use clap::{Parser, ValueEnum};
 
 use crate::logging::LogRate;
 use crate::mdns::MdnsSettings;
-use crate::settings::{ListenAddrs, Settings, DEFAULT_STATE_DIR, SLOTS};
+use crate::settings::{ListenAddrs, Plain, Settings, DEFAULT_STATE_DIR, SLOTS};
+use crate::tls::CertSource;
 
 /// chatd: a LAN chat daemon speaking a plain line protocol over TCP (default port 5000).
 #[derive(Debug, Parser)]
@@ -137,6 +138,49 @@ pub struct Cli {
     /// The name chatd is announced under (default: the host name).
     #[arg(long, value_name = "NAME", env = "CHATD_MDNS_NAME")]
     pub mdns_name: Option<String>,
+
+    /// Listen for TLS clients on ADDR:PORT (repeatable), or off (default `[::]:5001` and `0.0.0.0:5001`).
+    #[arg(
+        help = "Listen for TLS clients on ADDR:PORT (repeatable), or off (default [::]:5001 and 0.0.0.0:5001)",
+        long,
+        value_name = "ADDR:PORT|off",
+        env = "CHATD_TLS_LISTEN",
+        value_delimiter = ',',
+        value_parser = parse_listen
+    )]
+    pub tls_listen: Vec<ListenArg>,
+
+    /// Listen for IRC clients over TLS on ADDR:PORT (repeatable), or off.
+    #[arg(
+        help = "Listen for IRC clients over TLS on ADDR:PORT (repeatable; default [::]:6697 and 0.0.0.0:6697), or off",
+        long,
+        value_name = "ADDR:PORT|off",
+        env = "CHATD_IRC_TLS_LISTEN",
+        value_delimiter = ',',
+        value_parser = parse_listen
+    )]
+    pub irc_tls_listen: Vec<ListenArg>,
+
+    /// The TLS certificate chain, PEM (default: one chatd makes in the state directory).
+    #[arg(long, value_name = "FILE", env = "CHATD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The TLS private key, PEM, readable by nobody else (re-read with the certificate on SIGHUP).
+    #[arg(long, value_name = "FILE", env = "CHATD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Whether plain-text clients may chat: allow, or refuse them with a line naming the TLS port.
+    #[arg(
+        long,
+        value_name = "allow|refuse",
+        env = "CHATD_PLAIN",
+        default_value = "allow"
+    )]
+    pub plain: PlainArg,
+
+    /// Print the SHA-256 fingerprint of the TLS certificate and exit.
+    #[arg(long)]
+    pub fingerprint: bool,
 }
 
 /// A switch given as `on` or `off`.
@@ -148,7 +192,7 @@ pub enum OnOff {
     Off,
 }
 
-/// One `--irc-listen` value: an address, or `off`.
+/// One value of a listen option (`--irc-listen`, `--tls-listen`, …): an address, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenArg {
     /// `off`: no listener of this kind.
@@ -214,6 +258,15 @@ pub fn parse_irc_network(s: &str) -> Result<String, String> {
 /// Read a topic: up to 300 bytes without control characters.
 pub fn parse_irc_topic(s: &str) -> Result<String, String> {
     irc_setting(s, "topic", IrcConfig::set_topic)
+}
+
+/// The `--plain` policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlainArg {
+    /// Plain-text clients chat as usual.
+    Allow,
+    /// Plain-text clients get `BYE tls`, naming the TLS port, and are closed.
+    Refuse,
 }
 
 /// Where log lines go.
@@ -327,6 +380,18 @@ impl Cli {
                 format!("invalid value for '--irc-listen <ADDR:PORT|off>': {e}\n"),
             )
         })?;
+        let tls_listen = listen_addrs(&self.tls_listen).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("invalid value for '--tls-listen <ADDR:PORT|off>': {e}\n"),
+            )
+        })?;
+        let irc_tls_listen = listen_addrs(&self.irc_tls_listen).map_err(|e| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("invalid value for '--irc-tls-listen <ADDR:PORT|off>': {e}\n"),
+            )
+        })?;
         let mut irc = IrcConfig::default();
         // Each value was checked when it was parsed.
         let _ = irc.set_channel(&self.irc_channel);
@@ -349,8 +414,60 @@ impl Cli {
                 enabled: self.mdns == OnOff::On,
                 name: self.mdns_name.clone(),
             },
+
+            tls_listen,
+            irc_tls_listen,
+            tls_cert: self
+                .tls_cert
+                .clone()
+                .zip(self.tls_key.clone())
+                .or_else(credentials_tls),
+            plain: match self.plain {
+                PlainArg::Allow => Plain::Allow,
+                PlainArg::Refuse => Plain::Refuse,
+            },
         })
     }
+
+    /// Check what clap cannot: a certificate with its key, and a TLS listener for `--plain
+    /// refuse`. The error is one line naming the option.
+    pub fn check(&self) -> Result<(), String> {
+        let tls_off = |v: &[ListenArg]| v.len() == 1 && v[0] == ListenArg::Off;
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return Err("--tls-cert needs --tls-key too".into()),
+            (None, Some(_)) => return Err("--tls-key needs --tls-cert too".into()),
+            _ => {}
+        }
+        if self.plain == PlainArg::Refuse
+            && tls_off(&self.tls_listen)
+            && tls_off(&self.irc_tls_listen)
+        {
+            return Err("--plain refuse needs TLS listeners, but --tls-listen and \
+                        --irc-tls-listen are off: nobody could chat"
+                .into());
+        }
+        Ok(())
+    }
+
+    /// Return where the TLS certificate comes from, as [`Cli::settings`] would use it.
+    pub fn cert_source(&self) -> CertSource {
+        let files = self
+            .tls_cert
+            .clone()
+            .zip(self.tls_key.clone())
+            .or_else(credentials_tls);
+        match files {
+            Some((cert, key)) => CertSource::Files { cert, key },
+            None => CertSource::StateDir(self.state_dir.clone().unwrap_or_else(default_state_dir)),
+        }
+    }
+}
+
+/// Return `$CREDENTIALS_DIRECTORY/tls-cert` and `tls-key` if systemd passed both credentials.
+fn credentials_tls() -> Option<(PathBuf, PathBuf)> {
+    let dir = PathBuf::from(std::env::var_os("CREDENTIALS_DIRECTORY")?);
+    let (cert, key) = (dir.join("tls-cert"), dir.join("tls-key"));
+    (cert.exists() && key.exists()).then_some((cert, key))
 }
 
 /// Return `$CREDENTIALS_DIRECTORY/password` if systemd passed such a credential.
@@ -496,5 +613,73 @@ mod test {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn tls_listeners_default_on_and_turn_off() {
+        let parse = |argv: &[&str]| Cli::try_parse_from(argv).expect("parse");
+        let cli = parse(&["chatd"]);
+        assert_eq!(cli.settings().unwrap().tls_listen, ListenAddrs::Default);
+        assert_eq!(cli.settings().unwrap().plain, Plain::Allow);
+        assert_eq!(
+            parse(&["chatd", "--tls-listen", "off"])
+                .settings()
+                .unwrap()
+                .tls_listen,
+            ListenAddrs::Off
+        );
+        assert_eq!(
+            parse(&["chatd", "--tls-listen", "127.0.0.1:0,[::1]:7"])
+                .settings()
+                .unwrap()
+                .tls_listen,
+            ListenAddrs::At(vec![
+                "127.0.0.1:0".parse().unwrap(),
+                "[::1]:7".parse().unwrap()
+            ])
+        );
+        assert!(Cli::try_parse_from(["chatd", "--tls-listen", "nowhere"]).is_err());
+        assert!(parse(&[
+            "chatd",
+            "--tls-listen",
+            "off",
+            "--tls-listen",
+            "127.0.0.1:1"
+        ])
+        .settings()
+        .is_err());
+        let refuse = parse(&[
+            "chatd",
+            "--plain",
+            "refuse",
+            "--tls-listen",
+            "off",
+            "--irc-tls-listen",
+            "off",
+        ]);
+        assert!(refuse.check().unwrap_err().contains("--plain refuse"));
+        let irc_only = parse(&["chatd", "--plain", "refuse", "--tls-listen", "off"]);
+        assert!(irc_only.check().is_ok(), "IRC over TLS is still there");
+        assert_eq!(
+            parse(&["chatd"]).settings().unwrap().irc_tls_listen,
+            ListenAddrs::Default
+        );
+        assert!(parse(&["chatd", "--plain", "refuse"]).check().is_ok());
+        assert!(
+            parse(&["chatd", "--tls-cert", "c.pem"]).check().is_err(),
+            "a certificate without its key"
+        );
+        let files = parse(&["chatd", "--tls-cert", "c.pem", "--tls-key", "k.pem"]);
+        assert_eq!(
+            files.cert_source(),
+            CertSource::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            }
+        );
+        assert_eq!(
+            parse(&["chatd", "--state-dir", "/x"]).cert_source(),
+            CertSource::StateDir("/x".into())
+        );
     }
 }

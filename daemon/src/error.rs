@@ -5,6 +5,7 @@ use std::io;
 
 use crate::listen::BindError;
 use crate::password::PasswordError;
+use crate::tls::TlsError;
 
 /// Why the daemon could not start.
 #[derive(Debug)]
@@ -15,6 +16,10 @@ pub enum StartError {
     Password(PasswordError),
     /// Setting up the loop itself failed.
     Setup(&'static str, io::Error),
+    /// The TLS certificate or key is unusable.
+    Tls(TlsError),
+    /// `--plain refuse` without any TLS listener: nobody could chat.
+    NoTls,
 }
 
 impl fmt::Display for StartError {
@@ -23,6 +28,10 @@ impl fmt::Display for StartError {
             StartError::Bind(e) => write!(f, "{e}"),
             StartError::Password(e) => write!(f, "{e}"),
             StartError::Setup(what, e) => write!(f, "cannot {what}: {e}"),
+            StartError::Tls(e) => write!(f, "{e}"),
+            StartError::NoTls => f.write_str(
+                "--plain refuse needs a TLS listener, and there is none: nobody could chat",
+            ),
         }
     }
 }
@@ -32,6 +41,12 @@ impl std::error::Error for StartError {}
 impl From<BindError> for StartError {
     fn from(e: BindError) -> Self {
         StartError::Bind(e)
+    }
+}
+
+impl From<TlsError> for StartError {
+    fn from(e: TlsError) -> Self {
+        StartError::Tls(e)
     }
 }
 

@@ -3,7 +3,12 @@
 //!
 //! Everything is allocated in [`Daemon::bind`]: the core (in a `Box`, built on a helper thread
 //! with a big stack since it is a few megabytes), the connection table, the read buffer. The
-//! loop itself allocates nothing while relaying messages (see `tests/no_alloc.rs`).
+//! loop itself allocates nothing while relaying messages in plain text (see
+//! `tests/no_alloc.rs`). A TLS connection gets its fixed buffers when it is accepted; what
+//! rustls still allocates per record is measured in `tests/tls_alloc.rs`. The TLS side of the
+//! loop is in `event_loop/tls_io.rs`.
+
+mod tls_io;
 
 use std::fmt;
 use std::io::{self, IoSlice, Read as _};
@@ -23,9 +28,10 @@ pub use crate::handle::Handle;
 use crate::listen::{self, Listener};
 use crate::mdns::{self, Mdns};
 use crate::password;
-use crate::settings::{Settings, SLOTS};
+use crate::settings::{Plain, Settings, SLOTS};
 use crate::socket::{self, Sock};
 use crate::state::HistoryStore;
+use crate::tls::{self, CertSource, Tls, TlsAdvert};
 use crate::{clock, notify};
 use crate::{fd_limit, logging};
 
@@ -65,6 +71,10 @@ struct Conn {
     /// Set once the core asked to close it: only its last bytes are written until then
     /// (monotonic clock, like every timer here).
     closing_until: Option<Instant>,
+    /// The TLS session of a connection accepted on a TLS listener.
+    tls: Option<Box<tls::Session>>,
+    /// Nothing has been read from it yet (a TLS handshake on a plain port shows at once).
+    fresh: bool,
 }
 
 /// The chat daemon: listeners, connections and the core, driven by [`Daemon::run`].
@@ -74,8 +84,18 @@ pub struct Daemon {
     listeners: Vec<Listener>,
     /// Where each listener listens (with real ports when bound to port 0), in their order.
     local: Vec<SocketAddr>,
-    /// What each listener's clients speak, in the same order.
-    dialects: Vec<Dialect>,
+    /// Certificate and configuration, when any listener speaks TLS.
+    tls: Option<Tls>,
+    /// Whether plain-text clients may chat.
+    plain: Plain,
+    /// What a plain-text client is told when `--plain refuse` turns it away, per dialect.
+    plain_refused_lines: tls_io::PerDialect,
+    /// What plain text on a TLS port is told, per dialect.
+    not_tls_lines: tls_io::PerDialect,
+    /// Plaintext decrypted from one connection's records, being fed to the core.
+    plain_buf: Vec<u8>,
+    /// A connection's pending output gathered into one record's plaintext.
+    stage: Vec<u8>,
     conns: Vec<Option<Conn>>,
     wake_rx: UnixStream,
     handle: Handle,
@@ -145,6 +165,28 @@ impl Daemon {
         }
         let bound = listen::bind_all(settings)?;
         notes.extend(bound.notes.into_iter().map(|n| (Level::Warn, n)));
+        let any_tls = bound.listeners.iter().any(|l| l.tls);
+        if settings.plain == Plain::Refuse && !any_tls {
+            return Err(StartError::NoTls);
+        }
+        let tls = if any_tls {
+            let source = match (&settings.tls_cert, &settings.state_dir) {
+                (Some((cert, key)), _) => CertSource::Files {
+                    cert: absolute(cert),
+                    key: absolute(key),
+                },
+                (None, Some(dir)) => CertSource::StateDir(absolute(dir)),
+                (None, None) => CertSource::Ephemeral,
+            };
+            let tls = Tls::new(source)?;
+            if let Some(w) = tls.warning() {
+                notes.push((Level::Warn, w.to_string()));
+            }
+            notes.push((Level::Info, tls.describe()));
+            Some(tls)
+        } else {
+            None
+        };
         notes.extend(fd_limit::raise_for(
             config.max_clients,
             bound.listeners.len(),
@@ -163,14 +205,12 @@ impl Daemon {
             .add(&wake_rx, EpollEvent::new(EpollFlags::EPOLLIN, WAKER))
             .map_err(|e| StartError::Setup("watch the wake-up socket", e.into()))?;
         let mut local = Vec::new();
-        let mut dialects = Vec::new();
         for (i, l) in bound.listeners.iter().enumerate() {
             let addr = l
                 .socket
                 .local_addr()
                 .map_err(|e| StartError::Setup("read a listening address", e))?;
             local.push(addr);
-            dialects.push(l.dialect);
             epoll
                 .add(
                     &l.socket,
@@ -179,16 +219,17 @@ impl Daemon {
                 .map_err(|e| StartError::Setup("watch a listener", e.into()))?;
         }
 
-        // Each listener is announced as what it speaks; TLS will add its certificate's
-        // fingerprint to the facts.
+        // Each listener is announced as what it speaks, with the certificate's fingerprint
+        // beside the TLS ports.
         let announced = bound
             .listeners
             .iter()
             .filter_map(|l| mdns::listener(&l.socket, mdns::Kind::of(l.dialect, l.tls)))
             .collect();
+        let fingerprint = tls.as_ref().map(|t| t.fingerprint().compact().to_string());
         let facts = mdns::Facts {
             password: server.config().password.is_some(),
-            tls_fingerprint: None,
+            tls_fingerprint: fingerprint.as_deref(),
         };
         let mdns = mdns::start_on(&settings.mdns, announced, facts, &epoll, &mut notes);
 
@@ -238,12 +279,42 @@ impl Daemon {
         };
         let mut conns = Vec::with_capacity(SLOTS);
         conns.resize_with(SLOTS, || None);
+        let port_of = |dialect: Dialect, tls: bool| {
+            bound
+                .listeners
+                .iter()
+                .zip(&local)
+                .find(|(l, _)| l.dialect == dialect && l.tls == tls)
+                .map(|(_, a)| a.port())
+        };
+        let plain_refused_lines =
+            tls_io::PerDialect::new(|d| tls_io::plain_refused_line(d, port_of(d, true)));
+        let not_tls_lines = tls_io::PerDialect::new(|d| {
+            let plain_port = match settings.plain {
+                Plain::Allow => port_of(d, false),
+                Plain::Refuse => None,
+            };
+            tls_io::not_tls_line(d, plain_port)
+        });
         Ok(Daemon {
             server,
             epoll,
             listeners: bound.listeners,
             local,
-            dialects,
+            tls,
+            plain: settings.plain,
+            plain_refused_lines,
+            not_tls_lines,
+            plain_buf: if any_tls {
+                vec![0; tls::session::PLAIN_BUF]
+            } else {
+                Vec::new()
+            },
+            stage: if any_tls {
+                vec![0; tls::session::MAX_FRAGMENT]
+            } else {
+                Vec::new()
+            },
             conns,
             wake_rx,
             handle,
@@ -263,14 +334,36 @@ impl Daemon {
         &self.local
     }
 
-    /// Return the addresses where clients speaking `dialect` connect.
+    /// Return the addresses where clients speaking `dialect` connect, in plain text.
     pub fn local_addrs_of(&self, dialect: Dialect) -> Vec<SocketAddr> {
-        self.local
+        self.addrs_of(dialect, false)
+    }
+
+    /// Return the addresses of the listeners of `dialect` over TLS (`tls`) or in plain text.
+    pub fn addrs_of(&self, dialect: Dialect, tls: bool) -> Vec<SocketAddr> {
+        self.listeners
             .iter()
-            .zip(&self.dialects)
-            .filter(|(_, d)| **d == dialect)
-            .map(|(a, _)| *a)
+            .zip(&self.local)
+            .filter(|(l, _)| l.dialect == dialect && l.tls == tls)
+            .map(|(_, a)| *a)
             .collect()
+    }
+
+    /// Return the addresses of the native TLS listeners.
+    pub fn tls_addrs(&self) -> Vec<SocketAddr> {
+        self.addrs_of(Dialect::Native, true)
+    }
+
+    /// Return what to advertise about TLS (e.g. in mDNS TXT records): the port of the first
+    /// native TLS listener and the fingerprint of the certificate presented now (it changes
+    /// when SIGHUP loads a new operator certificate). `None` when no native listener speaks TLS.
+    pub fn tls_advert(&self) -> Option<TlsAdvert> {
+        let tls = self.tls.as_ref()?;
+        let port = self.tls_addrs().first()?.port();
+        Some(TlsAdvert {
+            port,
+            fingerprint: tls.fingerprint(),
+        })
     }
 
     /// Return a handle to stop or reload the daemon from elsewhere.
@@ -323,6 +416,10 @@ impl Daemon {
             self.resume_accepting(now);
             self.take_closes(now);
             self.service_writes(now);
+            if self.tls_backlog(now) {
+                self.take_closes(now);
+                self.service_writes(now);
+            }
             if let Some(store) = &mut self.store {
                 store.save_if_due(now.instant, &self.server);
             }
@@ -362,6 +459,9 @@ impl Daemon {
             if let Some(t) = c.closing_until {
                 consider(t);
             }
+            if c.tls.as_ref().is_some_and(|t| t.wants_decrypt()) {
+                consider(now);
+            }
         }
         match next {
             None => EpollTimeout::NONE,
@@ -400,6 +500,10 @@ impl Daemon {
             return;
         };
         let id = conn.id;
+        if conn.tls.is_some() && conn.closing_until.is_none() {
+            self.on_tls_conn(now, idx, flags);
+            return;
+        }
         if conn.closing_until.is_some() {
             // Only its last bytes matter now (written in `service_writes`); a hang-up ends it.
             if flags.intersects(EpollFlags::EPOLLHUP | EpollFlags::EPOLLERR) {
@@ -434,7 +538,16 @@ impl Daemon {
                 }
             };
             done += n;
-            self.feed(now, id, n);
+            let fresh = self
+                .conns
+                .get_mut(idx)
+                .and_then(Option::as_mut)
+                .is_some_and(|c| std::mem::take(&mut c.fresh));
+            if fresh && tls_io::looks_like_tls(&self.scratch[..n]) {
+                self.tls_on_plain_port(now, idx);
+                return;
+            }
+            self.feed(now, id, n, false);
             if n < self.scratch.len() {
                 // A short read drained the socket: skip the read that would only say EAGAIN.
                 // epoll is level-triggered, so anything arriving later wakes us again.
@@ -446,11 +559,13 @@ impl Daemon {
     /// Hand `scratch[..n]` to the core. Whenever it says output piled up, write out to every
     /// connection before feeding the rest: a burst of input must not overflow the queue of a
     /// client that does read, nor lap the broadcast ring.
-    fn feed(&mut self, now: Now, id: ConnId, n: usize) {
+    /// (`tls`: the bytes are in `plain_buf`, decrypted, not in `scratch`.)
+    fn feed(&mut self, now: Now, id: ConnId, n: usize, tls: bool) {
         let mut start = 0;
         // The core uses at least one byte a call, so this ends.
         while start < n {
-            let fed = self.server.input(now, id, &self.scratch[start..n]);
+            let bytes = if tls { &self.plain_buf } else { &self.scratch };
+            let fed = self.server.input(now, id, &bytes[start..n]);
             start += fed.used;
             if fed.write_out {
                 self.take_closes(now);
@@ -464,12 +579,17 @@ impl Daemon {
             let Some(l) = self.listeners.get(i) else {
                 return;
             };
-            let dialect = l.dialect;
+            let (dialect, tls) = (l.dialect, l.tls);
             match l.socket.accept() {
-                Ok((stream, peer)) => self.admit(now, stream, peer, dialect),
+                Ok((stream, peer)) => self.admit(now, stream, peer, dialect, tls),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if fd_limit::out_of_fds(&e) && self.spare_fd.is_ready() => {
-                    let line = chat_core::Refused::Full.line_in(dialect);
+                    // A TLS client cannot read a plain line: it is just closed.
+                    let line = if tls {
+                        b""
+                    } else {
+                        chat_core::Refused::Full.line_in(dialect)
+                    };
                     if !self.spare_fd.refuse_one(&l.socket, line) {
                         return;
                     }
@@ -488,17 +608,45 @@ impl Daemon {
         }
     }
 
-    fn admit(&mut self, now: Now, stream: TcpStream, peer: SocketAddr, dialect: Dialect) {
+    fn admit(
+        &mut self,
+        now: Now,
+        stream: TcpStream,
+        peer: SocketAddr,
+        dialect: Dialect,
+        tls: bool,
+    ) {
         let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         if let Err(e) = socket::configure(&stream) {
             warn!(target: "chatd", "socket-setup-failed peer={peer} error=\"{e}\"");
             return;
         }
+        if !tls && self.plain == Plain::Refuse {
+            info!(target: "chatd", "refused peer={peer} reason=plain-text");
+            let line = self.plain_refused_lines.get(dialect);
+            let _ = socket::send_vectored(&stream, &[IoSlice::new(line)]);
+            socket::drain(&stream);
+            return;
+        }
+        let session = match (tls, &self.tls) {
+            (false, _) => None,
+            (true, Some(t)) => match t.session() {
+                Ok(s) => Some(Box::new(s)),
+                Err(e) => {
+                    warn!(target: "chatd", "tls-failed peer={peer} error=\"{e}\"");
+                    return;
+                }
+            },
+            (true, None) => return,
+        };
         let id = match self.server.accept(now, peer, dialect) {
             Ok(id) => id,
             Err(refused) => {
-                let line = refused.line_in(dialect);
-                let _ = socket::send_vectored(&stream, &[IoSlice::new(line)]);
+                // A TLS client cannot read a plain line before its handshake: just close.
+                if !tls {
+                    let line = refused.line_in(dialect);
+                    let _ = socket::send_vectored(&stream, &[IoSlice::new(line)]);
+                }
                 socket::drain(&stream);
                 return;
             }
@@ -527,6 +675,8 @@ impl Daemon {
             id,
             interest: EpollFlags::EPOLLIN,
             closing_until: None,
+            tls: session,
+            fresh: true,
         });
     }
 
@@ -555,6 +705,7 @@ impl Daemon {
     fn check_flags(&mut self, now: Now) {
         if self.handle.reload.swap(false, Ordering::SeqCst) {
             self.reload_password();
+            self.reload_tls();
             if let Some(m) = &mut self.mdns {
                 m.set_password(now.instant, self.server.config().password.is_some());
             }
@@ -611,6 +762,10 @@ impl Daemon {
             let Some(c) = self.conns[idx].as_mut() else {
                 continue;
             };
+            if c.tls.is_some() {
+                self.write_tls(now, idx);
+                continue;
+            }
             let id = c.id;
             let pending = match self.server.flush(id, &mut Sock(&c.stream)) {
                 Ok(()) => false,

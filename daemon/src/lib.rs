@@ -5,8 +5,8 @@
 //! sockets (including systemd's); [`daemonize`], [`pidfile`], [`signals`], [`notify`],
 //! [`fd_limit`] and [`logging`] are the Unix plumbing; [`files`] opens every file so that none
 //! can hang or trick the daemon; [`state`] keeps the history across restarts and [`password`]
-//! reads the password file; [`mdns`] announces chatd on the LAN. [`main`] ties them together
-//! for the binary.
+//! reads the password file; [`mdns`] announces chatd on the LAN; [`tls`] holds the certificate
+//! and the encrypted connections. [`main`] ties them together for the binary.
 
 pub mod cli;
 pub mod clock;
@@ -26,6 +26,7 @@ pub mod settings;
 pub mod signals;
 pub mod socket;
 pub mod state;
+pub mod tls;
 
 use std::process::ExitCode;
 
@@ -49,6 +50,16 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
+    if let Err(msg) = cli.check() {
+        eprintln!(
+            "{}chatd: {msg} (see chatd --help)",
+            logging::stderr_error_prefix()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if cli.fingerprint {
+        return print_fingerprint(&cli);
+    }
     let settings = match cli.settings() {
         Ok(s) => s,
         Err(e) => return usage_error(&e),
@@ -111,6 +122,18 @@ pub fn main() -> ExitCode {
             log::error!(target: "chatd", "{e}");
             ExitCode::from(EXIT_FAILURE)
         }
+    }
+}
+
+/// Print the fingerprint of the certificate chatd presents (without making one), for the
+/// admin to hand out: `chatd --fingerprint`.
+fn print_fingerprint(cli: &Cli) -> ExitCode {
+    match tls::existing(&cli.cert_source()) {
+        Ok(identity) => {
+            println!("{}", identity.fingerprint);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
     }
 }
 

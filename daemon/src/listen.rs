@@ -1,7 +1,8 @@
-//! Listening sockets: for each kind (native, IRC), the default dual-stack pair or the addresses
-//! given, and sockets passed by systemd socket activation (`LISTEN_FDS`/`LISTEN_PID`,
-//! descriptors from 3, their kind named in `LISTEN_FDNAMES`: `irc` is IRC, any other name or
-//! none is native). Passed sockets of a kind replace that kind's default addresses.
+//! Listening sockets: for each kind (native and IRC, each in plain text and in TLS), the default
+//! dual-stack pair or the addresses given, and sockets passed by systemd socket activation
+//! (`LISTEN_FDS`/`LISTEN_PID`, descriptors from 3, their kind named in `LISTEN_FDNAMES`: `irc`
+//! is IRC, `tls` native TLS, `irc-tls` IRC over TLS, any other name or none native plain
+//! text). Passed sockets of a kind replace that kind's default addresses.
 
 use std::fmt;
 use std::io;
@@ -14,7 +15,9 @@ use nix::sys::socket::{
     self, sockopt, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage,
 };
 
-use crate::settings::{ListenAddrs, Settings, DEFAULT_IRC_PORT, DEFAULT_PORT};
+use crate::settings::{
+    ListenAddrs, Settings, DEFAULT_IRC_PORT, DEFAULT_IRC_TLS_PORT, DEFAULT_PORT, DEFAULT_TLS_PORT,
+};
 
 /// The first descriptor systemd passes.
 const SD_LISTEN_FDS_START: RawFd = 3;
@@ -47,7 +50,7 @@ pub struct Listener {
     pub socket: TcpListener,
     /// The protocol of the connections it accepts, passed to the core's `accept`.
     pub dialect: Dialect,
-    /// Whether its connections are wrapped in TLS (none are yet).
+    /// Whether its connections are wrapped in TLS (before the core sees a byte).
     pub tls: bool,
 }
 
@@ -65,7 +68,7 @@ impl Listener {
 /// Listening sockets and notes for the log (written once logging is set up).
 #[derive(Debug, Default)]
 pub struct Bound {
-    /// The listeners, systemd's first, then native ones, then IRC ones.
+    /// The listeners, systemd's first, then native ones, IRC ones, native TLS, IRC TLS.
     pub listeners: Vec<Listener>,
     /// Things worth logging, such as a missing IPv6 stack.
     pub notes: Vec<String>,
@@ -108,43 +111,75 @@ impl AsFdRaw for std::os::fd::BorrowedFd<'_> {
 }
 
 /// Bind what the settings ask for. Native: the `--listen` addresses, or else (when systemd
-/// passed no native socket) `[::]:5000` plus `0.0.0.0:5000`. IRC: the `--irc-listen`
-/// addresses, none if it is `off`, or else (when systemd passed no IRC socket) `[::]:6667`
-/// plus `0.0.0.0:6667`. A default pair is IPv4 alone if IPv6 is unavailable.
+/// passed no native socket) `[::]:5000` plus `0.0.0.0:5000`. IRC (`--irc-listen`, 6667), native
+/// TLS (`--tls-listen`, 5001) and IRC TLS (`--irc-tls-listen`, 6697): the addresses given, none
+/// if `off`, or else (when systemd passed no socket of the kind) the default pair on the kind's
+/// port. A default pair is IPv4 alone if IPv6 is unavailable.
 pub fn bind_all(settings: &Settings) -> Result<Bound, BindError> {
     let mut bound = Bound::default();
     if settings.socket_activation {
         bound.listeners = take_systemd_sockets()?;
     }
-    let passed = |b: &Bound, d: Dialect| b.listeners.iter().any(|l| l.dialect == d);
+    let passed = |b: &Bound, d: Dialect, tls: bool| {
+        b.listeners.iter().any(|l| l.dialect == d && l.tls == tls)
+    };
     for &a in &settings.listen {
         bound
             .listeners
             .push(Listener::plain(bind(a)?, Dialect::Native));
     }
-    if settings.listen.is_empty() && !passed(&bound, Dialect::Native) {
-        bind_default(&mut bound, DEFAULT_PORT, Dialect::Native)?;
+    if settings.listen.is_empty() && !passed(&bound, Dialect::Native, false) {
+        bind_default(&mut bound, DEFAULT_PORT, Dialect::Native, false)?;
     }
-    match &settings.irc_listen {
-        ListenAddrs::Off => {}
-        ListenAddrs::At(addrs) => {
-            for &a in addrs {
-                bound
-                    .listeners
-                    .push(Listener::plain(bind(a)?, Dialect::Irc));
+    let kinds = [
+        (&settings.irc_listen, Dialect::Irc, false, DEFAULT_IRC_PORT),
+        (
+            &settings.tls_listen,
+            Dialect::Native,
+            true,
+            DEFAULT_TLS_PORT,
+        ),
+        (
+            &settings.irc_tls_listen,
+            Dialect::Irc,
+            true,
+            DEFAULT_IRC_TLS_PORT,
+        ),
+    ];
+    for (addrs, dialect, tls, port) in kinds {
+        match addrs {
+            ListenAddrs::Off => {}
+            ListenAddrs::At(addrs) => {
+                for &a in addrs {
+                    bound.listeners.push(Listener {
+                        socket: bind(a)?,
+                        dialect,
+                        tls,
+                    });
+                }
             }
+            ListenAddrs::Default if passed(&bound, dialect, tls) => {}
+            ListenAddrs::Default => bind_default(&mut bound, port, dialect, tls)?,
         }
-        ListenAddrs::Default if passed(&bound, Dialect::Irc) => {}
-        ListenAddrs::Default => bind_default(&mut bound, DEFAULT_IRC_PORT, Dialect::Irc)?,
     }
     Ok(bound)
 }
 
-/// Bind `[::]:port` and `0.0.0.0:port` for `dialect`, IPv4 alone if IPv6 is unavailable.
-fn bind_default(bound: &mut Bound, port: u16, dialect: Dialect) -> Result<(), BindError> {
+/// Bind `[::]:port` and `0.0.0.0:port` for `dialect` (over TLS or not), IPv4 alone if IPv6 is
+/// unavailable.
+fn bind_default(
+    bound: &mut Bound,
+    port: u16,
+    dialect: Dialect,
+    tls: bool,
+) -> Result<(), BindError> {
     let v6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
     match bind(v6) {
-        Ok(l) => bound.listeners.push(Listener::plain(l, dialect)),
+        Ok(socket) => bound.listeners.push(Listener {
+            socket,
+            dialect,
+            tls,
+        }),
         Err(e) if ipv6_unavailable(&e.source) => {
             bound.notes.push(format!(
                 "ipv6-unavailable addr={v6} error=\"{}\"; listening on IPv4 only",
@@ -153,17 +188,24 @@ fn bind_default(bound: &mut Bound, port: u16, dialect: Dialect) -> Result<(), Bi
         }
         Err(e) => return Err(e),
     }
-    let v4 = bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))?;
-    bound.listeners.push(Listener::plain(v4, dialect));
+    let socket = bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))?;
+    bound.listeners.push(Listener {
+        socket,
+        dialect,
+        tls,
+    });
     Ok(())
 }
 
-/// Return the kind of a socket systemd passed under `name` (its `FileDescriptorName=`):
-/// `irc` is IRC; `native`, no name or any other name is native, as before names were read.
-pub fn dialect_of_name(name: Option<&str>) -> Dialect {
+/// Return the kind of a socket systemd passed under `name` (its `FileDescriptorName=`): its
+/// dialect and whether it is TLS. `irc` is IRC, `tls` native TLS, `irc-tls` IRC over TLS;
+/// `native`, no name or any other name is native plain text, as before names were read.
+pub fn kind_of_name(name: Option<&str>) -> (Dialect, bool) {
     match name {
-        Some("irc") => Dialect::Irc,
-        _ => Dialect::Native,
+        Some("irc") => (Dialect::Irc, false),
+        Some("tls") => (Dialect::Native, true),
+        Some("irc-tls") => (Dialect::Irc, true),
+        _ => (Dialect::Native, false),
     }
 }
 
@@ -200,7 +242,7 @@ fn take_systemd_sockets() -> Result<Vec<Listener>, BindError> {
     let mut names = names.split(':');
     let mut out = Vec::new();
     for fd in SD_LISTEN_FDS_START..SD_LISTEN_FDS_START.saturating_add(n.min(64)) {
-        let dialect = dialect_of_name(names.next());
+        let (dialect, tls) = kind_of_name(names.next());
         let what = format!("systemd socket fd {fd}");
         // SAFETY: under the socket activation protocol (LISTEN_PID is our pid), descriptors
         // 3..3+LISTEN_FDS were opened for us by systemd and nothing else in this process owns
@@ -230,7 +272,11 @@ fn take_systemd_sockets() -> Result<Vec<Listener>, BindError> {
         let l = TcpListener::from(owned);
         l.set_nonblocking(true)
             .map_err(|source| BindError { what, source })?;
-        out.push(Listener::plain(l, dialect));
+        out.push(Listener {
+            socket: l,
+            dialect,
+            tls,
+        });
     }
     Ok(out)
 }
@@ -241,10 +287,12 @@ mod test {
 
     #[test]
     fn systemd_names_pick_the_kind() {
-        assert_eq!(dialect_of_name(Some("irc")), Dialect::Irc);
-        assert_eq!(dialect_of_name(Some("native")), Dialect::Native);
-        assert_eq!(dialect_of_name(Some("chatd.socket")), Dialect::Native);
-        assert_eq!(dialect_of_name(Some("")), Dialect::Native);
-        assert_eq!(dialect_of_name(None), Dialect::Native);
+        assert_eq!(kind_of_name(Some("irc")), (Dialect::Irc, false));
+        assert_eq!(kind_of_name(Some("tls")), (Dialect::Native, true));
+        assert_eq!(kind_of_name(Some("irc-tls")), (Dialect::Irc, true));
+        assert_eq!(kind_of_name(Some("native")), (Dialect::Native, false));
+        assert_eq!(kind_of_name(Some("chatd.socket")), (Dialect::Native, false));
+        assert_eq!(kind_of_name(Some("")), (Dialect::Native, false));
+        assert_eq!(kind_of_name(None), (Dialect::Native, false));
     }
 }

@@ -15,6 +15,24 @@ pub const DEFAULT_PORT: u16 = 5000;
 /// The port chatd listens on for IRC clients when no IRC address is given.
 pub const DEFAULT_IRC_PORT: u16 = 6667;
 
+/// The port of the native TLS listeners when `--tls-listen` gives no address: next to the
+/// plain-text port, so that "5000 plain, 5001 encrypted" is easy to remember.
+pub const DEFAULT_TLS_PORT: u16 = 5001;
+
+/// The port of the IRC TLS listeners when `--irc-tls-listen` gives no address: IRC's own.
+pub const DEFAULT_IRC_TLS_PORT: u16 = 6697;
+
+/// What the plain-text listeners do with a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Plain {
+    /// Chat in plain text, as always.
+    #[default]
+    Allow,
+    /// Answer one line naming the TLS port (`BYE tls`, or an IRC `ERROR`), then close:
+    /// encrypted chat only.
+    Refuse,
+}
+
 /// Where one kind of listener listens (besides sockets systemd passes).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ListenAddrs {
@@ -61,6 +79,15 @@ pub struct Settings {
     /// What IRC clients are told (channel, server and network names, topic) and how often
     /// silent ones are pinged.
     pub irc: IrcConfig,
+    /// Where the native TLS listeners are; off by default here (tests), on from the command
+    /// line (see `Cli::settings`).
+    pub tls_listen: ListenAddrs,
+    /// Where the IRC TLS listeners are; off by default here, on from the command line.
+    pub irc_tls_listen: ListenAddrs,
+    /// The operator's certificate and key files; `None` makes one in the state directory.
+    pub tls_cert: Option<(PathBuf, PathBuf)>,
+    /// Whether plain-text clients may chat.
+    pub plain: Plain,
 }
 
 impl Default for Settings {
@@ -77,6 +104,10 @@ impl Default for Settings {
             mdns: MdnsSettings::default(),
             irc_listen: ListenAddrs::Default,
             irc: IrcConfig::default(),
+            tls_listen: ListenAddrs::Off,
+            irc_tls_listen: ListenAddrs::Off,
+            tls_cert: None,
+            plain: Plain::Allow,
         }
     }
 }

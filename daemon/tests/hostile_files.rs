@@ -60,13 +60,19 @@ fn a_password_file_that_is_a_fifo_is_refused_at_start_in_one_line() {
     let pw = dir.join("pw");
     mkfifo(&pw);
     let mut cmd = Command::new(chatd_bin());
-    cmd.args(["--listen", "127.0.0.1:0", "--password-file"])
-        .arg(&pw)
-        .arg("--state-dir")
-        .arg(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-listen",
+        "off",
+        "--password-file",
+    ])
+    .arg(&pw)
+    .arg("--state-dir")
+    .arg(dir.path())
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
     clean_env(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let end = Instant::now() + WAIT;

@@ -60,10 +60,16 @@ fn when_stderr_is_the_journal_lines_carry_priorities_and_no_timestamps() {
     let (ours, theirs) = UnixStream::pair().unwrap();
     let st = fstat(&theirs).unwrap();
     let mut cmd = Command::new(chatd_bin());
-    cmd.args(["--listen", "127.0.0.1:0", "--state-dir"])
-        .arg(dir.path())
-        .arg("--password-file")
-        .arg(&pw);
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-listen",
+        "off",
+        "--state-dir",
+    ])
+    .arg(dir.path())
+    .arg("--password-file")
+    .arg(&pw);
     clean_env(&mut cmd);
     cmd.env("JOURNAL_STREAM", format!("{}:{}", st.st_dev, st.st_ino))
         .stdin(Stdio::null())
@@ -173,6 +179,8 @@ fn the_fail2ban_filter_matches_real_auth_lines_from_syslog_and_stderr() {
     cmd.args([
         "--listen",
         "127.0.0.1:0",
+        "--tls-listen",
+        "off",
         "--log",
         "syslog",
         "--syslog-socket",
@@ -236,10 +244,16 @@ fn a_failure_to_start_is_an_error_in_the_journal() {
     let (ours, theirs) = UnixStream::pair().unwrap();
     let st = fstat(&theirs).unwrap();
     let mut cmd = Command::new(chatd_bin());
-    cmd.args(["--listen", "127.0.0.1:0", "--password-file"])
-        .arg(dir.join("missing"))
-        .arg("--state-dir")
-        .arg(dir.path());
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-listen",
+        "off",
+        "--password-file",
+    ])
+    .arg(dir.join("missing"))
+    .arg("--state-dir")
+    .arg(dir.path());
     clean_env(&mut cmd);
     cmd.env("JOURNAL_STREAM", format!("{}:{}", st.st_dev, st.st_ino))
         .stdin(Stdio::null())

@@ -76,14 +76,20 @@ fn a_stderr_pipe_nobody_reads_does_not_freeze_the_chat() {
     let dir = TempDir::new("stall-pipe");
     let (rx, tx): (OwnedFd, OwnedFd) = nix::unistd::pipe().unwrap();
     let mut cmd = Command::new(chatd_bin());
-    cmd.args(["--listen", "127.0.0.1:0", "--state-dir"])
-        .arg(dir.path())
-        // Every connection logged, so that the pipe surely fills (an environment variable,
-        // so that a daemon without the option runs the same test).
-        .env("CHATD_LOG_RATE", "off")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(tx));
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-listen",
+        "off",
+        "--state-dir",
+    ])
+    .arg(dir.path())
+    // Every connection logged, so that the pipe surely fills (an environment variable,
+    // so that a daemon without the option runs the same test).
+    .env("CHATD_LOG_RATE", "off")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::from(tx));
     clean_env(&mut cmd);
     let _chatd = Reaper(cmd.spawn().unwrap());
     drop(cmd);
@@ -125,6 +131,8 @@ fn a_syslog_reader_that_stalls_does_not_freeze_the_chat() {
     cmd.args([
         "--listen",
         "127.0.0.1:0",
+        "--tls-listen",
+        "off",
         "--log",
         "syslog",
         "--syslog-socket",

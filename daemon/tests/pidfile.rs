@@ -10,12 +10,18 @@ use nix::sys::signal::Signal;
 /// Run a second chatd with `args` to its exit (bounded); return its status and stderr.
 fn run_to_exit(args: &[&str], dir: &std::path::Path) -> (Option<i32>, String) {
     let mut cmd = Command::new(chatd_bin());
-    cmd.args(["--listen", "127.0.0.1:0", "--state-dir"])
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-listen",
+        "off",
+        "--state-dir",
+    ])
+    .arg(dir)
+    .args(args)
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
     clean_env(&mut cmd);
     let mut child = cmd.spawn().unwrap();
     let end = Instant::now() + WAIT;

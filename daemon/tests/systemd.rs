@@ -38,7 +38,7 @@ fn serves_sockets_passed_by_systemd_by_name_and_notifies_readiness_and_stopping(
     notify.set_read_timeout(Some(WAIT)).unwrap();
     let script = format!(
         "exec 3<&{n} 4<&{i}; export LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=native:irc; \
-         exec \"$0\" --state-dir \"$1\"",
+         exec \"$0\" --state-dir \"$1\" --tls-listen off --irc-tls-listen off",
         n = native.as_raw_fd(),
         i = irc.as_raw_fd()
     );

@@ -51,9 +51,15 @@ impl Chatc {
 
     /// Write `text` to its stdin.
     pub fn write(&mut self, text: &str) {
+        self.try_write(text).expect("write to chatc");
+    }
+
+    /// Write `text` to its stdin; an error if chatc has already exited (say it refused to
+    /// connect before reading its input).
+    pub fn try_write(&mut self, text: &str) -> std::io::Result<()> {
         let stdin = self.stdin.as_mut().expect("chatc's stdin is open");
-        stdin.write_all(text.as_bytes()).expect("write to chatc");
-        stdin.flush().expect("flush chatc's stdin");
+        stdin.write_all(text.as_bytes())?;
+        stdin.flush()
     }
 
     /// Close its stdin (end of input), wait (bounded) for it to exit; return the exit code.

@@ -22,9 +22,9 @@ const FOREIGN_ENV: [&str; 7] = [
     "JOURNAL_STREAM",
 ];
 
-/// How to start a [`Chatd`]: by default on one native listener, 127.0.0.1, port 0 (IRC off),
-/// with a state directory of its own, no extra arguments, mDNS off (`CHATD_MDNS=off`), and none
-/// of the test's other `CHATD_*` or systemd variables.
+/// How to start a [`Chatd`]: by default on one native listener, 127.0.0.1, port 0 (IRC and
+/// both TLS kinds off), with a state directory of its own, no extra arguments, mDNS off
+/// (`CHATD_MDNS=off`), and none of the test's other `CHATD_*` or systemd variables.
 #[must_use = "a launch does nothing until `start`"]
 #[derive(Debug, Clone)]
 pub struct Launch {
@@ -37,6 +37,10 @@ pub struct Launch {
     wrapper: Option<(String, Vec<String>)>,
     /// Listen for IRC clients too, on 127.0.0.1, port 0.
     irc: bool,
+    /// `--tls-listen`, if the test asks for native TLS.
+    tls_listen: Option<String>,
+    /// Listen for IRC clients over TLS too, on 127.0.0.1, port 0.
+    irc_tls: bool,
 }
 
 impl Default for Launch {
@@ -49,6 +53,8 @@ impl Default for Launch {
             password: None,
             wrapper: None,
             irc: false,
+            tls_listen: None,
+            irc_tls: false,
         }
     }
 }
@@ -96,6 +102,26 @@ impl Launch {
         self
     }
 
+    /// Listen for native TLS clients too, on 127.0.0.1, port 0 (`--tls-listen`);
+    /// [`Chatd::tls_addr`] says where.
+    pub fn tls(self) -> Launch {
+        self.tls_listen("127.0.0.1:0")
+    }
+
+    /// Listen for native TLS clients on `addr` (`--tls-listen`), e.g. a fixed port to restart
+    /// on; [`Chatd::tls_addr`] says where.
+    pub fn tls_listen(mut self, addr: &str) -> Launch {
+        self.tls_listen = Some(addr.to_string());
+        self
+    }
+
+    /// Listen for IRC clients over TLS too, on 127.0.0.1, port 0 (`--irc-tls-listen`);
+    /// [`Chatd::irc_tls_addr`] says where.
+    pub fn irc_tls(mut self) -> Launch {
+        self.irc_tls = true;
+        self
+    }
+
     /// Run chatd through `program`, which is given `args`, then chatd's path and arguments,
     /// and must exec chatd (`prlimit --nofile=64:64 chatd …`): the process, its PID and its
     /// log are then still chatd's.
@@ -126,6 +152,12 @@ impl Launch {
         if self.irc {
             cmd.args(["--irc-listen", "127.0.0.1:0"]);
         }
+        if let Some(addr) = &self.tls_listen {
+            cmd.arg("--tls-listen").arg(addr);
+        }
+        if self.irc_tls {
+            cmd.args(["--irc-tls-listen", "127.0.0.1:0"]);
+        }
         if let Some(pw) = &self.password {
             let file = own_dir.join("password");
             std::fs::write(&file, format!("{pw}\n")).expect("write the password file");
@@ -144,6 +176,8 @@ impl Launch {
             exit: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             irc_addr: None,
+            tls_addr: None,
+            irc_tls_addr: None,
             state_dir,
             log,
             password: self.password,
@@ -152,6 +186,12 @@ impl Launch {
         d.addr = listening_addr(&d.wait_log(" protocol=native tls=no"));
         if self.irc {
             d.irc_addr = Some(listening_addr(&d.wait_log(" protocol=irc tls=no")));
+        }
+        if self.tls_listen.is_some() {
+            d.tls_addr = Some(listening_addr(&d.wait_log(" protocol=native tls=yes")));
+        }
+        if self.irc_tls {
+            d.irc_tls_addr = Some(listening_addr(&d.wait_log(" protocol=irc tls=yes")));
         }
         d
     }
@@ -172,9 +212,11 @@ fn listening_addr(line: &str) -> SocketAddr {
 /// builds its own `Command` from [`chatd_bin`] (for other stdio or file descriptors) calls it.
 /// Only inherited variables go: one the test has set on `cmd`, before or after, stays.
 ///
-/// It also turns the IRC listener off (`CHATD_IRC_LISTEN=off`) unless the test set that
-/// variable: its default, port 6667 on every interface, is neither loopback nor free for
-/// tests running side by side. A `--irc-listen` on the command line still wins. Likewise mDNS
+/// It also turns the IRC listener and both TLS listeners off (`CHATD_IRC_LISTEN=off`,
+/// `CHATD_TLS_LISTEN=off`, `CHATD_IRC_TLS_LISTEN=off`) unless the test set those variables:
+/// their defaults, ports 6667, 5001 and 6697 on every interface, are neither loopback nor free
+/// for tests running side by side. A `--irc-listen` (or `--tls-listen`, …) on the command line
+/// still wins. Likewise mDNS
 /// is off (`CHATD_MDNS=off`) unless the test asks: a test never announces on the machine's own
 /// network (the mDNS test runs in network namespaces of its own).
 pub fn clean_env(cmd: &mut Command) -> &mut Command {
@@ -187,7 +229,12 @@ pub fn clean_env(cmd: &mut Command) -> &mut Command {
     for key in inherited_to_remove(inherited, &set_by_test) {
         cmd.env_remove(key);
     }
-    for (key, off) in [("CHATD_IRC_LISTEN", "off"), ("CHATD_MDNS", "off")] {
+    for (key, off) in [
+        ("CHATD_IRC_LISTEN", "off"),
+        ("CHATD_TLS_LISTEN", "off"),
+        ("CHATD_IRC_TLS_LISTEN", "off"),
+        ("CHATD_MDNS", "off"),
+    ] {
         if !set_by_test.iter().any(|k| k == key) {
             cmd.env(key, off);
         }
@@ -217,6 +264,10 @@ pub struct Chatd {
     pub addr: SocketAddr,
     /// Where it listens for IRC clients, if it was launched with [`Launch::irc`].
     pub irc_addr: Option<SocketAddr>,
+    /// Where its native TLS listener is, if it was launched with [`Launch::tls`].
+    pub tls_addr: Option<SocketAddr>,
+    /// Where its IRC TLS listener is, if it was launched with [`Launch::irc_tls`].
+    pub irc_tls_addr: Option<SocketAddr>,
     /// Its state directory.
     pub state_dir: PathBuf,
     /// Its stderr, where it logs.

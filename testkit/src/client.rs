@@ -1,10 +1,10 @@
 //! A protocol client for tests: whole lines, a deadline on every read, and a check that
 //! every line the server sends is well formed.
 
-use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use chat_core::fingerprint::Fingerprint;
 use chat_core::ServerLine;
 
 use crate::incoming::Incoming;
@@ -38,14 +38,44 @@ impl Client {
         }
     }
 
+    /// Connect to `addr` over TLS (any certificate is accepted: see
+    /// [`Client::tls_fingerprint`]) and finish the handshake; panic if it fails within [`WAIT`].
+    pub fn connect_tls(addr: SocketAddr) -> Client {
+        let mut c = Client::connect(addr);
+        c.incoming.tls = Some(Box::new(crate::tls::handshake(&mut c.stream, addr)));
+        c
+    }
+
+    /// [`Client::connect_tls`] from the local address `from` (say `127.0.0.2`, to be another
+    /// client address on loopback).
+    pub fn connect_tls_from(addr: SocketAddr, from: std::net::IpAddr) -> Client {
+        let mut c = Client::from_stream(crate::raw_connect(addr, Some(from), None));
+        c.incoming.tls = Some(Box::new(crate::tls::handshake(&mut c.stream, addr)));
+        c
+    }
+
+    /// Return the fingerprint of the certificate the server showed, for a TLS client.
+    pub fn tls_fingerprint(&self) -> Option<Fingerprint> {
+        let certs = self.incoming.tls.as_ref()?.peer_certificates()?;
+        Some(crate::tls::fingerprint(certs.first()?.as_ref()))
+    }
+
+    /// Return the TLS protocol version in use (`TLSv1_3`, …), for a TLS client.
+    pub fn tls_version(&self) -> Option<String> {
+        Some(format!(
+            "{:?}",
+            self.incoming.tls.as_ref()?.protocol_version()?
+        ))
+    }
+
     /// Send `line` and a newline.
     pub fn send(&mut self, line: &str) {
         self.send_raw(format!("{line}\n").as_bytes());
     }
 
-    /// Send `bytes` exactly as they are.
+    /// Send `bytes` exactly as they are (encrypted first, for a TLS client).
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("send to the server");
+        self.incoming.send(&mut self.stream, bytes);
     }
 
     /// Return every byte received so far, for checks on the raw stream.
@@ -183,6 +213,7 @@ pub fn msg_from<'a>(line: &'a str, from: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::net::TcpListener;
 
     #[test]

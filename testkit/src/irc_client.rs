@@ -1,7 +1,6 @@
 //! An IRC client for tests: whole CRLF lines, a deadline on every read, and a check that every
 //! line the server sends is a well-formed IRC line.
 
-use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -31,6 +30,14 @@ impl IrcClient {
         IrcClient::from_stream(stream)
     }
 
+    /// Connect to `addr` over TLS (any certificate is accepted) and finish the handshake; panic
+    /// if it fails within [`WAIT`].
+    pub fn connect_tls(addr: SocketAddr) -> IrcClient {
+        let mut c = IrcClient::connect(addr);
+        c.incoming.tls = Some(Box::new(crate::tls::handshake(&mut c.stream, addr)));
+        c
+    }
+
     /// Wrap a connected socket.
     pub fn from_stream(stream: TcpStream) -> IrcClient {
         stream.set_nodelay(true).expect("set TCP_NODELAY");
@@ -48,7 +55,7 @@ impl IrcClient {
 
     /// Send `bytes` exactly as they are.
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("send to the server");
+        self.incoming.send(&mut self.stream, bytes);
     }
 
     /// Return every byte received so far.
@@ -200,6 +207,7 @@ pub fn nick_of(line: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::net::TcpListener;
 
     #[test]

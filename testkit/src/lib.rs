@@ -4,9 +4,9 @@
 //! start `chatd` on a loopback port the kernel picks and learn that port from its `listening`
 //! log line ([`Chatd`], [`Launch`]), and keep the test's own `CHATD_*` and systemd variables
 //! from it ([`clean_env`]); talk the protocol to it with a deadline on every read
-//! ([`Client`], and [`IrcClient`] for its IRC side), also from sockets std cannot make
-//! ([`raw_connect`] with a source address or a small receive buffer, [`reset`]); run `chatc`
-//! with piped stdio ([`Chatc`]) and read what a child writes ([`Lines`]); run a terminal
+//! ([`Client`], and [`IrcClient`] for its IRC side, each over TLS too), also from sockets std
+//! cannot make ([`raw_connect`] with a source address or a small receive buffer, [`reset`]); run
+//! `chatc` with piped stdio ([`Chatc`]) and read what a child writes ([`Lines`]); run a terminal
 //! program (chatc, irssi) in a terminal of its own and read its screen ([`Tmux`]); send a
 //! signal to a process the test started ([`signal`]); and keep scratch files in a directory
 //! that goes away ([`TempDir`]). This crate is that one harness; it is a dev-dependency only
@@ -54,6 +54,7 @@ mod lines;
 mod process;
 mod socket;
 mod temp_dir;
+mod tls;
 mod tmux;
 
 use std::time::Duration;
@@ -68,6 +69,7 @@ pub use nix::sys::signal::Signal;
 pub use process::{running, signal, wait_for};
 pub use socket::{raw_connect, reset};
 pub use temp_dir::TempDir;
+pub use tls::fingerprint;
 pub use tmux::Tmux;
 
 /// How long any single wait may take before the test fails.

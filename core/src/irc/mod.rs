@@ -69,6 +69,18 @@ pub const TOO_MANY_LINE: &[u8] =
 /// addresses with none: the IRC twin of [`crate::wire::RESERVED_LINE`].
 pub const RESERVED_LINE: &[u8] = b"ERROR :Closing link: The last free slots are kept for new addresses and yours already has a connection; close one and try again.\r\n";
 
+/// An `ERROR :Closing link: TEXT` line with its CR LF, for a connection the daemon turns away
+/// with words of its own before the core has it (TLS required, or plain text on a TLS port):
+/// the IRC twin of a `BYE tls` line. `TEXT` must hold no CR or LF.
+#[derive(Debug, Clone, Copy)]
+pub struct ClosingLink<'a>(pub &'a str);
+
+impl core::fmt::Display for ClosingLink<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "ERROR :Closing link: {}\r\n", self.0)
+    }
+}
+
 /// Largest tags section the server writes, its `@` and final space included (IRCv3).
 pub const MAX_TAGS_LEN: usize = 8191;
 

@@ -265,7 +265,7 @@ pub(super) fn server_line(
                 Code::Known(ByeCode::Full) => "server full",
                 Code::Known(ByeCode::Timeout) => "Registration timed out",
                 Code::Known(ByeCode::Flood) => "Excess flood",
-                Code::Known(ByeCode::TooMany) | Code::Other(_) => text,
+                Code::Known(ByeCode::TooMany | ByeCode::Tls) | Code::Other(_) => text,
             };
             error_line(out, why)
         }

@@ -1,0 +1,130 @@
+//! TLS for the load generator: each client's socket wrapped in a rustls client that accepts
+//! any certificate (the benchmark measures the server's cost, on loopback, and checks nothing).
+//!
+//! The event loop stays the same: [`Tls::send`] takes plaintext and writes what the socket
+//! takes, [`Tls::receive`] reads the socket once and returns the plaintext it completed; the
+//! handshake moves along inside both, as data comes.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+
+/// Accepts every certificate whose handshake signature checks out.
+#[derive(Debug)]
+struct AnyCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Return the client configuration every benchmark client shares.
+pub fn config() -> Result<Arc<ClientConfig>, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// One client's TLS layer.
+pub struct Tls {
+    conn: ClientConnection,
+}
+
+impl Tls {
+    /// Start a client session (the ClientHello goes out with the first [`Tls::send`]).
+    pub fn new(config: &Arc<ClientConfig>) -> Result<Tls, rustls::Error> {
+        let name =
+            ServerName::try_from("localhost").map_err(|_| rustls::Error::General("name".into()))?;
+        Ok(Tls {
+            conn: ClientConnection::new(Arc::clone(config), name)?,
+        })
+    }
+
+    /// Hand `plain` to rustls (all of it that its buffer takes) and write records to `stream`
+    /// until it would block; return how much of `plain` was taken, and whether records are
+    /// still waiting for the socket.
+    pub fn send(&mut self, stream: &mut TcpStream, plain: &[u8]) -> io::Result<(usize, bool)> {
+        let taken = if plain.is_empty() {
+            0
+        } else {
+            self.conn.writer().write(plain)?
+        };
+        while self.conn.wants_write() {
+            match self.conn.write_tls(stream) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok((taken, true)),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((taken, false))
+    }
+
+    /// Read the socket once and append the plaintext it completed to `out`; `Ok(false)` when
+    /// the server closed the connection, a `WouldBlock` error when there was nothing to read.
+    pub fn receive(&mut self, stream: &mut TcpStream, out: &mut Vec<u8>) -> io::Result<bool> {
+        let n = self.conn.read_tls(stream)?;
+        self.conn
+            .process_new_packets()
+            .map_err(|e| io::Error::new(ErrorKind::InvalidData, e))?;
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.conn.reader().read(&mut chunk) {
+                Ok(0) => return Ok(false),
+                Ok(k) => out.extend_from_slice(&chunk[..k]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n > 0)
+    }
+}
