@@ -12,6 +12,7 @@ use crate::dialect::Dialect;
 use crate::flood::{Bucket, FloodLimit};
 use crate::frame::LineDecoder;
 use crate::names::Name;
+use crate::server::deadlines::Link;
 use crate::time::Instant;
 
 /// Where a connection is in its life.
@@ -135,6 +136,8 @@ pub struct Slot {
     pub(crate) out: Deque<u8, OUT_QUEUE>,
     /// The listing being sent, and its generated lines (IRC only).
     pub(crate) burst: Burst,
+    /// Its place on the list of the timer it waits on, if any (see `server::deadlines`).
+    pub(crate) deadline: Link,
 }
 
 /// Bytes of a private line's header in the queue: an 8-byte position and a 2-byte length.
@@ -163,6 +166,7 @@ impl Slot {
             decoder: LineDecoder::new(),
             out: Deque::new(),
             burst: Burst::new(),
+            deadline: Link::new(),
         }
     }
 

@@ -42,7 +42,7 @@ impl<const N: usize> Server<N> {
             Listing::Who => {}
         }
         if s.push_marker(tag, listing).is_err() {
-            s.overflowed = true;
+            self.overflowed(i);
             return;
         }
         s.burst.queued |= listing.bit();
