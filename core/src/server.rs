@@ -164,6 +164,8 @@ pub struct Server<const N: usize = DEFAULT_SLOTS> {
     ring_floor: [u64; 2],
     /// The slots waiting on a timer, in deadline order (see `deadlines`).
     deadlines: deadlines::Lists,
+    /// Slots that got output of their own since [`Server::poll_output`] last took them.
+    output: heapless::Deque<u16, N>,
     slots: heapless::Vec<Slot, N>,
 }
 
@@ -185,6 +187,7 @@ impl<const N: usize> Server<N> {
             overflow_pending: false,
             ring_floor: [0; 2],
             deadlines: deadlines::Lists::new(),
+            output: heapless::Deque::new(),
             slots: heapless::Vec::new(),
             history: History::new(),
             throttle: Throttle::new(),
@@ -524,7 +527,7 @@ impl<const N: usize> Server<N> {
 impl<const N: usize> Server<N> {
     /// Check what the server keeps count of instead of looking at every slot each time: the
     /// counts of open and joined connections, the pending-overflow mark, the floor of each
-    /// broadcast ring, and the timer lists.
+    /// broadcast ring, the timer lists and the list of connections with output.
     fn check_bookkeeping(&self) -> Result<(), &'static str> {
         let open = self.slots.iter().filter(|s| s.phase != Phase::Free).count();
         let joined = self.slots.iter().filter(|s| s.phase == Phase::Joined);
@@ -539,7 +542,8 @@ impl<const N: usize> Server<N> {
             return Err("a connection overflowed unnoticed");
         }
         self.check_ring_floor()?;
-        self.check_deadlines()
+        self.check_deadlines()?;
+        self.check_output_list()
     }
 }
 

@@ -138,6 +138,9 @@ pub struct Slot {
     pub(crate) burst: Burst,
     /// Its place on the list of the timer it waits on, if any (see `server::deadlines`).
     pub(crate) deadline: Link,
+    /// It is on the server's list of connections with output of their own to write (see
+    /// `Server::poll_output`).
+    pub(crate) output_listed: bool,
 }
 
 /// Bytes of a private line's header in the queue: an 8-byte position and a 2-byte length.
@@ -167,6 +170,7 @@ impl Slot {
             out: Deque::new(),
             burst: Burst::new(),
             deadline: Link::new(),
+            output_listed: false,
         }
     }
 

@@ -46,6 +46,7 @@ impl<const N: usize> Server<N> {
             return;
         }
         s.burst.queued |= listing.bit();
+        self.note_output(i);
         self.pump(i);
     }
 

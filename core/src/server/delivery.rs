@@ -53,6 +53,7 @@ impl<const N: usize> Server<N> {
     /// Queue `line` for one connection if its queue has room, without counting it as a slow
     /// consumer if not (a last notice before closing).
     pub(super) fn send_quietly(&mut self, i: usize, line: &ServerLine<'_>) {
+        self.note_output(i);
         let tag = self.ring_of(self.slots[i].dialect).head();
         match self.slots[i].dialect {
             Dialect::Native => {
@@ -71,6 +72,7 @@ impl<const N: usize> Server<N> {
 
     /// Queue an already rendered line for one connection, after everything broadcast so far.
     pub(super) fn send_bytes(&mut self, i: usize, line: &[u8]) {
+        self.note_output(i);
         let tag = self.ring_of(self.slots[i].dialect).head();
         if self.slots[i].push(tag, line).is_err() {
             self.overflowed(i);
