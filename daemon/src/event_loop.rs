@@ -53,8 +53,10 @@ const SHUTDOWN_BOUND: Duration = Duration::from_secs(2);
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// Readiness events taken per `epoll_wait`.
 const EVENTS: usize = 64;
-/// Stack for building the core, which is a few megabytes and must not land on a small stack.
-const INIT_STACK: usize = 32 << 20;
+/// Stack for building the core, which is a few megabytes and must not land on a small stack:
+/// an unoptimised build may hold several copies of it on the stack while moving it into its
+/// box. Only the pages used are ever touched.
+const INIT_STACK: usize = 8 * std::mem::size_of::<Core>();
 
 /// One open client connection.
 #[derive(Debug)]
