@@ -78,6 +78,8 @@ pub struct Daemon {
     local: Vec<SocketAddr>,
     /// What each listener's clients speak, in the same order.
     dialects: Vec<Dialect>,
+    /// Connections by slot index; it grows (within the capacity reserved at start) as slots
+    /// are first used, so that an idle daemon touches none of it.
     conns: Vec<Option<Conn>>,
     wake_rx: UnixStream,
     handle: Handle,
@@ -238,15 +240,13 @@ impl Daemon {
             reload: Arc::new(AtomicBool::new(false)),
             waker: Arc::new(wake_tx),
         };
-        let mut conns = Vec::with_capacity(SLOTS);
-        conns.resize_with(SLOTS, || None);
         Ok(Daemon {
             server,
             epoll,
             listeners: bound.listeners,
             local,
             dialects,
-            conns,
+            conns: Vec::with_capacity(SLOTS),
             wake_rx,
             handle,
             password_file,
@@ -509,9 +509,13 @@ impl Daemon {
         let Ok(token) = u64::try_from(idx) else {
             return;
         };
-        if idx >= self.conns.len() {
+        if idx >= SLOTS {
             self.server.closed(now, id, CloseReason::Error);
             return;
+        }
+        if idx >= self.conns.len() {
+            // Slots are taken lowest first, so this adds one entry, within the capacity.
+            self.conns.resize_with(idx + 1, || None);
         }
         if let Err(e) = self
             .epoll
