@@ -81,6 +81,12 @@ pub struct Daemon {
     /// Connections by slot index; it grows (within the capacity reserved at start) as slots
     /// are first used, so that an idle daemon touches none of it.
     conns: Vec<Option<Conn>>,
+    /// [`Server::broadcasts`] when every connection was last written to.
+    written_broadcasts: u64,
+    /// Connections the core asked to close that are still writing their last bytes.
+    lingering: usize,
+    /// A connection became writable again since every connection was last written to.
+    writable: bool,
     wake_rx: UnixStream,
     handle: Handle,
     password_file: Option<PathBuf>,
@@ -247,6 +253,9 @@ impl Daemon {
             local,
             dialects,
             conns: Vec::with_capacity(SLOTS),
+            written_broadcasts: 0,
+            lingering: 0,
+            writable: false,
             wake_rx,
             handle,
             password_file,
@@ -360,9 +369,16 @@ impl Daemon {
         if let Some(m) = &self.mdns {
             consider(m.poll_at());
         }
-        for c in self.conns.iter().flatten() {
-            if let Some(t) = c.closing_until {
-                consider(t);
+        if self.server.broadcasts() != self.written_broadcasts {
+            // A line for everyone was stored while writing out (a connection that failed
+            // left): go round again at once to write it.
+            consider(now);
+        }
+        if self.lingering > 0 {
+            for c in self.conns.iter().flatten() {
+                if let Some(t) = c.closing_until {
+                    consider(t);
+                }
             }
         }
         match next {
@@ -401,6 +417,9 @@ impl Daemon {
         let Some(conn) = self.conns.get(idx).and_then(Option::as_ref) else {
             return;
         };
+        if flags.contains(EpollFlags::EPOLLOUT) {
+            self.writable = true;
+        }
         let id = conn.id;
         if conn.closing_until.is_some() {
             // Only its last bytes matter now (written in `service_writes`); a hang-up ends it.
@@ -525,7 +544,7 @@ impl Daemon {
             self.server.closed(now, id, CloseReason::Error);
             return;
         }
-        if let Some(old) = self.conns[idx].take() {
+        if let Some(old) = self.take_conn(idx) {
             let _ = self.epoll.delete(&old.stream);
         }
         self.conns[idx] = Some(Conn {
@@ -604,66 +623,99 @@ impl Daemon {
                 .and_then(Option::as_mut)
                 .filter(|c| c.id == id)
             {
-                Some(c) => c.closing_until = Some(until),
+                Some(c) => {
+                    if c.closing_until.replace(until).is_none() {
+                        self.lingering += 1;
+                    }
+                }
                 None => self.server.closed(now, id, CloseReason::Closed),
             }
         }
     }
 
-    /// Write each connection's pending bytes with one gather write, keep its epoll interest
-    /// in step, and close lingering connections that are done or out of time.
+    /// Write out what connections have pending: to every connection after a line for
+    /// everyone was stored, a socket became writable again, or while connections linger;
+    /// else only to those the core names ([`Server::poll_output`]). A turn that gave nobody
+    /// anything new costs nothing per connection.
     fn service_writes(&mut self, now: Now) {
-        for idx in 0..self.conns.len() {
-            let Some(c) = self.conns[idx].as_mut() else {
-                continue;
-            };
-            let id = c.id;
-            let pending = match self.server.flush(id, &mut Sock(&c.stream)) {
-                Ok(()) => false,
-                Err(nb::Error::WouldBlock) => true,
-                Err(nb::Error::Other(e)) => {
-                    let reason = if c.closing_until.is_some() {
-                        CloseReason::Closed
-                    } else {
-                        socket::close_reason(&e)
-                    };
-                    self.forget(idx);
-                    self.server.closed(now, id, reason);
-                    continue;
-                }
-            };
-            let want = match c.closing_until {
-                Some(until) if !pending || now.instant >= until => {
-                    self.close_conn(now, idx);
-                    continue;
-                }
-                Some(_) => EpollFlags::EPOLLOUT,
-                None if pending => EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT,
-                None => EpollFlags::EPOLLIN,
-            };
-            if want != c.interest {
-                let token = u64::try_from(idx).unwrap_or(u64::MAX - 1);
-                if self
-                    .epoll
-                    .modify(&c.stream, &mut EpollEvent::new(want, token))
-                    .is_ok()
-                {
-                    c.interest = want;
-                }
+        let broadcasts = self.server.broadcasts();
+        if broadcasts != self.written_broadcasts
+            || self.lingering > 0
+            || std::mem::take(&mut self.writable)
+        {
+            self.written_broadcasts = broadcasts;
+            while self.server.poll_output().is_some() {}
+            for idx in 0..self.conns.len() {
+                self.write_conn(now, idx);
+            }
+        } else {
+            while let Some(id) = self.server.poll_output() {
+                self.write_conn(now, id.index());
             }
         }
     }
 
+    /// Write connection `idx`'s pending bytes with gather writes, keep its epoll interest in
+    /// step, and close it if it lingers and is done or out of time.
+    fn write_conn(&mut self, now: Now, idx: usize) {
+        let Some(c) = self.conns.get_mut(idx).and_then(Option::as_mut) else {
+            return;
+        };
+        let id = c.id;
+        let pending = match self.server.flush(id, &mut Sock(&c.stream)) {
+            Ok(()) => false,
+            Err(nb::Error::WouldBlock) => true,
+            Err(nb::Error::Other(e)) => {
+                let reason = if c.closing_until.is_some() {
+                    CloseReason::Closed
+                } else {
+                    socket::close_reason(&e)
+                };
+                self.forget(idx);
+                self.server.closed(now, id, reason);
+                return;
+            }
+        };
+        let want = match c.closing_until {
+            Some(until) if !pending || now.instant >= until => {
+                self.close_conn(now, idx);
+                return;
+            }
+            Some(_) => EpollFlags::EPOLLOUT,
+            None if pending => EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT,
+            None => EpollFlags::EPOLLIN,
+        };
+        if want != c.interest {
+            let token = u64::try_from(idx).unwrap_or(u64::MAX - 1);
+            if self
+                .epoll
+                .modify(&c.stream, &mut EpollEvent::new(want, token))
+                .is_ok()
+            {
+                c.interest = want;
+            }
+        }
+    }
+
+    /// Take connection `idx` out of the table, keeping the count of lingering ones.
+    fn take_conn(&mut self, idx: usize) -> Option<Conn> {
+        let c = self.conns.get_mut(idx).and_then(Option::take)?;
+        if c.closing_until.is_some() {
+            self.lingering = self.lingering.saturating_sub(1);
+        }
+        Some(c)
+    }
+
     /// Drop a connection's socket; the core already knows it is gone (or is told next).
     fn forget(&mut self, idx: usize) {
-        if let Some(c) = self.conns.get_mut(idx).and_then(Option::take) {
+        if let Some(c) = self.take_conn(idx) {
             let _ = self.epoll.delete(&c.stream);
         }
     }
 
     /// Close a connection the core asked to close, and report it closed.
     fn close_conn(&mut self, now: Now, idx: usize) {
-        if let Some(c) = self.conns.get_mut(idx).and_then(Option::take) {
+        if let Some(c) = self.take_conn(idx) {
             let _ = self.epoll.delete(&c.stream);
             socket::drain(&c.stream);
             drop(c.stream);
