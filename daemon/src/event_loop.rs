@@ -98,7 +98,7 @@ pub struct Daemon {
     /// A descriptor held in reserve, to tell clients past the fd limit `BYE full`.
     spare_fd: fd_limit::Spare,
     /// The mDNS responder, unless `--mdns off` or it cannot run.
-    mdns: Option<Mdns>,
+    mdns: Option<Box<Mdns>>,
 }
 
 impl fmt::Debug for Daemon {
@@ -200,7 +200,8 @@ impl Daemon {
             password: server.config().password.is_some(),
             tls_fingerprint: None,
         };
-        let mdns = mdns::start_on(&settings.mdns, announced, facts, &epoll, &mut notes);
+        let mdns =
+            mdns::start_on(&settings.mdns, announced, facts, &epoll, &mut notes).map(Box::new);
 
         let store = settings.state_dir.as_ref().map(|dir| {
             let dir = absolute(dir);
