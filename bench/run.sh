@@ -3,26 +3,35 @@
 #
 #   bash bench/run.sh            # whole matrix, ~8-12 minutes, stops by itself
 #   SIZES="64" REPS=3 bash bench/run.sh   # just the N=64 points
+#   SIZES= MODES= bash bench/run.sh       # just the crowd row (1,000 clients) and the extras
 #
 # For N = 2, 16, 64, 256, paced (10 msg/s per client), fast (window of 16 unseen messages per
 # sender) and fast1 (window of 1: every sender waits until everybody saw its last message):
 # a fresh server per run, pinned to one core, the generator to the other, three runs per
 # point; at N = 64 (TLS_SIZES) also tlsfast, the fast mode over TLS, against chatd's TLS port and
-# ngircd's (a certificate made for the run); then chatd's idle RSS, start-up time to listening
-# and stripped binary sizes (chatc as packaged, with the client profile). Raw results
-# (one key=value file per run) and summary.md land in $OUT (default target/bench-results/DATE).
-# At the points of IRC_POINTS (MODE:N pairs, default fast:64) chatd's IRC listener runs too,
-# as server chatd_irc: chat-bench speaks IRC to it as to ngircd (IRC_POINTS="" skips it).
-# Needs: ngircd (Debian package), taskset (util-linux), a Rust toolchain. Loopback only.
+# ngircd's (a certificate made for the run); at the points of IRC_POINTS (MODE:N pairs, default
+# fast:64) chatd's IRC listener runs too, as server chatd_irc: chat-bench speaks IRC to it as to
+# ngircd (IRC_POINTS="" skips it); then the crowd row: CROWD (1,000) clients paced at CROWD_RATE
+# (1 msg/s) each, with
+# each server's private memory (RssAnon) while they are all connected; then chatd's idle RSS
+# and private memory (and ngircd's), start-up time to listening and stripped binary sizes
+# (chatc as packaged, with the client profile).
+# Raw results (one key=value file per run) and summary.md land in $OUT (default
+# target/bench-results/DATE). Needs: ngircd (Debian package), taskset (util-linux), a Rust
+# toolchain, and a hard open-file limit of at least CROWD + 64 (the soft limit is raised to it
+# for the servers and the generator). Loopback only.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 : "${CARGO_TARGET_DIR:=$root/target}"
 export CARGO_TARGET_DIR
-SIZES=${SIZES:-"2 16 64 256"}
-MODES=${MODES:-"paced fast fast1"}
-TLS_SIZES=${TLS_SIZES:-64}       # the sizes that also get a tlsfast run ("" for none)
+SIZES=${SIZES-"2 16 64 256"}
+MODES=${MODES-"paced fast fast1"}
+TLS_SIZES=${TLS_SIZES-64}       # the sizes that also get a tlsfast run ("" for none)
+CROWD=${CROWD-1000}       # clients in the crowd row; empty: no crowd row
+CROWD_RATE=${CROWD_RATE:-1}
+CROWD_M=${CROWD_M:-10}    # messages per client: 10 s of traffic at 1 msg/s
 SERVERS=${SERVERS:-"chatd ngircd"}
 IRC_POINTS=${IRC_POINTS-"fast:64"}
 REPS=${REPS:-3}
@@ -53,6 +62,14 @@ fast_m() {
 }
 
 deadline=$((SECONDS + TOTAL_LIMIT))
+# One descriptor per client, in the servers and in chat-bench: raise the soft limit to the hard
+# one for everything started from here (chatd and chat-bench raise their own too; ngircd does
+# not).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ -n "$CROWD" ] && [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((CROWD + 64)) ]; then
+  echo "open-file limit $(ulimit -n) is too low for $CROWD clients (raise the hard limit): no crowd row" >&2
+  CROWD=""
+fi
 work=$(mktemp -d)
 server_pid=""
 mkdir -p "$OUT/raw"
@@ -126,7 +143,7 @@ start_chatd() {
   t0=$(date +%s%N)
   taskset -c "$SERVER_CPU" "$CARGO_TARGET_DIR/release/chatd" --listen "127.0.0.1:$port" \
     --irc-listen off --irc-tls-listen off --tls-listen "$tls" --state-dir "$state" --flood off \
-    --max-clients 256 --max-per-address off \
+    --max-clients 1024 --max-per-address off \
     2> >(log_reader "$work/chatd-$port.log" "$work/ready-$port") &
   server_pid=$!
   if ! wait_for "$work/ready-$port" 5; then
@@ -147,7 +164,7 @@ start_chatd_irc() {
   taskset -c "$SERVER_CPU" "$CARGO_TARGET_DIR/release/chatd" --listen 127.0.0.1:0 \
     --irc-listen "127.0.0.1:$port" --tls-listen off --irc-tls-listen off \
     --irc-channel '#bench' --state-dir "$state" --flood off \
-    --max-clients 256 --max-per-address off \
+    --max-clients 1024 --max-per-address off \
     2> >(log_reader "$work/chatd_irc-$port.log" "$work/ready-$port") &
   server_pid=$!
   if ! wait_for "$work/chatd_irc-$port.log" 5 'protocol=irc'; then
@@ -220,12 +237,12 @@ if ! command -v ngircd >/dev/null; then
   log "ngircd is not installed (apt-get install ngircd): benchmarking chatd only"
   SERVERS=${SERVERS//ngircd/}
 fi
-bench="$CARGO_TARGET_DIR/release/chat-bench"
 if [ -n "$TLS_SIZES" ]; then
   # ngircd's certificate for the TLS runs (chatd makes its own in its state directory).
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj /CN=bench.local -keyout "$work/tls-key.pem" -out "$work/tls-cert.pem" 2>/dev/null
 fi
+bench="$CARGO_TARGET_DIR/release/chat-bench"
 
 {
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -237,61 +254,71 @@ fi
   echo "loadavg_at_start=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
 } >"$OUT/environment.txt"
 
-# One point of the matrix, REPS times per server.
+# The points: the matrix, then the crowd row (mode "crowd", N = CROWD).
+points=()
 for n in $SIZES; do
-  modes=$MODES
-  if [[ " $TLS_SIZES " == *" $n "* ]]; then modes="$modes tlsfast"; fi
-  for mode in $modes; do
-    tls_args=()
-    if [ "$mode" = tlsfast ]; then
-      m=$(fast_m fast "$n")
-      mode_args=(--window "$WINDOW")
-      tls_args=(--tls)
-    elif [ "$mode" = paced ]; then
-      m=$PACED_M
-      mode_args=(--rate "$RATE")
-    elif [ "$mode" = fast1 ]; then
-      m=$(fast_m "$mode" "$n")
-      mode_args=(--window 1)
-    else
-      m=$(fast_m "$mode" "$n")
-      mode_args=(--window "$WINDOW")
-    fi
-    for rep in $(seq 1 "$REPS"); do
-      for server in $(point_servers "$mode" "$n"); do
-        out="$OUT/raw/$server-$mode-n$n-r$rep.kv"
-        if [ "$SECONDS" -ge "$deadline" ]; then
-          log "time limit reached: skipping $server $mode N=$n run $rep"
-          continue
-        fi
+  for mode in $MODES; do
+    points+=("$mode:$n")
+  done
+  if [[ " $TLS_SIZES " == *" $n "* ]]; then points+=("tlsfast:$n"); fi
+done
+[ -z "$CROWD" ] || points+=("crowd:$CROWD")
+
+# One point, REPS times per server.
+for point in "${points[@]}"; do
+  mode=${point%%:*} n=${point#*:}
+  tls_args=()
+  if [ "$mode" = tlsfast ]; then
+    m=$(fast_m fast "$n")
+    mode_args=(--window "$WINDOW")
+    tls_args=(--tls)
+  elif [ "$mode" = paced ]; then
+    m=$PACED_M
+    mode_args=(--rate "$RATE")
+  elif [ "$mode" = crowd ]; then
+    m=$CROWD_M
+    mode_args=(--rate "$CROWD_RATE")
+  elif [ "$mode" = fast1 ]; then
+    m=$(fast_m "$mode" "$n")
+    mode_args=(--window 1)
+  else
+    m=$(fast_m "$mode" "$n")
+    mode_args=(--window "$WINDOW")
+  fi
+  for rep in $(seq 1 "$REPS"); do
+    for server in $(point_servers "$mode" "$n"); do
+      out="$OUT/raw/$server-$mode-n$n-r$rep.kv"
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        log "time limit reached: skipping $server $mode N=$n run $rep"
+        continue
+      fi
+      next_port
+      plain_port=$port target=$port tls_port=
+      if [ "${#tls_args[@]}" -gt 0 ]; then
         next_port
-        plain_port=$port target=$port tls_port=
-        if [ "${#tls_args[@]}" -gt 0 ]; then
-          next_port
-          tls_port=$port target=$port
-        fi
-        case $server in
-          chatd) start_chatd "$plain_port" "${tls_port:-off}" || continue; proto=chatd ;;
-          chatd_irc) start_chatd_irc "$plain_port" || continue; proto=irc ;;
-          ngircd) start_ngircd "$plain_port" "$tls_port" || continue; proto=irc ;;
-        esac
-        port=$plain_port
-        left=$((deadline - SECONDS))
-        limit=$((left < RUN_TIMEOUT ? (left > 5 ? left : 5) : RUN_TIMEOUT))
-        rc=0
-        taskset -c "$GEN_CPU" "$bench" --proto "$proto" --addr "127.0.0.1:$target" -n "$n" -m "$m" \
-          "${mode_args[@]}" "${tls_args[@]}" --server-pid "$server_pid" --timeout "$limit" --format kv \
-          --label "$server" >"$out" 2>"$work/bench.err" || rc=$?
-        echo "exit=$rc" >>"$out"
-        sed 's/^/note=/' "$work/bench.err" >>"$out"
-        if [ "$rc" != 0 ]; then
-          mkdir -p "$OUT/logs"
-          cp "$work/$server-$port.log" "$OUT/logs/$(basename "$out" .kv).log" 2>/dev/null || true
-        fi
-        echo "loadavg_after=$(cut -d' ' -f1 /proc/loadavg)" >>"$out"
-        stop_server
-        log "$server $mode N=$n run $rep: $(grep -E '^(end|deliveries_per_s|latency_p99_ms|server_ns_per_delivery|lost)=' "$out" | tr '\n' ' ')"
-      done
+        tls_port=$port target=$port
+      fi
+      case $server in
+        chatd) start_chatd "$plain_port" "${tls_port:-off}" || continue; proto=chatd ;;
+        chatd_irc) start_chatd_irc "$plain_port" || continue; proto=irc ;;
+        ngircd) start_ngircd "$plain_port" "$tls_port" || continue; proto=irc ;;
+      esac
+      port=$plain_port
+      left=$((deadline - SECONDS))
+      limit=$((left < RUN_TIMEOUT ? (left > 5 ? left : 5) : RUN_TIMEOUT))
+      rc=0
+      taskset -c "$GEN_CPU" "$bench" --proto "$proto" --addr "127.0.0.1:$target" -n "$n" -m "$m" \
+        "${mode_args[@]}" "${tls_args[@]}" --server-pid "$server_pid" --timeout "$limit" --format kv \
+        --label "$server" >"$out" 2>"$work/bench.err" || rc=$?
+      echo "exit=$rc" >>"$out"
+      sed 's/^/note=/' "$work/bench.err" >>"$out"
+      if [ "$rc" != 0 ]; then
+        mkdir -p "$OUT/logs"
+        cp "$work/$server-$port.log" "$OUT/logs/$(basename "$out" .kv).log" 2>/dev/null || true
+      fi
+      echo "loadavg_after=$(cut -d' ' -f1 /proc/loadavg)" >>"$out"
+      stop_server
+      log "$server $mode N=$n run $rep: $(grep -E '^(end|deliveries_per_s|latency_p99_ms|server_ns_per_delivery|server_rss_anon_kib|lost)=' "$out" | tr '\n' ' ')"
     done
   done
 done
@@ -307,6 +334,7 @@ if [[ " $SERVERS " == *" chatd "* ]]; then
       sleep 0.3
       echo "idle_rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")" >>"$OUT/chatd-extra.kv"
       echo "idle_peak_rss_kib=$(awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status")" >>"$OUT/chatd-extra.kv"
+      echo "idle_rss_anon_kib=$(awk '/^RssAnon/ {print $2}' "/proc/$server_pid/status")" >>"$OUT/chatd-extra.kv"
     fi
     stop_server
   done
@@ -318,6 +346,7 @@ if [[ " $SERVERS " == *" ngircd "* ]]; then
   if start_ngircd "$port"; then
     sleep 0.3
     echo "ngircd_idle_rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")" >>"$OUT/chatd-extra.kv"
+    echo "ngircd_idle_rss_anon_kib=$(awk '/^RssAnon/ {print $2}' "/proc/$server_pid/status")" >>"$OUT/chatd-extra.kv"
     stop_server
   fi
 fi

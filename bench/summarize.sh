@@ -37,6 +37,7 @@ function ratio(a, b) { if (a == "" || b == "" || b == 0) return "-"; return spri
   eq = index($0, "="); key = substr($0, 1, eq - 1); v = substr($0, eq + 1)
   if (key == "note") { notes[srv " " mode " N=" n] = notes[srv " " mode " N=" n] "; " v; next }
   if (key == "end" && v != "complete") bad[srv " " mode " N=" n] = bad[srv " " mode " N=" n] " " v
+  if (key == "mode") modetext[mode] = v
   if (v !~ /^-?[0-9.]+$/) next
   k = srv SUBSEP mode SUBSEP n SUBSEP key
   vals[k] = (k in vals) ? vals[k] " " v : v
@@ -121,6 +122,34 @@ END {
     }
   }
   if (hdr) print ""
+  for (i = 1; i <= nn; i++) {
+    n = nl[i]; if (!(("crowd" SUBSEP n) in seen)) continue
+    c = "chatd" SUBSEP "crowd" SUBSEP n SUBSEP; g = "ngircd" SUBSEP "crowd" SUBSEP n SUBSEP
+    rate = modetext["crowd"]; gsub(/_/, " ", rate)
+    print "## crowd: " n " clients, " rate " each"; print ""
+    print "| N | runs | deliveries/s chatd | ngircd | p50 ms chatd | p50 ms ngircd | p99 ms chatd | p99 ms ngircd | max ms chatd | max ms ngircd | join s chatd | join s ngircd |"
+    print "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    printf "| %s | %d+%d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n,
+      cnt(c "exit"), cnt(g "exit"),
+      cell(c "deliveries_per_s", 0, 1), cell(g "deliveries_per_s", 0, 1),
+      cell(c "latency_p50_ms", 3, 1), cell(g "latency_p50_ms", 3, 1),
+      cell(c "latency_p99_ms", 3, 1), cell(g "latency_p99_ms", 3, 1),
+      cell(c "latency_max_ms", 2, 1), cell(g "latency_max_ms", 2, 1),
+      cell(c "join_s", 2, 1), cell(g "join_s", 2, 1)
+    print ""
+    print "| N | server CPU share chatd | ngircd | server ns/delivery chatd | ngircd | RSS KiB (VmRSS, all in) chatd | ngircd | private KiB (RssAnon, all in) chatd | ngircd | lost/dup/reordered chatd | ngircd | disconnects chatd | ngircd | generator CPU share (chatd runs) | (ngircd runs) |"
+    print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n,
+      cell(c "server_cpu_share", 2, 1), cell(g "server_cpu_share", 2, 1),
+      cell(c "server_ns_per_delivery", 0, 1), cell(g "server_ns_per_delivery", 0, 1),
+      cell(c "server_rss_kib", 0, 1), cell(g "server_rss_kib", 0, 1),
+      cell(c "server_rss_anon_kib", 0, 1), cell(g "server_rss_anon_kib", 0, 1),
+      sum(c "lost") "/" sum(c "duplicated") "/" sum(c "reordered"),
+      sum(g "lost") "/" sum(g "duplicated") "/" sum(g "reordered"),
+      sum(c "disconnects"), sum(g "disconnects"),
+      cell(c "generator_cpu_share", 2, 1), cell(g "generator_cpu_share", 2, 1)
+    print ""
+  }
   while ((getline line < extra) > 0) {
     eq = index(line, "="); key = substr(line, 1, eq - 1); v = substr(line, eq + 1)
     k = "x" SUBSEP key; vals[k] = (k in vals) ? vals[k] " " v : v
@@ -129,6 +158,11 @@ END {
   print "| figure | value |"; print "|---|---|"
   if (("x" SUBSEP "startup_us") in vals) print "| start-up to `listening`, ms (median of " cnt("x" SUBSEP "startup_us") ", min-max) | " cell("x" SUBSEP "startup_us", 1, 0.001) " |"
   if (("x" SUBSEP "idle_rss_kib") in vals) print "| RSS idle, KiB (VmRSS; VmHWM " med("x" SUBSEP "idle_peak_rss_kib") ") | " med("x" SUBSEP "idle_rss_kib") " |"
+  if (("x" SUBSEP "idle_rss_anon_kib") in vals) print "| private memory idle, KiB (RssAnon) | " med("x" SUBSEP "idle_rss_anon_kib") " |"
+  for (i = 1; i <= nn; i++) {
+    k = "chatd" SUBSEP "crowd" SUBSEP nl[i] SUBSEP
+    if ((k "server_rss_anon_kib") in vals) print "| private memory with " nl[i] " clients in (RssAnon at the end of the crowd run), KiB | " cell(k "server_rss_anon_kib", 0, 1) " |"
+  }
   k = "chatd" SUBSEP "paced" SUBSEP "256" SUBSEP
   if ((k "server_rss_kib") in vals) print "| RSS with 256 clients in (VmRSS at the end of paced N=256), KiB | " cell(k "server_rss_kib", 0, 1) " |"
   k = "chatd" SUBSEP "fast" SUBSEP "256" SUBSEP
@@ -138,6 +172,7 @@ END {
   if (("x" SUBSEP "size_chatd_bytes") in vals) print "| chatd binary (release, stripped), bytes | " med("x" SUBSEP "size_chatd_bytes") " |"
   if (("x" SUBSEP "size_chatc_bytes") in vals) print "| chatc binary (release, stripped), bytes | " med("x" SUBSEP "size_chatc_bytes") " |"
   if (("x" SUBSEP "ngircd_idle_rss_kib") in vals) print "| ngircd RSS idle, KiB (for comparison) | " med("x" SUBSEP "ngircd_idle_rss_kib") " |"
+  if (("x" SUBSEP "ngircd_idle_rss_anon_kib") in vals) print "| ngircd private memory idle, KiB (RssAnon, for comparison) | " med("x" SUBSEP "ngircd_idle_rss_anon_kib") " |"
   print ""
   hdr = 0
   for (p in bad) { if (!hdr) { print "## Runs that did not complete"; print ""; hdr = 1 } print "- " p ":" bad[p] }

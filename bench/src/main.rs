@@ -8,6 +8,7 @@
 
 mod accounting;
 mod cli;
+mod fd_limit;
 mod proc_stats;
 mod protocol;
 mod report;
@@ -23,6 +24,10 @@ fn main() -> ExitCode {
     if let Err(msg) = args.check() {
         eprintln!("chat-bench: {msg}");
         return ExitCode::from(64);
+    }
+    if let Err(msg) = fd_limit::raise_for(args.clients) {
+        eprintln!("chat-bench: {msg}");
+        return ExitCode::FAILURE;
     }
     match run::run(&args) {
         Ok(result) => {

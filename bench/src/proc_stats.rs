@@ -34,6 +34,9 @@ pub struct ProcSample {
     pub peak_rss_kib: u64,
     /// Current resident set size, KiB (`VmRSS`).
     pub rss_kib: u64,
+    /// Private anonymous memory resident now, KiB (`RssAnon`): what the process itself
+    /// costs, without the pages of its binary and libraries that other processes share.
+    pub rss_anon_kib: u64,
     /// Number of threads.
     pub threads: u64,
     /// Nanoseconds on a CPU from `/proc/PID/schedstat`, when the process has one thread.
@@ -113,6 +116,7 @@ pub fn sample(pid: Option<u32>) -> Result<ProcSample, ProcError> {
         system_s: stime as f64 / tps,
         peak_rss_kib: field("VmHWM"),
         rss_kib: field("VmRSS"),
+        rss_anon_kib: field("RssAnon"),
         threads,
         run_ns,
     })
@@ -132,9 +136,10 @@ mod tests {
 
     #[test]
     fn status_fields_parse() {
-        let text = "Name:\tchatd\nVmHWM:\t    1880 kB\nVmRSS:\t    1700 kB\nThreads:\t1\n";
+        let text = "Name:\tchatd\nVmHWM:\t    1880 kB\nVmRSS:\t    1700 kB\nRssAnon:\t     320 kB\nThreads:\t1\n";
         assert_eq!(parse_status_field(text, "VmHWM"), Some(1880));
         assert_eq!(parse_status_field(text, "VmRSS"), Some(1700));
+        assert_eq!(parse_status_field(text, "RssAnon"), Some(320));
         assert_eq!(parse_status_field(text, "Threads"), Some(1));
         assert_eq!(parse_status_field(text, "VmSwap"), None);
     }
@@ -143,6 +148,7 @@ mod tests {
     fn this_process_can_be_sampled() {
         let s = sample(None).expect("own /proc");
         assert!(s.peak_rss_kib >= s.rss_kib && s.rss_kib > 0);
+        assert!(s.rss_anon_kib > 0 && s.rss_anon_kib <= s.rss_kib);
         assert!(s.threads >= 1);
     }
 }

@@ -74,6 +74,7 @@ impl Figures {
             p.push(("server_cpu_share", format!("{share:.2}")));
             p.push(("server_peak_rss_kib", b.peak_rss_kib.to_string()));
             p.push(("server_rss_kib", b.rss_kib.to_string()));
+            p.push(("server_rss_anon_kib", b.rss_anon_kib.to_string()));
             p.push(("server_threads", b.threads.to_string()));
         }
         if let Some(e) = &r.server_error {
@@ -169,7 +170,7 @@ impl Figures {
                 if self.get("server_cpu_s").is_some() {
                     let _ = writeln!(
                         s,
-                        "  server      cpu {} s ({} of a core; user {} s, sys {} s), {} ns/delivery, peak RSS {} KiB, RSS {} KiB, {} thread(s)",
+                        "  server      cpu {} s ({} of a core; user {} s, sys {} s), {} ns/delivery, peak RSS {} KiB, RSS {} KiB (private {} KiB), {} thread(s)",
                         g("server_cpu_s"),
                         g("server_cpu_share"),
                         g("server_user_s"),
@@ -177,6 +178,7 @@ impl Figures {
                         g("server_ns_per_delivery"),
                         g("server_peak_rss_kib"),
                         g("server_rss_kib"),
+                        g("server_rss_anon_kib"),
                         g("server_threads")
                     );
                 }

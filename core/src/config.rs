@@ -27,8 +27,13 @@ pub const OUT_QUEUE: usize = 4 * 1024;
 pub const RING_BYTES: usize = 256 * 1024;
 /// Lines the broadcast ring holds at most.
 pub const RING_RECORDS: usize = 4096;
-/// Client slots in the daemon's default build.
-pub const DEFAULT_SLOTS: usize = 256;
+/// Client slots in the daemon's default build: at least 1,000 people (a school, a LAN party,
+/// a conference) on one box.
+///
+/// A slot's memory is touched only when a client first takes it, so an idle daemon costs no
+/// more for a larger table; the daemon holds one file descriptor per client, which its
+/// systemd unit's `LimitNOFILE=4096` leaves room for. See README.md ("Memory").
+pub const DEFAULT_SLOTS: usize = 1024;
 /// Largest line the server ever writes: a client's text plus kind, time and two names.
 pub const MAX_SERVER_LINE: usize = MAX_LINE + 2 * MAX_NAME + 64;
 /// How long a connection may take from connect to a valid name.

@@ -153,6 +153,19 @@ pub struct Server<const N: usize = DEFAULT_SLOTS> {
     pressure: bool,
     /// Broadcast head when pressure was last raised, per ring.
     pressure_head: [u64; 2],
+    /// Slots in use (any phase but [`Phase::Free`]), counted as they change.
+    open: usize,
+    /// Slots in [`Phase::Joined`], counted as they change.
+    joined: usize,
+    /// Some slot may have overflowed since `settle` last found none: it must look.
+    overflow_pending: bool,
+    /// Per ring, a position no reader of it is behind: while the ring's tail has not passed
+    /// it, storing a line leaves nobody behind, and `append` need not look at every reader.
+    ring_floor: [u64; 2],
+    /// The slots waiting on a timer, in deadline order (see `deadlines`).
+    deadlines: deadlines::Lists,
+    /// Slots that got output of their own since [`Server::poll_output`] last took them.
+    output: heapless::Deque<u16, N>,
     slots: heapless::Vec<Slot, N>,
 }
 
@@ -169,6 +182,12 @@ impl<const N: usize> Server<N> {
             joins: 0,
             pressure: false,
             pressure_head: [0; 2],
+            open: 0,
+            joined: 0,
+            overflow_pending: false,
+            ring_floor: [0; 2],
+            deadlines: deadlines::Lists::new(),
+            output: heapless::Deque::new(),
             slots: heapless::Vec::new(),
             history: History::new(),
             throttle: Throttle::new(),
@@ -192,15 +211,32 @@ impl<const N: usize> Server<N> {
 
     /// Return how many connections are open (in any phase).
     pub fn connections(&self) -> usize {
-        self.slots.iter().filter(|s| s.phase != Phase::Free).count()
+        self.open
     }
 
     /// Return how many clients have joined the chat.
     pub fn joined(&self) -> usize {
-        self.slots
-            .iter()
-            .filter(|s| s.phase == Phase::Joined)
-            .count()
+        self.joined
+    }
+
+    /// Move connection `i` to `phase`, keeping the counts and its timer in step.
+    pub(super) fn set_phase(&mut self, i: usize, phase: Phase) {
+        let was = self.slots[i].phase;
+        self.slots[i].phase = phase;
+        self.phase_changed(i, was);
+    }
+
+    /// Count connection `i`'s move from phase `was` to its present one, and put it on the
+    /// timer list that phase calls for.
+    fn phase_changed(&mut self, i: usize, was: Phase) {
+        let now = self.slots[i].phase;
+        if was == now {
+            return;
+        }
+        let count = |p: Phase, which: Phase| usize::from(p == which);
+        self.joined = self.joined + count(now, Phase::Joined) - count(was, Phase::Joined);
+        self.open = self.open + count(was, Phase::Free) - count(now, Phase::Free);
+        self.retime(i);
     }
 
     /// Return the recent public messages, oldest first.
@@ -307,7 +343,9 @@ impl<const N: usize> Server<N> {
         } else {
             Phase::AwaitName
         };
+        let was = self.slots[i].phase;
         self.slots[i].open(now.instant, peer, phase, dialect, &limit);
+        self.phase_changed(i, was);
         let id = self.id_of(i);
         info!(target: "chatd", "connect peer={peer} conn={i} protocol={dialect}");
         if self.config.password.is_some() && self.throttle.is_blocked(now.instant, peer.ip()) {
@@ -401,7 +439,9 @@ impl<const N: usize> Server<N> {
             }
             Phase::Closing | Phase::Free => {}
         }
+        let was = self.slots[i].phase;
         self.slots[i].free();
+        self.phase_changed(i, was);
         self.settle(now);
     }
 
@@ -431,6 +471,7 @@ impl<const N: usize> Server<N> {
         if self.history.len() > crate::config::HISTORY_LEN {
             return Err("history longer than its capacity");
         }
+        self.check_bookkeeping()?;
         if self.connections() > self.config.max_clients {
             return Err("more connections than max_clients");
         }
@@ -483,6 +524,29 @@ impl<const N: usize> Server<N> {
     }
 }
 
+impl<const N: usize> Server<N> {
+    /// Check what the server keeps count of instead of looking at every slot each time: the
+    /// counts of open and joined connections, the pending-overflow mark, the floor of each
+    /// broadcast ring, the timer lists and the list of connections with output.
+    fn check_bookkeeping(&self) -> Result<(), &'static str> {
+        let open = self.slots.iter().filter(|s| s.phase != Phase::Free).count();
+        let joined = self.slots.iter().filter(|s| s.phase == Phase::Joined);
+        if open != self.open || joined.count() != self.joined {
+            return Err("the counts of open or joined connections are wrong");
+        }
+        let unsettled = self
+            .slots
+            .iter()
+            .any(|s| s.overflowed && !matches!(s.phase, Phase::Closing | Phase::Free));
+        if unsettled && !self.overflow_pending {
+            return Err("a connection overflowed unnoticed");
+        }
+        self.check_ring_floor()?;
+        self.check_deadlines()?;
+        self.check_output_list()
+    }
+}
+
 impl Slot {
     fn accepts_input(&self) -> bool {
         matches!(
@@ -513,6 +577,7 @@ mod tests;
 
 mod admission;
 mod burst;
+pub(crate) mod deadlines;
 mod delivery;
 mod irc_queries;
 mod irc_register;

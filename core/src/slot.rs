@@ -12,6 +12,7 @@ use crate::dialect::Dialect;
 use crate::flood::{Bucket, FloodLimit};
 use crate::frame::LineDecoder;
 use crate::names::Name;
+use crate::server::deadlines::Link;
 use crate::time::Instant;
 
 /// Where a connection is in its life.
@@ -151,6 +152,11 @@ pub struct Slot {
     pub(crate) out: Deque<u8, OUT_QUEUE>,
     /// The listing being sent, and its generated lines (IRC only).
     pub(crate) burst: Burst,
+    /// Its place on the list of the timer it waits on, if any (see `server::deadlines`).
+    pub(crate) deadline: Link,
+    /// It is on the server's list of connections with output of their own to write (see
+    /// `Server::poll_output`).
+    pub(crate) output_listed: bool,
 }
 
 /// Bytes of a private line's header in the queue: an 8-byte position and a 2-byte length.
@@ -179,6 +185,8 @@ impl Slot {
             decoder: LineDecoder::new(),
             out: Deque::new(),
             burst: Burst::new(),
+            deadline: Link::new(),
+            output_listed: false,
         }
     }
 

@@ -67,6 +67,10 @@ pub struct Sim<const N: usize> {
     now: Now,
     /// What each connection ever accepted received, closed ones too, in order of acceptance.
     peers: Vec<(ConnId, Peer)>,
+    /// [`Server::broadcasts`] when [`Sim::drain_all`] last wrote out to everybody.
+    written_broadcasts: u64,
+    /// A connection was drained only in part since: the next write-out is to everybody.
+    partly_drained: bool,
 }
 
 impl<const N: usize> Sim<N> {
@@ -76,6 +80,8 @@ impl<const N: usize> Sim<N> {
             server: boxed_server(config),
             now: START,
             peers: Vec::new(),
+            written_broadcasts: 0,
+            partly_drained: false,
         }
     }
 
@@ -167,6 +173,7 @@ impl<const N: usize> Sim<N> {
     /// Take up to `limit` bytes (all if `None`) of `id`'s output a gather write at a time, as
     /// a socket would, and check every whole line it completes.
     pub fn drain(&mut self, id: ConnId, limit: Option<usize>) {
+        self.partly_drained |= limit.is_some();
         let mut left = limit.unwrap_or(usize::MAX);
         let mut got = Vec::new();
         // Each round takes at least one byte, and there are at most this many pending: the
@@ -230,11 +237,33 @@ impl<const N: usize> Sim<N> {
         peer.partial.drain(..start);
     }
 
-    /// Write out everything every connection has.
+    /// Write out everything every connection has, as the daemon does: to everybody when a
+    /// line for everyone was stored since the last time (or a connection was drained only in
+    /// part, as a full socket would leave it), else only to the connections
+    /// [`Server::poll_output`] names. Then check that nobody has anything left to write, so
+    /// every test also checks that the server names every connection it gives output to.
     pub fn drain_all(&mut self) {
-        let ids: Vec<ConnId> = self.peers.iter().map(|(id, _)| *id).collect();
-        for id in ids {
-            self.drain(id, None);
+        let broadcasts = self.server.broadcasts();
+        if broadcasts != self.written_broadcasts || self.partly_drained {
+            self.written_broadcasts = broadcasts;
+            self.partly_drained = false;
+            while self.server.poll_output().is_some() {}
+            let ids: Vec<ConnId> = self.peers.iter().map(|(id, _)| *id).collect();
+            for id in ids {
+                self.drain(id, None);
+            }
+        } else {
+            while let Some(id) = self.server.poll_output() {
+                self.drain(id, None);
+            }
+        }
+        for (id, _) in &self.peers {
+            let mut bufs: [&[u8]; 2] = [&[]; 2];
+            assert_eq!(
+                self.server.outgoing_vectored(*id, &mut bufs),
+                0,
+                "{id:?} has output the server never named"
+            );
         }
     }
 

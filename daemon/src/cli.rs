@@ -28,8 +28,8 @@ pub struct Cli {
     )]
     pub listen: Vec<SocketAddr>,
 
-    /// Accept at most N clients at once (1-256).
-    #[arg(short, long, value_name = "N", env = "CHATD_MAX_CLIENTS", default_value_t = 256,
+    /// Accept at most N clients at once (1-1024).
+    #[arg(short, long, value_name = "N", env = "CHATD_MAX_CLIENTS", default_value_t = SLOTS as u16,
           value_parser = clap::value_parser!(u16).range(1..=SLOTS as i64))]
     pub max_clients: u16,
 
@@ -523,7 +523,7 @@ mod test {
         assert_eq!(parse_max_per_address("256"), Ok(MaxPerAddress(Some(256))));
         assert_eq!(parse_max_per_address("off"), Ok(MaxPerAddress(None)));
         assert_eq!(parse_max_per_address("0"), Ok(MaxPerAddress(None)));
-        for bad in ["257", "-1", "eight", ""] {
+        for bad in ["1025", "-1", "eight", ""] {
             assert!(parse_max_per_address(bad).is_err(), "{bad}");
         }
         let cli = Cli::try_parse_from(["chatd"]).expect("parse");
@@ -533,7 +533,10 @@ mod test {
     #[test]
     fn defaults() {
         let cli = Cli::try_parse_from(["chatd"]).expect("parse");
-        assert_eq!(cli.max_clients, 256);
+        assert_eq!(usize::from(cli.max_clients), SLOTS);
+        assert_eq!(SLOTS, 1024, "the help text and chatd(8) say 1-1024");
+        assert!(Cli::try_parse_from(["chatd", "-m", "1024"]).is_ok());
+        assert!(Cli::try_parse_from(["chatd", "-m", "1025"]).is_err());
         assert!(!cli.daemon);
         assert_eq!(cli.log_target(), LogTarget::Stderr);
         assert_eq!(cli.log_rate, LogRateArg(Some(LogRate::default())));
@@ -553,7 +556,6 @@ mod test {
         assert_eq!(mdns.name.as_deref(), Some("Sala"));
         assert!(Cli::try_parse_from(["chatd", "--mdns", "maybe"]).is_err());
         assert!(Cli::try_parse_from(["chatd", "-m", "0"]).is_err());
-        assert!(Cli::try_parse_from(["chatd", "-m", "257"]).is_err());
     }
 
     #[test]

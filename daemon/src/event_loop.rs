@@ -59,8 +59,10 @@ const SHUTDOWN_BOUND: Duration = Duration::from_secs(2);
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// Readiness events taken per `epoll_wait`.
 const EVENTS: usize = 64;
-/// Stack for building the core, which is a few megabytes and must not land on a small stack.
-const INIT_STACK: usize = 32 << 20;
+/// Stack for building the core, which is a few megabytes and must not land on a small stack:
+/// an unoptimised build may hold several copies of it on the stack while moving it into its
+/// box. Only the pages used are ever touched.
+const INIT_STACK: usize = 8 * std::mem::size_of::<Core>();
 
 /// One open client connection.
 #[derive(Debug)]
@@ -96,7 +98,18 @@ pub struct Daemon {
     plain_buf: Vec<u8>,
     /// A connection's pending output gathered into one record's plaintext.
     stage: Vec<u8>,
+    /// Connections by slot index; it grows (within the capacity reserved at start) as slots
+    /// are first used, so that an idle daemon touches none of it.
     conns: Vec<Option<Conn>>,
+    /// [`Server::broadcasts`] when every connection was last written to.
+    written_broadcasts: u64,
+    /// Connections the core asked to close that are still writing their last bytes.
+    lingering: usize,
+    /// A connection became writable again since every connection was last written to.
+    writable: bool,
+    /// Open TLS connections: only while there are some does a turn look for TLS input that
+    /// waited for output room ([`Daemon::tls_backlog`]).
+    tls_conns: usize,
     wake_rx: UnixStream,
     handle: Handle,
     password_file: Option<PathBuf>,
@@ -108,7 +121,7 @@ pub struct Daemon {
     /// A descriptor held in reserve, to tell clients past the fd limit `BYE full`.
     spare_fd: fd_limit::Spare,
     /// The mDNS responder, unless `--mdns off` or it cannot run.
-    mdns: Option<Mdns>,
+    mdns: Option<Box<Mdns>>,
 }
 
 impl fmt::Debug for Daemon {
@@ -231,7 +244,8 @@ impl Daemon {
             password: server.config().password.is_some(),
             tls_fingerprint: fingerprint.as_deref(),
         };
-        let mdns = mdns::start_on(&settings.mdns, announced, facts, &epoll, &mut notes);
+        let mdns =
+            mdns::start_on(&settings.mdns, announced, facts, &epoll, &mut notes).map(Box::new);
 
         let store = settings.state_dir.as_ref().map(|dir| {
             let dir = absolute(dir);
@@ -277,8 +291,6 @@ impl Daemon {
             reload: Arc::new(AtomicBool::new(false)),
             waker: Arc::new(wake_tx),
         };
-        let mut conns = Vec::with_capacity(SLOTS);
-        conns.resize_with(SLOTS, || None);
         let port_of = |dialect: Dialect, tls: bool| {
             bound
                 .listeners
@@ -315,7 +327,11 @@ impl Daemon {
             } else {
                 Vec::new()
             },
-            conns,
+            conns: Vec::with_capacity(SLOTS),
+            written_broadcasts: 0,
+            lingering: 0,
+            writable: false,
+            tls_conns: 0,
             wake_rx,
             handle,
             password_file,
@@ -455,13 +471,20 @@ impl Daemon {
         if let Some(m) = &self.mdns {
             consider(m.poll_at());
         }
-        for c in self.conns.iter().flatten() {
-            if let Some(t) = c.closing_until {
-                consider(t);
+        if self.server.broadcasts() != self.written_broadcasts {
+            // A line for everyone was stored while writing out (a connection that failed
+            // left): go round again at once to write it.
+            consider(now);
+        }
+        if self.lingering > 0 {
+            for c in self.conns.iter().flatten() {
+                if let Some(t) = c.closing_until {
+                    consider(t);
+                }
             }
-            if c.tls.as_ref().is_some_and(|t| t.wants_decrypt()) {
-                consider(now);
-            }
+        }
+        if self.tls_conns > 0 && self.tls_due() {
+            consider(now);
         }
         match next {
             None => EpollTimeout::NONE,
@@ -499,9 +522,23 @@ impl Daemon {
         let Some(conn) = self.conns.get(idx).and_then(Option::as_ref) else {
             return;
         };
+        if flags.contains(EpollFlags::EPOLLOUT) {
+            self.writable = true;
+        }
         let id = conn.id;
         if conn.tls.is_some() && conn.closing_until.is_none() {
             self.on_tls_conn(now, idx, flags);
+            // What the read produced (handshake records, or replies the core queued while
+            // the session could not encrypt yet) goes out now: the core's own list of
+            // connections with new output does not know about the TLS layer's.
+            if self
+                .conns
+                .get(idx)
+                .and_then(Option::as_ref)
+                .is_some_and(|c| c.id == id)
+            {
+                self.write_conn(now, idx);
+            }
             return;
         }
         if conn.closing_until.is_some() {
@@ -655,9 +692,13 @@ impl Daemon {
         let Ok(token) = u64::try_from(idx) else {
             return;
         };
-        if idx >= self.conns.len() {
+        if idx >= SLOTS {
             self.server.closed(now, id, CloseReason::Error);
             return;
+        }
+        if idx >= self.conns.len() {
+            // Slots are taken lowest first, so this adds one entry, within the capacity.
+            self.conns.resize_with(idx + 1, || None);
         }
         if let Err(e) = self
             .epoll
@@ -667,9 +708,10 @@ impl Daemon {
             self.server.closed(now, id, CloseReason::Error);
             return;
         }
-        if let Some(old) = self.conns[idx].take() {
+        if let Some(old) = self.take_conn(idx) {
             let _ = self.epoll.delete(&old.stream);
         }
+        self.tls_conns += usize::from(session.is_some());
         self.conns[idx] = Some(Conn {
             stream,
             id,
@@ -749,70 +791,106 @@ impl Daemon {
                 .and_then(Option::as_mut)
                 .filter(|c| c.id == id)
             {
-                Some(c) => c.closing_until = Some(until),
+                Some(c) => {
+                    if c.closing_until.replace(until).is_none() {
+                        self.lingering += 1;
+                    }
+                }
                 None => self.server.closed(now, id, CloseReason::Closed),
             }
         }
     }
 
-    /// Write each connection's pending bytes with one gather write, keep its epoll interest
-    /// in step, and close lingering connections that are done or out of time.
+    /// Write out what connections have pending: to every connection after a line for
+    /// everyone was stored, a socket became writable again, or while connections linger;
+    /// else only to those the core names ([`Server::poll_output`]). A turn that gave nobody
+    /// anything new costs nothing per connection.
     fn service_writes(&mut self, now: Now) {
-        for idx in 0..self.conns.len() {
-            let Some(c) = self.conns[idx].as_mut() else {
-                continue;
-            };
-            if c.tls.is_some() {
-                self.write_tls(now, idx);
-                continue;
+        let broadcasts = self.server.broadcasts();
+        if broadcasts != self.written_broadcasts
+            || self.lingering > 0
+            || std::mem::take(&mut self.writable)
+        {
+            self.written_broadcasts = broadcasts;
+            while self.server.poll_output().is_some() {}
+            for idx in 0..self.conns.len() {
+                self.write_conn(now, idx);
             }
-            let id = c.id;
-            let pending = match self.server.flush(id, &mut Sock(&c.stream)) {
-                Ok(()) => false,
-                Err(nb::Error::WouldBlock) => true,
-                Err(nb::Error::Other(e)) => {
-                    let reason = if c.closing_until.is_some() {
-                        CloseReason::Closed
-                    } else {
-                        socket::close_reason(&e)
-                    };
-                    self.forget(idx);
-                    self.server.closed(now, id, reason);
-                    continue;
-                }
-            };
-            let want = match c.closing_until {
-                Some(until) if !pending || now.instant >= until => {
-                    self.close_conn(now, idx);
-                    continue;
-                }
-                Some(_) => EpollFlags::EPOLLOUT,
-                None if pending => EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT,
-                None => EpollFlags::EPOLLIN,
-            };
-            if want != c.interest {
-                let token = u64::try_from(idx).unwrap_or(u64::MAX - 1);
-                if self
-                    .epoll
-                    .modify(&c.stream, &mut EpollEvent::new(want, token))
-                    .is_ok()
-                {
-                    c.interest = want;
-                }
+        } else {
+            while let Some(id) = self.server.poll_output() {
+                self.write_conn(now, id.index());
             }
         }
     }
 
+    /// Write connection `idx`'s pending bytes with gather writes, keep its epoll interest in
+    /// step, and close it if it lingers and is done or out of time.
+    fn write_conn(&mut self, now: Now, idx: usize) {
+        let Some(c) = self.conns.get_mut(idx).and_then(Option::as_mut) else {
+            return;
+        };
+        if c.tls.is_some() {
+            self.write_tls(now, idx);
+            return;
+        }
+        let id = c.id;
+        let pending = match self.server.flush(id, &mut Sock(&c.stream)) {
+            Ok(()) => false,
+            Err(nb::Error::WouldBlock) => true,
+            Err(nb::Error::Other(e)) => {
+                let reason = if c.closing_until.is_some() {
+                    CloseReason::Closed
+                } else {
+                    socket::close_reason(&e)
+                };
+                self.forget(idx);
+                self.server.closed(now, id, reason);
+                return;
+            }
+        };
+        let want = match c.closing_until {
+            Some(until) if !pending || now.instant >= until => {
+                self.close_conn(now, idx);
+                return;
+            }
+            Some(_) => EpollFlags::EPOLLOUT,
+            None if pending => EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT,
+            None => EpollFlags::EPOLLIN,
+        };
+        if want != c.interest {
+            let token = u64::try_from(idx).unwrap_or(u64::MAX - 1);
+            if self
+                .epoll
+                .modify(&c.stream, &mut EpollEvent::new(want, token))
+                .is_ok()
+            {
+                c.interest = want;
+            }
+        }
+    }
+
+    /// Take connection `idx` out of the table, keeping the counts of lingering and TLS ones.
+    fn take_conn(&mut self, idx: usize) -> Option<Conn> {
+        let c = self.conns.get_mut(idx).and_then(Option::take)?;
+        if c.closing_until.is_some() {
+            self.lingering = self.lingering.saturating_sub(1);
+        }
+        if c.tls.is_some() {
+            self.tls_conns = self.tls_conns.saturating_sub(1);
+        }
+        Some(c)
+    }
+
     /// Drop a connection's socket; the core already knows it is gone (or is told next).
     fn forget(&mut self, idx: usize) {
-        if let Some(c) = self.conns.get_mut(idx).and_then(Option::take) {
+        if let Some(c) = self.take_conn(idx) {
             let _ = self.epoll.delete(&c.stream);
         }
     }
 
     /// Close a connection the core asked to close, and report it closed.
     fn close_conn(&mut self, now: Now, idx: usize) {
-        if let Some(c) = self.conns.get_mut(idx).and_then(Option::take) {
+        if let Some(c) = self.take_conn(idx) {
             let _ = self.epoll.delete(&c.stream);
             socket::drain(&c.stream);
             drop(c.stream);

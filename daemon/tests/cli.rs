@@ -23,7 +23,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
 fn bad_values_exit_2_with_one_line_naming_option_and_value() {
     let cases: &[(&[&str], &str, &str)] = &[
         (&["--max-clients", "0"], "--max-clients", "0"),
-        (&["-m", "257"], "--max-clients", "257"),
+        (&["-m", "1025"], "--max-clients", "1025"),
         (&["--max-clients", "many"], "--max-clients", "many"),
         (&["--listen", "nowhere"], "--listen", "nowhere"),
         (&["--flood", "fast"], "--flood", "fast"),
@@ -48,7 +48,7 @@ fn bad_values_exit_2_with_one_line_naming_option_and_value() {
         (&["--irc-server-name", "a@b"], "--irc-server-name", "a@b"),
         (&["--irc-network", "my net"], "--irc-network", "my net"),
         (&["--irc-ping", "0"], "--irc-ping", "0"),
-        (&["--max-per-address", "257"], "--max-per-address", "257"),
+        (&["--max-per-address", "1025"], "--max-per-address", "1025"),
         (&["--max-per-address", "lots"], "--max-per-address", "lots"),
     ];
     for (args, option, value) in cases {
@@ -65,10 +65,10 @@ fn bad_values_exit_2_with_one_line_naming_option_and_value() {
 
 #[test]
 fn bad_values_from_the_environment_too() {
-    let (code, err) = run(&[], &[("CHATD_MAX_CLIENTS", "1000")]);
+    let (code, err) = run(&[], &[("CHATD_MAX_CLIENTS", "5000")]);
     assert_eq!(code, Some(2), "{err}");
     assert!(
-        err.contains("--max-clients") && err.contains("1000"),
+        err.contains("--max-clients") && err.contains("5000"),
         "{err}"
     );
     let (code, err) = run(&[], &[("CHATD_FLOOD", "x/y")]);

@@ -46,10 +46,11 @@ impl<const N: usize> Server<N> {
             }
         }
         if s.push_marker(tag, listing, upto).is_err() {
-            s.overflowed = true;
+            self.overflowed(i);
             return;
         }
         s.burst.waiting = s.burst.waiting.saturating_add(1);
+        self.note_output(i);
         self.pump(i);
     }
 

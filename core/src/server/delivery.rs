@@ -12,7 +12,7 @@ use super::{render, slot_index, Server};
 use crate::config::{MAX_SERVER_LINE, RING_BYTES};
 use crate::dialect::Dialect;
 use crate::names::{fold_hash, same_name, Name};
-use crate::slot::Phase;
+use crate::slot::{Phase, Slot};
 use crate::time::Now;
 use crate::wire::{Ask, ByeCode, Code, ErrCode, ServerLine};
 
@@ -53,6 +53,7 @@ impl<const N: usize> Server<N> {
     /// Queue `line` for one connection if its queue has room, without counting it as a slow
     /// consumer if not (a last notice before closing).
     pub(super) fn send_quietly(&mut self, i: usize, line: &ServerLine<'_>) {
+        self.note_output(i);
         let tag = self.ring_of(self.slots[i].dialect).head();
         match self.slots[i].dialect {
             Dialect::Native => {
@@ -71,9 +72,10 @@ impl<const N: usize> Server<N> {
 
     /// Queue an already rendered line for one connection, after everything broadcast so far.
     pub(super) fn send_bytes(&mut self, i: usize, line: &[u8]) {
+        self.note_output(i);
         let tag = self.ring_of(self.slots[i].dialect).head();
         if self.slots[i].push(tag, line).is_err() {
-            self.slots[i].overflowed = true;
+            self.overflowed(i);
         }
         if self.slots[i].room() < PRESSURE_ROOM {
             self.pressure = true;
@@ -95,8 +97,19 @@ impl<const N: usize> Server<N> {
         }
     }
 
+    /// Note that connection `i` cannot keep up: `settle` drops it.
+    pub(super) fn overflowed(&mut self, i: usize) {
+        self.slots[i].overflowed = true;
+        self.overflow_pending = true;
+    }
+
     /// Store a rendered room line in `dialect`'s ring. Clients of that dialect it leaves
     /// behind the ring's tail are marked slow.
+    ///
+    /// Only when the tail passes the ring's floor can anybody be left behind: then every
+    /// reader is looked at, and the floor raised to the slowest one left. Most lines (all
+    /// until the ring first fills, and then all but about one per ring's worth of bytes)
+    /// cost no look at the readers.
     fn append(&mut self, dialect: Dialect, except: Option<usize>, line: &[u8]) {
         let sender = except.map(slot_index);
         let ring = match dialect {
@@ -108,11 +121,30 @@ impl<const N: usize> Server<N> {
             return;
         }
         let (tail, head, end_record) = (ring.tail(), ring.head(), ring.end_record());
-        let pressure_head = &mut self.pressure_head[usize::from(dialect == Dialect::Irc)];
+        let d = usize::from(dialect == Dialect::Irc);
+        let pressure_head = &mut self.pressure_head[d];
         if head - *pressure_head >= (RING_BYTES / 4) as u64 {
             self.pressure = true;
             *pressure_head = head;
         }
+        let step_over = |s: &mut Slot| {
+            if s.ring_pos + line.len() as u64 == head {
+                // The sender was up to date: step over its own line at once.
+                s.ring_pos = head;
+                s.ring_rec = end_record;
+            }
+        };
+        if tail <= self.ring_floor[d] {
+            // Every reader is at or past the floor, so none fell behind the tail.
+            if let Some(s) = except.and_then(|j| self.slots.get_mut(j)) {
+                if s.ring_pos < s.ring_limit && s.dialect == dialect {
+                    step_over(s);
+                }
+            }
+            return;
+        }
+        let mut floor = head;
+        let mut slow = false;
         for (j, s) in self.slots.iter_mut().enumerate() {
             if s.ring_pos >= s.ring_limit || s.dialect != dialect {
                 continue;
@@ -121,14 +153,29 @@ impl<const N: usize> Server<N> {
                 // Its unsent lines were forgotten: it stopped reading.
                 if s.phase == Phase::Joined {
                     s.overflowed = true;
+                    slow = true;
                 }
                 s.ring_limit = s.ring_pos;
-            } else if Some(j) == except && s.ring_pos + line.len() as u64 == head {
-                // The sender was up to date: step over its own line at once.
-                s.ring_pos = head;
-                s.ring_rec = end_record;
+                continue;
+            }
+            if Some(j) == except {
+                step_over(s);
+            }
+            floor = floor.min(s.ring_pos);
+        }
+        self.ring_floor[d] = floor;
+        self.overflow_pending |= slow;
+    }
+
+    /// Check that no reader of a ring is behind its floor.
+    pub(super) fn check_ring_floor(&self) -> Result<(), &'static str> {
+        for s in &self.slots {
+            let d = usize::from(s.dialect == Dialect::Irc);
+            if s.ring_pos < s.ring_limit && s.ring_pos < self.ring_floor[d] {
+                return Err("a reader is behind its ring's floor");
             }
         }
+        Ok(())
     }
 
     /// Start sending a client entering the room everything broadcast in its dialect from now
@@ -216,7 +263,7 @@ impl<const N: usize> Server<N> {
             return;
         }
         self.leave_room(i);
-        self.slots[i].phase = Phase::Closing;
+        self.set_phase(i, Phase::Closing);
         // It still gets what was broadcast before now, and nothing after.
         let head = self.ring_of(self.slots[i].dialect).head();
         let s = &mut self.slots[i];
@@ -238,12 +285,16 @@ impl<const N: usize> Server<N> {
     /// Drop every client whose queue overflowed, announcing each; repeats while announcing
     /// makes others overflow (at most once per slot).
     pub(super) fn settle(&mut self, now: Now) {
+        if !self.overflow_pending {
+            return;
+        }
         for _ in 0..=N {
             let Some(i) = self
                 .slots
                 .iter()
                 .position(|s| s.overflowed && !matches!(s.phase, Phase::Closing | Phase::Free))
             else {
+                self.overflow_pending = false;
                 return;
             };
             warn!(target: "chatd", "slow-consumer peer={} name={}", self.peer_str(i), self.name_str(i));

@@ -131,7 +131,7 @@ impl<const N: usize> Server<N> {
             return;
         };
         info!(target: "chatd", "join peer={} name={name} protocol=irc", self.peer_str(i));
-        self.slots[i].phase = Phase::Joined;
+        self.set_phase(i, Phase::Joined);
         self.slots[i].name = Some(name);
         self.welcome(i);
         self.irc_join(now, i);

@@ -1,6 +1,8 @@
 //! Handing a connection's output to the caller: its lines, in order, for a gather write
 //! ([`Server::outgoing_vectored`], [`Server::consume`]) or written to a [`Transport`]
-//! ([`Server::flush`]); and the connections to close ([`Server::poll_close`]).
+//! ([`Server::flush`]); which connections have something new to write
+//! ([`Server::poll_output`], [`Server::broadcasts`]); and the connections to close
+//! ([`Server::poll_close`]).
 
 use super::{slot_index, ConnId, Server, FLUSH_ROUNDS};
 use crate::dialect::Dialect;
@@ -9,6 +11,69 @@ use crate::slot::Phase;
 use crate::transport::Transport;
 
 impl<const N: usize> Server<N> {
+    /// Return how many lines have been stored for everyone so far, in either protocol.
+    ///
+    /// While it stays the same, no connection got any public output: a caller that wrote out
+    /// everything once, and since then every connection [`Server::poll_output`] named, has
+    /// written all there is (but for what a full socket held back). When it changes, every
+    /// connection in the room may have something to write.
+    pub fn broadcasts(&self) -> u64 {
+        self.ring.end_record() + self.irc_ring.end_record()
+    }
+
+    /// Take the next connection that got output of its own (lines for it alone, or a
+    /// listing) since it was last taken, once each.
+    ///
+    /// With [`Server::broadcasts`], it lets a caller with many connections write out to just
+    /// those that have something new, instead of trying each of them every turn. (Entering
+    /// the room always stores a `JOIN` for everyone, and connections to close come from
+    /// [`Server::poll_close`].)
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<ConnId> {
+        while let Some(k) = self.output.pop_front() {
+            let i = usize::from(k);
+            let Some(s) = self.slots.get_mut(i) else {
+                continue;
+            };
+            s.output_listed = false;
+            if s.phase != Phase::Free {
+                return Some(self.id_of(i));
+            }
+        }
+        None
+    }
+
+    /// List connection `i` for [`Server::poll_output`], unless it already is.
+    pub(super) fn note_output(&mut self, i: usize) {
+        let s = &mut self.slots[i];
+        if !s.output_listed {
+            s.output_listed = true;
+            // At most one entry per slot, so the list never fills.
+            let _ = self.output.push_back(slot_index(i));
+        }
+    }
+
+    /// Check that [`Server::poll_output`]'s list holds each slot marked as listed, once.
+    pub(super) fn check_output_list(&self) -> Result<(), &'static str> {
+        let mut marked = 0;
+        for (i, _) in self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.output_listed)
+        {
+            marked += 1;
+            if !self.output.iter().any(|&k| usize::from(k) == i) {
+                return Err("a connection marked as listed for output is not on the list");
+            }
+        }
+        // Every marked slot is on the list, and the list is no longer: no slot is on it twice.
+        if marked != self.output.len() {
+            return Err("the list of connections with output disagrees with their marks");
+        }
+        Ok(())
+    }
+
     /// Fill `bufs` with a connection's output, in order, for one gather write; return how
     /// many slices were filled (0: nothing to send; at least 2 slices are needed to get any).
     ///

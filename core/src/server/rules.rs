@@ -86,7 +86,7 @@ impl<const N: usize> Server<N> {
             return Guess::Held(Hold::Address);
         };
         let Some(expected) = &self.config.password else {
-            self.slots[i].phase = Phase::AwaitName;
+            self.set_phase(i, Phase::AwaitName);
             return Guess::Right;
         };
         if let Err(hold) = self.throttle.check(now.instant, peer.ip()) {
@@ -98,7 +98,7 @@ impl<const N: usize> Server<N> {
         }
         if password_matches(expected, guess) {
             self.throttle.succeed(peer.ip());
-            self.slots[i].phase = Phase::AwaitName;
+            self.set_phase(i, Phase::AwaitName);
             Guess::Right
         } else {
             let n = self.throttle.fail(now.instant, peer.ip());
@@ -130,7 +130,7 @@ impl<const N: usize> Server<N> {
         }
         info!(target: "chatd", "join peer={} name={name}", self.peer_str(i));
         let time = now.wall;
-        self.slots[i].phase = Phase::Joined;
+        self.set_phase(i, Phase::Joined);
         self.slots[i].name = Some(name.clone());
         self.enter_room(i);
         let mut welcome: heapless::String<96> = heapless::String::new();

@@ -8,6 +8,7 @@
 
 use log::info;
 
+use super::deadlines::Timer;
 use super::Server;
 use crate::dialect::Dialect;
 use crate::irc::{Message, Source};
@@ -39,6 +40,7 @@ impl<const N: usize> Server<N> {
                 None if now.instant.duration_since(s.irc.heard) >= ping => {
                     self.ping(i);
                     self.slots[i].irc.pinged = Some(now.instant);
+                    self.retime(i);
                 }
                 Some(at) if now.instant.duration_since(at) >= ping => {
                     info!(target: "chatd", "disconnect peer={} reason=ping-timeout", self.peer_str(i));
@@ -53,21 +55,21 @@ impl<const N: usize> Server<N> {
 
     /// Return when [`Server::tick`] next has work to do, on the monotonic clock of [`Now`], or
     /// `None` if it has none pending. Feeding an event may bring it forward: ask again after.
+    ///
+    /// It costs the same however many connections there are: the timers are kept in
+    /// deadline order as they start (see `deadlines`).
     #[must_use]
     pub fn poll_at(&self) -> Option<Instant> {
-        let ping = self.ping_interval();
-        self.slots
-            .iter()
-            .filter_map(|s| {
-                if matches!(s.phase, Phase::AwaitPassword | Phase::AwaitName) {
-                    Some(s.connected_at + self.config.join_timeout)
-                } else if keeps_alive(s) {
-                    Some(s.irc.pinged.unwrap_or(s.irc.heard) + ping)
-                } else {
-                    None
-                }
-            })
-            .min()
+        let join = self
+            .first_start(Timer::Join)
+            .map(|t| t + self.config.join_timeout);
+        let keep_alive = self
+            .first_start(Timer::KeepAlive)
+            .map(|t| t + self.ping_interval());
+        match (join, keep_alive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Note that IRC client `i` sent something: it is alive, and owes no answer to a ping.
@@ -75,6 +77,7 @@ impl<const N: usize> Server<N> {
         let irc = &mut self.slots[i].irc;
         irc.heard = now.instant;
         irc.pinged = None;
+        self.retime(i);
     }
 
     /// Return the keep-alive interval, never under a millisecond (a zero would ping forever).

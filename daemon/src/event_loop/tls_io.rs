@@ -194,7 +194,7 @@ impl Daemon {
     /// failed handshake gets the alert rustls wrote. Logged once, as `tls-plain-text` or
     /// `tls-failed`.
     fn tls_failed(&mut self, now: Now, idx: usize, e: &SessionError) {
-        let Some(c) = self.conns.get_mut(idx).and_then(Option::take) else {
+        let Some(c) = self.take_conn(idx) else {
             return;
         };
         let _ = self.epoll.delete(&c.stream);
@@ -221,7 +221,7 @@ impl Daemon {
     /// Close a plain-text connection whose first bytes are a TLS handshake. Logged once, as
     /// `tls-on-plain-port`; the client's TLS stack already choked on the plain greeting.
     pub(super) fn tls_on_plain_port(&mut self, now: Now, idx: usize) {
-        let Some(c) = self.conns.get_mut(idx).and_then(Option::take) else {
+        let Some(c) = self.take_conn(idx) else {
             return;
         };
         let _ = self.epoll.delete(&c.stream);
@@ -328,7 +328,10 @@ impl Daemon {
                 if !s.is_stalled() {
                     want |= EpollFlags::EPOLLIN;
                 }
-                if pending {
+                // Output left in the core after the last round (not blocked by the socket)
+                // asks for EPOLLOUT too, which a writable socket answers at once: the next
+                // turn writes the rest, as a plain connection's WouldBlock from flush does.
+                if pending || (s.is_established() && !core_empty) {
                     want |= EpollFlags::EPOLLOUT;
                 }
                 want
@@ -349,6 +352,9 @@ impl Daemon {
     /// Decrypt input that waited for output room (no socket event announces it); return
     /// whether any was handled, so the caller writes out again.
     pub(super) fn tls_backlog(&mut self, now: Now) -> bool {
+        if self.tls_conns == 0 {
+            return false;
+        }
         let mut any = false;
         for idx in 0..self.conns.len() {
             let due = self
@@ -363,6 +369,15 @@ impl Daemon {
             }
         }
         any
+    }
+
+    /// Return whether some TLS connection has input to decrypt that no socket event will
+    /// announce (see [`Daemon::tls_backlog`]).
+    pub(super) fn tls_due(&self) -> bool {
+        self.conns
+            .iter()
+            .flatten()
+            .any(|c| c.tls.as_ref().is_some_and(|t| t.wants_decrypt()))
     }
 
     /// Re-read the operator's certificate and key (SIGHUP); a bad pair keeps the old one.
