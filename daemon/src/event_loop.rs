@@ -717,6 +717,11 @@ impl Daemon {
             self.reload_tls();
             if let Some(m) = &mut self.mdns {
                 m.set_password(now.instant, self.server.config().password.is_some());
+                let fingerprint = self
+                    .tls
+                    .as_ref()
+                    .map(|t| t.fingerprint().compact().to_string());
+                m.set_tls_fingerprint(now.instant, fingerprint.as_deref());
             }
         }
         if self.handle.stop.load(Ordering::SeqCst) && self.shutdown_deadline.is_none() {
