@@ -17,3 +17,8 @@ fn every_long_option_in_help_is_in_the_man_page() {
 fn every_environment_variable_in_help_is_in_the_man_page() {
     option_check::check_env_vars(env!("CARGO_BIN_EXE_chatc"), MAN_PAGE);
 }
+
+#[test]
+fn every_long_option_in_help_has_an_entry_of_its_own() {
+    option_check::check_option_entries(env!("CARGO_BIN_EXE_chatc"), MAN_PAGE);
+}

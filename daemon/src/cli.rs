@@ -42,7 +42,7 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", env = "CHATD_PASSWORD_FILE")]
     pub password_file: Option<PathBuf>,
 
-    /// Keep the message history in DIR (default $STATE_DIRECTORY, else /var/lib/chatd).
+    /// Keep the message history and the TLS certificate chatd makes in DIR, made (mode 0700) if missing (default $STATE_DIRECTORY, else /var/lib/chatd).
     #[arg(long, value_name = "DIR", env = "CHATD_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 

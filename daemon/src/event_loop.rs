@@ -30,7 +30,7 @@ use crate::mdns::{self, Mdns};
 use crate::password;
 use crate::settings::{Plain, Settings, SLOTS};
 use crate::socket::{self, Sock};
-use crate::state::HistoryStore;
+use crate::state::{self, HistoryStore};
 use crate::tls::{self, CertSource, Tls, TlsAdvert};
 use crate::{clock, notify};
 use crate::{fd_limit, logging};
@@ -182,13 +182,23 @@ impl Daemon {
         if settings.plain == Plain::Refuse && !any_tls {
             return Err(StartError::NoTls);
         }
+        // Made here, once, before the certificate or the history is saved in it.
+        let state_dir = settings.state_dir.as_ref().map(absolute);
+        if let Some(dir) = &state_dir {
+            if let Err(e) = state::make_dir(dir) {
+                notes.push((
+                    Level::Warn,
+                    format!("state-dir-not-made dir={} error=\"{e}\"", dir.display()),
+                ));
+            }
+        }
         let tls = if any_tls {
-            let source = match (&settings.tls_cert, &settings.state_dir) {
+            let source = match (&settings.tls_cert, &state_dir) {
                 (Some((cert, key)), _) => CertSource::Files {
                     cert: absolute(cert),
                     key: absolute(key),
                 },
-                (None, Some(dir)) => CertSource::StateDir(absolute(dir)),
+                (None, Some(dir)) => CertSource::StateDir(dir.clone()),
                 (None, None) => CertSource::Ephemeral,
             };
             let tls = Tls::new(source)?;
@@ -247,8 +257,7 @@ impl Daemon {
         let mdns =
             mdns::start_on(&settings.mdns, announced, facts, &epoll, &mut notes).map(Box::new);
 
-        let store = settings.state_dir.as_ref().map(|dir| {
-            let dir = absolute(dir);
+        let store = state_dir.map(|dir| {
             let mut store = HistoryStore::new(&dir);
             if let Err(e) = store.check_writable() {
                 notes.push((
@@ -750,6 +759,11 @@ impl Daemon {
             self.reload_tls();
             if let Some(m) = &mut self.mdns {
                 m.set_password(now.instant, self.server.config().password.is_some());
+                let fingerprint = self
+                    .tls
+                    .as_ref()
+                    .map(|t| t.fingerprint().compact().to_string());
+                m.set_tls_fingerprint(now.instant, fingerprint.as_deref());
             }
         }
         if self.handle.stop.load(Ordering::SeqCst) && self.shutdown_deadline.is_none() {

@@ -1,4 +1,5 @@
-//! History that survives a restart: the ring saved as `HIST` lines in `STATE_DIR/history`.
+//! History that survives a restart: the ring saved as `HIST` lines in `STATE_DIR/history`,
+//! and the state directory itself ([`make_dir`]).
 //!
 //! Saving is atomic (temp file, fsync, rename, fsync of the directory) and reuses one buffer
 //! sized at start, so the periodic save allocates nothing. It runs at graceful shutdown and,
@@ -12,6 +13,7 @@
 
 use std::fs;
 use std::io::{self, Write as _};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
 use chat_core::config::{HISTORY_LEN, MAX_SERVER_LINE};
@@ -29,6 +31,20 @@ pub const MAX_HISTORY_FILE: u64 = 64 * 1024;
 
 /// Permissions of the history file (less the umask): the chat's words are nobody else's.
 const HISTORY_MODE: u32 = 0o600;
+
+/// Permissions of a state directory chatd makes (less the umask), as systemd's
+/// `StateDirectoryMode=0700`: it holds the history and the TLS key.
+pub const STATE_DIR_MODE: u32 = 0o700;
+
+/// Make the state directory `dir` (and its missing parents) with [`STATE_DIR_MODE`] if it
+/// does not exist yet; an existing directory is left as it is. Called once at start, before
+/// anything (the TLS certificate, the history) is saved in it.
+pub fn make_dir(dir: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(STATE_DIR_MODE)
+        .create(dir)
+}
 
 /// The history file and what was last saved to it.
 #[derive(Debug)]
@@ -55,10 +71,9 @@ pub struct Loaded {
 }
 
 impl HistoryStore {
-    /// Use `dir` for the history, creating it if needed (a failure is logged by the caller's
-    /// first save, not fatal).
+    /// Use `dir` (made by [`make_dir`]) for the history; a directory that is missing or
+    /// unwritable is logged by [`HistoryStore::check_writable`] and each save, never fatal.
     pub fn new(dir: &Path) -> Self {
-        let _ = fs::create_dir_all(dir);
         HistoryStore {
             dir: dir.to_path_buf(),
             file: dir.join("history"),
@@ -72,7 +87,6 @@ impl HistoryStore {
 
     /// Check that the directory takes files, by creating and removing the temp file.
     pub fn check_writable(&self) -> io::Result<()> {
-        fs::create_dir_all(&self.dir)?;
         files::create_new(&self.tmp, HISTORY_MODE)?;
         fs::remove_file(&self.tmp)
     }
@@ -206,9 +220,30 @@ mod test {
     }
 
     #[test]
+    fn the_state_dir_is_made_private_once_and_an_existing_one_is_left_alone() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let top = std::env::temp_dir().join(format!("chatd-state-dir-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&top);
+        let dir = top.join("a").join("state");
+        make_dir(&dir).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), STATE_DIR_MODE);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
+        make_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o750, "the admin's choice stands");
+        fs::write(top.join("file"), b"").unwrap();
+        assert!(
+            make_dir(&top.join("file")).is_err(),
+            "a file is no directory"
+        );
+        let _ = fs::remove_dir_all(&top);
+    }
+
+    #[test]
     fn round_trips_and_skips_garbage() {
         let dir = std::env::temp_dir().join(format!("chatd-state-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
+        make_dir(&dir).unwrap();
         let mut s = server();
         for i in 0..12u64 {
             let e = Entry::new(

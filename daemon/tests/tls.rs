@@ -172,6 +172,37 @@ fn the_certificate_is_made_once_kept_and_printed_by_chatd_fingerprint() {
 }
 
 #[test]
+fn a_state_dir_that_does_not_exist_yet_is_made_private_and_keeps_the_certificate() {
+    // As in the README: `chatd --state-dir ./state` on a first start.
+    let parent = TempDir::new("tls-fresh");
+    let state = parent.join("state");
+    let mut d = Launch::new().tls().state_dir(&state).start();
+    let logged = logged_fingerprint(&d);
+    assert!(
+        !d.log().contains("not-kept") && d.log().contains("made=now"),
+        "{}",
+        d.log()
+    );
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "the state directory is chatd's alone");
+    assert!(state.join("tls.pem").is_file());
+    d.terminate();
+
+    let mut cmd = Command::new(chatd_bin());
+    cmd.args(["--fingerprint", "--state-dir"]).arg(&state);
+    clean_env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        logged.to_string()
+    );
+    let d = Launch::new().tls().state_dir(&state).start();
+    assert_eq!(logged_fingerprint(&d), logged, "a restart keeps it");
+    assert!(!d.log().contains("made=now"), "{}", d.log());
+}
+
+#[test]
 fn chatd_fingerprint_without_a_certificate_says_so_and_makes_none() {
     let state = TempDir::new("tls-none");
     let mut cmd = Command::new(chatd_bin());

@@ -93,6 +93,55 @@ pub struct Facts<'a> {
     pub tls_fingerprint: Option<&'a str>,
 }
 
+/// What chatd announces, kept while it runs: the listeners and the facts, which SIGHUP may
+/// change (a password added or removed, a new operator certificate). Changing one fact keeps
+/// the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    listeners: Vec<Listener>,
+    password: bool,
+    tls_fingerprint: Option<String>,
+}
+
+impl Announcement {
+    /// Announce `listeners` with `facts`.
+    pub fn new(listeners: Vec<Listener>, facts: Facts<'_>) -> Announcement {
+        Announcement {
+            listeners,
+            password: facts.password,
+            tls_fingerprint: facts.tls_fingerprint.map(str::to_string),
+        }
+    }
+
+    /// Return the listeners announced.
+    pub fn listeners(&self) -> &[Listener] {
+        &self.listeners
+    }
+
+    /// Return the services to announce now (see [`services`]).
+    pub fn services(&self) -> Result<Vec<Service>, TxtFull> {
+        let facts = Facts {
+            password: self.password,
+            tls_fingerprint: self.tls_fingerprint.as_deref(),
+        };
+        services(&self.listeners, facts)
+    }
+
+    /// Say whether a password is asked; return whether that changed anything.
+    pub fn set_password(&mut self, on: bool) -> bool {
+        std::mem::replace(&mut self.password, on) != on
+    }
+
+    /// Set the fingerprint of the certificate presented now; return whether it changed.
+    pub fn set_tls_fingerprint(&mut self, fingerprint: Option<&str>) -> bool {
+        if self.tls_fingerprint.as_deref() == fingerprint {
+            return false;
+        }
+        self.tls_fingerprint = fingerprint.map(str::to_string);
+        true
+    }
+}
+
 /// Return the services to announce for `listeners` (only those reachable from the LAN; the
 /// first port of each kind).
 pub fn services(listeners: &[Listener], facts: Facts<'_>) -> Result<Vec<Service>, TxtFull> {
@@ -172,6 +221,49 @@ mod test {
         assert_eq!((s[1].kind, s[1].port), (ServiceType::Irc, 6667));
         assert_eq!(s[1].txt.get("tls"), None, "no IRC TLS listener");
         assert_eq!(s[1].txt.get("password"), Some(Some(&b"yes"[..])));
+    }
+
+    #[test]
+    fn a_new_fingerprint_reaches_every_tls_txt_and_keeps_the_password() {
+        let ls = vec![
+            l("0.0.0.0:5000", Kind::Native),
+            l("0.0.0.0:5001", Kind::NativeTls),
+            l("0.0.0.0:6667", Kind::Irc),
+            l("0.0.0.0:6697", Kind::IrcTls),
+        ];
+        let (old, new) = (
+            format!("sha256:{}", "0".repeat(64)),
+            format!("sha256:{}", "f".repeat(64)),
+        );
+        let mut a = Announcement::new(
+            ls,
+            Facts {
+                password: false,
+                tls_fingerprint: Some(&old),
+            },
+        );
+        let fps = |a: &Announcement| -> Vec<Vec<u8>> {
+            a.services()
+                .unwrap()
+                .iter()
+                .map(|s| s.txt.get("tlsfp").flatten().unwrap().to_vec())
+                .collect()
+        };
+        assert_eq!(fps(&a), vec![old.as_bytes().to_vec(); 2]);
+        assert!(a.set_password(true));
+        assert!(!a.set_password(true), "no change, nothing to announce");
+        assert!(a.set_tls_fingerprint(Some(&new)));
+        assert!(!a.set_tls_fingerprint(Some(&new)));
+        assert_eq!(fps(&a), vec![new.as_bytes().to_vec(); 2], "_chatd and _irc");
+        for s in a.services().unwrap() {
+            assert_eq!(s.txt.get("password"), Some(Some(&b"yes"[..])), "{s:?}");
+        }
+        assert!(a.set_password(false));
+        assert_eq!(
+            fps(&a),
+            vec![new.as_bytes().to_vec(); 2],
+            "the fingerprint stays"
+        );
     }
 
     #[test]

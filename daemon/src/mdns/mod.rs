@@ -22,7 +22,7 @@ use log::{debug, info, warn, Level};
 use nix::sys::epoll::{Epoll, EpollEvent, EpollFlags};
 use nix::sys::socket::{getsockopt, sockopt};
 
-pub use self::announce::{Facts, Kind, Listener};
+pub use self::announce::{Announcement, Facts, Kind, Listener};
 use self::interfaces::Found;
 use self::sockets::Sockets;
 
@@ -89,9 +89,8 @@ pub fn start_on(
 pub struct Mdns {
     responder: Responder,
     sockets: Sockets,
-    listeners: Vec<Listener>,
-    /// The TLS certificate's fingerprint for the TXT records (none until TLS exists).
-    tls_fingerprint: Option<String>,
+    /// The listeners and facts announced; SIGHUP may change the facts.
+    announcement: Announcement,
     found: Vec<Found>,
     ifaces: Vec<chat_mdns::Interface>,
     next_scan: Instant,
@@ -133,7 +132,9 @@ impl Mdns {
         if !settings.enabled {
             return Err(off(Level::Debug, "--mdns off"));
         }
-        let services = announce::services(&listeners, facts)
+        let announcement = Announcement::new(listeners, facts);
+        let services = announcement
+            .services()
             .map_err(|_| off(Level::Warn, "the TXT record is too long"))?;
         if services.is_empty() {
             // Not worth more than a debug line: nothing on the LAN could connect anyway.
@@ -165,8 +166,7 @@ impl Mdns {
         let mut m = Mdns {
             responder,
             sockets,
-            listeners,
-            tls_fingerprint: facts.tls_fingerprint.map(str::to_string),
+            announcement,
             found: Vec::new(),
             ifaces: Vec::new(),
             next_scan: now,
@@ -280,11 +280,22 @@ impl Mdns {
 
     /// Say whether a password is now asked (SIGHUP); a change is announced.
     pub fn set_password(&mut self, now: Instant, on: bool) {
-        let facts = Facts {
-            password: on,
-            tls_fingerprint: self.tls_fingerprint.as_deref(),
-        };
-        match announce::services(&self.listeners, facts) {
+        if self.announcement.set_password(on) {
+            self.reannounce(now);
+        }
+    }
+
+    /// Set the fingerprint (`sha256:` and hex) of the certificate presented now, after SIGHUP
+    /// loaded a new operator certificate; a change is announced in the TXT records.
+    pub fn set_tls_fingerprint(&mut self, now: Instant, fingerprint: Option<&str>) {
+        if self.announcement.set_tls_fingerprint(fingerprint) {
+            self.reannounce(now);
+        }
+    }
+
+    /// Hand the responder the services as they are now; it announces what changed.
+    fn reannounce(&mut self, now: Instant) {
+        match self.announcement.services() {
             Ok(services) => {
                 if let Err(e) = self.responder.set_services(now, &services) {
                     warn!(target: "chatd", "mdns-update-failed error=\"{e}\"");
@@ -304,7 +315,7 @@ impl Mdns {
     /// Scan the interfaces, join the group where new, and tell the responder.
     fn rescan(&mut self, now: Instant, notes: &mut Vec<(Level, String)>) {
         self.next_scan = now + RESCAN;
-        let listeners = &self.listeners;
+        let listeners = self.announcement.listeners();
         let accepts = |ip: IpAddr| listeners.iter().any(|l| l.accepts(ip));
         let found = match interfaces::scan(accepts) {
             Ok(f) => f,

@@ -3,8 +3,8 @@
 //!
 //! Its home (`--dir`) is a temporary directory; it loads no plugin but `irc`, `logger` and
 //! `fifo`, writes its logs at once (`logger.file.flush_delay 0`), sends without its own flood
-//! queue, and knows one server, `chatd`, added with the commands the README gives. Times in
-//! the logs are UTC.
+//! queue, and knows one server, `chatd`, added with the commands the README gives (in plain
+//! text, or over TLS with the certificate pinned). Times in the logs are UTC.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,8 +26,16 @@ pub struct WeeChat {
 }
 
 impl WeeChat {
-    /// Start WeeChat with nick `nick` and connect to `addr`, giving `password` if any.
+    /// Start WeeChat with nick `nick` and connect to `addr` in plain text (the README's
+    /// `-notls`), giving `password` if any.
     pub fn connect(addr: SocketAddr, nick: &str, password: Option<&str>) -> WeeChat {
+        let password = password.map_or(String::new(), |p| format!(" -password={p}"));
+        WeeChat::connect_with(addr, nick, &format!("-notls{password}"))
+    }
+
+    /// Start WeeChat with nick `nick` and connect to `addr` as the server `chatd`, added with
+    /// `options` (what follows `/server add chatd ADDRESS/PORT`).
+    pub fn connect_with(addr: SocketAddr, nick: &str, options: &str) -> WeeChat {
         require(PROGRAM, "weechat-headless");
         let fifo_plugin = std::fs::read_dir("/usr/lib")
             .into_iter()
@@ -39,17 +47,12 @@ impl WeeChat {
             "WeeChat's fifo plugin is needed: apt-get install weechat-plugins (bash .ci/test does)"
         );
         let home = TempDir::new("weechat");
-        let password = password.map_or(String::new(), |p| format!(" -password={p}"));
         let commands = [
             "/plugin load logger".to_string(),
             "/plugin load fifo".to_string(),
             "/plugin load irc".to_string(),
             "/set logger.file.flush_delay 0".to_string(),
-            format!(
-                "/server add chatd {}/{} -notls{password}",
-                addr.ip(),
-                addr.port()
-            ),
+            format!("/server add chatd {}/{} {options}", addr.ip(), addr.port()),
             format!("/set irc.server.chatd.nicks {nick}"),
             // Its own flood queue (2 s between messages) would only slow the test down.
             "/set irc.server.chatd.anti_flood_prio_high 0".to_string(),
@@ -69,6 +72,28 @@ impl WeeChat {
             process,
             fifo,
             home,
+        }
+    }
+
+    /// Return how this WeeChat spells its TLS options: `tls` since WeeChat 4.0 (`-tls`,
+    /// `-tls_fingerprint=…`), `ssl` before (Debian 12's 3.8: `-ssl`, `-ssl_fingerprint=…`).
+    pub fn tls_word() -> &'static str {
+        require(PROGRAM, "weechat-headless");
+        let out = std::process::Command::new(PROGRAM)
+            .arg("--version")
+            .output()
+            .unwrap();
+        let version = String::from_utf8_lossy(&out.stdout);
+        let major: u32 = version
+            .trim()
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("WeeChat's version: {version:?}"));
+        if major >= 4 {
+            "tls"
+        } else {
+            "ssl"
         }
     }
 
