@@ -1,8 +1,10 @@
 //! The daemon proper: one thread, non-blocking sockets, an epoll readiness loop that feeds the
 //! core ([`chat_core::Server`]) and writes what it says.
 //!
-//! Everything is allocated in [`Daemon::bind`]: the core (in a `Box`, built on a helper thread
-//! with a big stack since it is a few megabytes), the connection table, the read buffer. The
+//! Everything is allocated in [`Daemon::bind`]: the core (in a `Box`), the connection table,
+//! the read buffer. `bind` runs on a setup thread with a big stack (building the core, TLS and
+//! mDNS take big frames), so that those pages go back to the system when it ends and the loop's
+//! own stack stays small: an idle daemon's memory is what it keeps, not what it built. The
 //! loop itself allocates nothing while relaying messages in plain text (see
 //! `tests/no_alloc.rs`). A TLS connection gets its fixed buffers when it is accepted; what
 //! rustls still allocates per record is measured in `tests/tls_alloc.rs`. The TLS side of the
@@ -59,9 +61,10 @@ const SHUTDOWN_BOUND: Duration = Duration::from_secs(2);
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// Readiness events taken per `epoll_wait`.
 const EVENTS: usize = 64;
-/// Stack for building the core, which is a few megabytes and must not land on a small stack:
-/// an unoptimised build may hold several copies of it on the stack while moving it into its
-/// box. Only the pages used are ever touched.
+/// Stack of the setup thread that runs [`Daemon::bind`]. Building the core, which is a few
+/// megabytes, must not happen on a small stack: an unoptimised build may hold several copies
+/// of it on the stack while moving it into its box. Only the pages used are ever touched, and
+/// they are returned when the thread ends.
 const INIT_STACK: usize = 8 * std::mem::size_of::<Core>();
 
 /// One open client connection.
@@ -137,23 +140,29 @@ fn absolute(p: &PathBuf) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.clone())
 }
 
-/// Build the core on a thread with a big stack and return it boxed.
-fn make_core(config: Config) -> Result<Box<Core>, StartError> {
-    std::thread::Builder::new()
-        .name("chatd-init".into())
-        .stack_size(INIT_STACK)
-        .spawn(move || Box::write(Box::new_uninit(), Core::new(config)))
-        .map_err(|e| StartError::Setup("start the setup thread", e))?
-        .join()
-        .map_err(|_| StartError::Setup("build the server", io::Error::other("setup thread failed")))
-}
-
 impl Daemon {
     /// Read the password, bind the listeners, load the history and build the core.
     ///
     /// Nothing is logged yet (logging may start only after daemonizing): call
-    /// [`Daemon::announce`] once logging is set up.
+    /// [`Daemon::announce`] once logging is set up. The work is done on a setup thread (see
+    /// [`INIT_STACK`]) while the caller waits.
     pub fn bind(settings: &Settings) -> Result<Daemon, StartError> {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("chatd-init".into())
+                .stack_size(INIT_STACK)
+                .spawn_scoped(scope, || Daemon::bind_here(settings))
+                .map_err(|e| StartError::Setup("start the setup thread", e))?
+                // Joined here, so the thread's stack is freed before `bind` returns.
+                .join()
+                .map_err(|_| {
+                    StartError::Setup("set up the daemon", io::Error::other("setup thread failed"))
+                })?
+        })
+    }
+
+    /// Do [`Daemon::bind`]'s work on the calling thread.
+    fn bind_here(settings: &Settings) -> Result<Daemon, StartError> {
         let mut notes = Vec::new();
         let mut config = Config {
             max_clients: settings.max_clients.clamp(1, SLOTS),
@@ -214,7 +223,7 @@ impl Daemon {
             config.max_clients,
             bound.listeners.len(),
         ));
-        let mut server = make_core(config)?;
+        let mut server: Box<Core> = Box::write(Box::new_uninit(), Core::new(config));
 
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)
             .map_err(|e| StartError::Setup("create epoll", e.into()))?;
