@@ -76,41 +76,51 @@ pub fn fingerprint(cert: &CertificateDer<'_>) -> Fingerprint {
     Fingerprint(out)
 }
 
-/// What the certificate must be, and what it was.
-struct Pin {
+/// What the server's certificate must be; [`Verifier`] checks the handshake's signature alike
+/// for both.
+enum Check {
+    /// A fingerprint, or anything on first contact (pinned and first-use trust).
+    Pin(Arc<Pin>),
+    /// A chain to a CA of `--ca-file`, naming the host.
+    Ca(ca::CaVerifier),
+}
+
+/// chatc's one certificate verifier: the certificate as its [`Check`] says, the
+/// handshake's signature with the provider's algorithms, so that the server holds the key of
+/// the certificate it shows.
+struct Verifier {
     provider: Arc<CryptoProvider>,
-    /// `None`: first contact, anything goes.
-    expect: Option<Fingerprint>,
-    seen: Mutex<Option<Fingerprint>>,
+    check: Check,
 }
 
 // Written by hand: a derived one would print the whole crypto provider, and link all of its
 // descriptions into chatc (which must stay small).
-impl fmt::Debug for Pin {
+impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Pin")
+        f.write_str("Verifier")
     }
 }
 
-impl ServerCertVerifier for Pin {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
         _ocsp: &[u8],
-        _now: UnixTime,
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let fp = fingerprint(end_entity);
-        if let Ok(mut seen) = self.seen.lock() {
-            *seen = Some(fp);
+        match &self.check {
+            Check::Pin(pin) => pin.check(end_entity)?,
+            Check::Ca(ca) => ca.check(
+                &self.provider.signature_verification_algorithms,
+                end_entity,
+                intermediates,
+                server_name,
+                now,
+            )?,
         }
-        match self.expect {
-            Some(want) if want != fp => Err(rustls::Error::InvalidCertificate(
-                CertificateError::ApplicationVerificationFailure,
-            )),
-            _ => Ok(ServerCertVerified::assertion()),
-        }
+        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -148,6 +158,29 @@ impl ServerCertVerifier for Pin {
     }
 }
 
+/// What the certificate must be (by fingerprint), and what it was.
+struct Pin {
+    /// `None`: first contact, anything goes.
+    expect: Option<Fingerprint>,
+    seen: Mutex<Option<Fingerprint>>,
+}
+
+impl Pin {
+    /// Remember the certificate's fingerprint; refuse it if it is not the one expected.
+    fn check(&self, end_entity: &CertificateDer<'_>) -> Result<(), rustls::Error> {
+        let fp = fingerprint(end_entity);
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some(fp);
+        }
+        match self.expect {
+            Some(want) if want != fp => Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A finished handshake: the connection, and what to tell the user about it.
 pub struct Handshake {
     /// The TLS connection, ready for application data.
@@ -165,7 +198,7 @@ impl fmt::Debug for Handshake {
 }
 
 /// Read the CA certificates of `path` and make a verifier that trusts them.
-fn ca_verifier(path: &PathBuf, provider: Arc<CryptoProvider>) -> Result<ca::CaVerifier, Error> {
+fn ca_verifier(path: &PathBuf) -> Result<ca::CaVerifier, Error> {
     let bad = |why: String| Error::CaFile {
         path: path.display().to_string(),
         why,
@@ -177,7 +210,7 @@ fn ca_verifier(path: &PathBuf, provider: Arc<CryptoProvider>) -> Result<ca::CaVe
     if certs.is_empty() {
         return Err(bad("no PEM certificate in it".into()));
     }
-    ca::CaVerifier::new(provider, &certs).map_err(|e| bad(e.to_string()))
+    ca::CaVerifier::new(&certs).map_err(|e| bad(e.to_string()))
 }
 
 /// Run a TLS handshake with `host` (`target` is `HOST:PORT`, as shown and as remembered) over
@@ -194,39 +227,25 @@ pub fn handshake(
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| tls_error(target, &e))?;
     let mut known = KnownHosts::load(crate::known_hosts::default_path());
-    let pin = match trust {
-        Trust::Ca(_) => None,
-        Trust::Pinned(fp) => Some(Arc::new(Pin {
-            provider: Arc::clone(&provider),
-            expect: Some(*fp),
+    let pinned = |expect| {
+        let pin = Arc::new(Pin {
+            expect,
             seen: Mutex::new(None),
-        })),
-        Trust::FirstUse => Some(Arc::new(Pin {
+        });
+        (Check::Pin(Arc::clone(&pin)), Some(pin))
+    };
+    let (check, pin) = match trust {
+        Trust::Ca(path) => (Check::Ca(ca_verifier(path)?), None),
+        Trust::Pinned(fp) => pinned(Some(*fp)),
+        Trust::FirstUse => pinned(known.get(target)),
+    };
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Verifier {
             provider: Arc::clone(&provider),
-            expect: known.get(target),
-            seen: Mutex::new(None),
-        })),
-    };
-    let config = match (trust, &pin) {
-        (Trust::Ca(path), _) => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(ca_verifier(path, Arc::clone(&provider))?))
-            .with_no_client_auth(),
-        (_, pin) => {
-            let pin: Arc<dyn ServerCertVerifier> = match pin {
-                Some(p) => Arc::clone(p) as Arc<dyn ServerCertVerifier>,
-                None => Arc::new(Pin {
-                    provider: Arc::clone(&provider),
-                    expect: None,
-                    seen: Mutex::new(None),
-                }),
-            };
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(pin)
-                .with_no_client_auth()
-        }
-    };
+            check,
+        }))
+        .with_no_client_auth();
     let name = match ServerName::try_from(host.to_string()) {
         Ok(n) => n,
         // Pinned and first-use certificates are not checked for names: any name will do.

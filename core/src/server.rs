@@ -573,6 +573,8 @@ fn slot_index(i: usize) -> u16 {
 #[cfg(test)]
 mod irc_tests;
 #[cfg(test)]
+mod test_steps;
+#[cfg(test)]
 mod tests;
 
 mod admission;

@@ -82,6 +82,22 @@ struct Conn {
     fresh: bool,
 }
 
+impl Conn {
+    /// Make `want` the events epoll reports for this connection (slot `idx`), unless they
+    /// already are; on failure the old ones stay, and the next write tries again.
+    fn set_interest(&mut self, epoll: &Epoll, idx: usize, want: EpollFlags) {
+        if want != self.interest {
+            let token = u64::try_from(idx).unwrap_or(u64::MAX - 1);
+            if epoll
+                .modify(&self.stream, &mut EpollEvent::new(want, token))
+                .is_ok()
+            {
+                self.interest = want;
+            }
+        }
+    }
+}
+
 /// The chat daemon: listeners, connections and the core, driven by [`Daemon::run`].
 pub struct Daemon {
     server: Box<Core>,
@@ -880,16 +896,7 @@ impl Daemon {
             None if pending => EpollFlags::EPOLLIN | EpollFlags::EPOLLOUT,
             None => EpollFlags::EPOLLIN,
         };
-        if want != c.interest {
-            let token = u64::try_from(idx).unwrap_or(u64::MAX - 1);
-            if self
-                .epoll
-                .modify(&c.stream, &mut EpollEvent::new(want, token))
-                .is_ok()
-            {
-                c.interest = want;
-            }
-        }
+        c.set_interest(&self.epoll, idx, want);
     }
 
     /// Take connection `idx` out of the table, keeping the counts of lingering and TLS ones.

@@ -2,14 +2,11 @@
 //! be, files of hundreds of megabytes, symbolic links planted at the names chatd writes.
 #![allow(clippy::unwrap_used)]
 
-use std::os::unix::fs::symlink;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use chat_testkit::{chatd_bin, clean_env, Chatd, TempDir, WAIT};
+use chat_testkit::{chatd_command, run_to_exit, Chatd, TempDir};
 use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
+use std::os::unix::fs::symlink;
+use std::path::Path;
 
 fn mkfifo(p: &Path) {
     nix::unistd::mkfifo(p, Mode::from_bits_truncate(0o600)).unwrap();
@@ -59,37 +56,8 @@ fn a_password_file_that_is_a_fifo_is_refused_at_start_in_one_line() {
     let dir = TempDir::new("fifo-pw");
     let pw = dir.join("pw");
     mkfifo(&pw);
-    let mut cmd = Command::new(chatd_bin());
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-listen",
-        "off",
-        "--password-file",
-    ])
-    .arg(&pw)
-    .arg("--state-dir")
-    .arg(dir.path())
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
-    clean_env(&mut cmd);
-    let mut child = cmd.spawn().unwrap();
-    let end = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chatd hangs on a FIFO password file");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert_eq!(status.code(), Some(1), "{err}");
+    let (code, err) = run_to_exit(chatd_command(dir.path()).arg("--password-file").arg(&pw));
+    assert_eq!(code, Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("a FIFO, not a regular file"), "{err}");
 }

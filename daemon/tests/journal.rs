@@ -5,12 +5,14 @@
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use chat_testkit::{chatd_bin, clean_env, Chatd, Client, Launch, TempDir, WAIT};
+use chat_testkit::{
+    chatd_command, listening_addr, Chatd, Client, Launch, Reaper, SyslogSocket, TempDir, WAIT,
+};
 
 /// The filter the chatd package installs as /etc/fail2ban/filter.d/chatd.conf.
 const FILTER: &str = concat!(
@@ -18,14 +20,22 @@ const FILTER: &str = concat!(
     "/../packaging/fail2ban/chatd.conf"
 );
 
-/// Kills the daemon when the test ends, however it ends.
-struct Reaper(std::process::Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// Start chatd with `--password-file password` and its stderr on a Unix stream socket that
+/// `$JOURNAL_STREAM` names by device and inode, as the journal's stream is; return it and the
+/// socket's other end (which gives up reading after [`WAIT`]).
+fn start_under_journal(dir: &Path, password: &Path) -> (Reaper, UnixStream) {
+    use nix::sys::stat::fstat;
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let st = fstat(&theirs).unwrap();
+    let mut cmd = chatd_command(dir);
+    cmd.arg("--password-file")
+        .arg(password)
+        .env("JOURNAL_STREAM", format!("{}:{}", st.st_dev, st.st_ino))
+        .stderr(Stdio::from(OwnedFd::from(theirs)));
+    let chatd = Reaper(cmd.spawn().unwrap());
+    drop(cmd);
+    ours.set_read_timeout(Some(WAIT)).unwrap();
+    (chatd, ours)
 }
 
 /// Send a wrong password from a new connection and read the `BYE`.
@@ -51,33 +61,10 @@ fn guessing_session(addr: SocketAddr) {
 
 #[test]
 fn when_stderr_is_the_journal_lines_carry_priorities_and_no_timestamps() {
-    use nix::sys::stat::fstat;
     let dir = TempDir::new("journal");
     let pw = dir.join("pw");
     std::fs::write(&pw, "sesame\n").unwrap();
-    // The journal's stream is a Unix stream socket; $JOURNAL_STREAM names it by device and
-    // inode.
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let st = fstat(&theirs).unwrap();
-    let mut cmd = Command::new(chatd_bin());
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-listen",
-        "off",
-        "--state-dir",
-    ])
-    .arg(dir.path())
-    .arg("--password-file")
-    .arg(&pw);
-    clean_env(&mut cmd);
-    cmd.env("JOURNAL_STREAM", format!("{}:{}", st.st_dev, st.st_ino))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(OwnedFd::from(theirs)));
-    let _chatd = Reaper(cmd.spawn().unwrap());
-    drop(cmd);
-    ours.set_read_timeout(Some(WAIT)).unwrap();
+    let (_chatd, ours) = start_under_journal(dir.path(), &pw);
     let mut lines = BufReader::new(ours).lines();
     let mut next = || lines.next().unwrap().unwrap();
     let mut seen = Vec::new();
@@ -173,50 +160,26 @@ fn the_fail2ban_filter_matches_real_auth_lines_from_syslog_and_stderr() {
 
     // 2. Syslog, as rsyslog writes it to /var/log/syslog (and as fail2ban's journal backend
     //    lays out entries): "TIME HOST chatd[PID]: message".
-    let sock_path = dir.join("log.sock");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    let mut cmd = Command::new(chatd_bin());
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-listen",
-        "off",
-        "--log",
-        "syslog",
-        "--syslog-socket",
-    ])
-    .arg(&sock_path)
-    .arg("--password-file")
-    .arg(&pw)
-    .arg("--state-dir")
-    .arg(dir.path())
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    clean_env(&mut cmd);
+    let log = SyslogSocket::bind(dir.join("log.sock"));
+    let mut cmd = chatd_command(dir.path());
+    cmd.args(["--log", "syslog", "--syslog-socket"])
+        .arg(log.path())
+        .arg("--password-file")
+        .arg(&pw);
     let _chatd = Reaper(cmd.spawn().unwrap());
-    let mut syslog = Vec::new();
-    let mut buf = [0u8; 4096];
-    let mut recv = || {
-        sock.set_read_timeout(Some(WAIT)).unwrap();
-        let n = sock.recv(&mut buf).expect("a syslog line in time");
-        let d = String::from_utf8_lossy(&buf[..n]).into_owned();
-        // "<28>Dec 01 14:23:30 chatd[123]: message" -> "Dec 01 14:23:30 lanbox chatd[123]: message"
-        let body = d.split_once('>').unwrap().1;
-        let (stamp, rest) = body.split_at(15);
-        format!("{stamp} lanbox{rest}")
-    };
-    let addr: SocketAddr = loop {
-        let l = recv();
-        syslog.push(l.clone());
-        if let Some(rest) = l.split("listening addr=").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
-    guessing_session(addr);
-    while !syslog.last().unwrap().contains("auth-throttled") {
-        syslog.push(recv());
-    }
+    let mut received = Vec::new();
+    let listening = log.wait_for(|m| m.contains("listening addr="), &mut received);
+    guessing_session(listening_addr(&listening));
+    log.wait_for(|m| m.contains("auth-throttled"), &mut received);
+    // "<28>Dec 01 14:23:30 chatd[123]: message" -> "Dec 01 14:23:30 lanbox chatd[123]: message"
+    let syslog: Vec<String> = received
+        .iter()
+        .map(|d| {
+            let body = d.split_once('>').unwrap().1;
+            let (stamp, rest) = body.split_at(15);
+            format!("{stamp} lanbox{rest}")
+        })
+        .collect();
 
     for (what, lines) in [("stderr", &plain), ("syslog", &syslog)] {
         let auth = lines
@@ -239,29 +202,8 @@ fn the_fail2ban_filter_matches_real_auth_lines_from_syslog_and_stderr() {
 
 #[test]
 fn a_failure_to_start_is_an_error_in_the_journal() {
-    use nix::sys::stat::fstat;
     let dir = TempDir::new("journal-fail");
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    let st = fstat(&theirs).unwrap();
-    let mut cmd = Command::new(chatd_bin());
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-listen",
-        "off",
-        "--password-file",
-    ])
-    .arg(dir.join("missing"))
-    .arg("--state-dir")
-    .arg(dir.path());
-    clean_env(&mut cmd);
-    cmd.env("JOURNAL_STREAM", format!("{}:{}", st.st_dev, st.st_ino))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(OwnedFd::from(theirs)));
-    let mut chatd = Reaper(cmd.spawn().unwrap());
-    drop(cmd);
-    ours.set_read_timeout(Some(WAIT)).unwrap();
+    let (mut chatd, ours) = start_under_journal(dir.path(), &dir.join("missing"));
     let mut text = String::new();
     std::io::Read::read_to_string(&mut &ours, &mut text).unwrap();
     assert!(

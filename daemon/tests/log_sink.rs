@@ -9,22 +9,13 @@ use std::fs::File;
 use std::io::Read as _;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{AsFd as _, OwnedFd};
-use std::os::unix::net::UnixDatagram;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use chat_testkit::{chatd_bin, clean_env, Chatd, Client, TempDir, WAIT};
+use chat_testkit::{
+    chatd_command, listening_addr, Chatd, Client, Reaper, SyslogSocket, TempDir, WAIT,
+};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-
-/// Kills the daemon when the test ends, however it ends.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Open and close up to `n` connections; stop early if one cannot connect within 5 s (a
 /// daemon that no longer accepts; a full backlog only costs a SYN retransmit, 1 s). Return
@@ -66,31 +57,14 @@ fn read_until(fd: &mut File, text: &mut String, needle: &str) {
     }
 }
 
-fn listening_addr(text: &str) -> SocketAddr {
-    let rest = text.split("listening addr=").nth(1).unwrap();
-    rest.split_whitespace().next().unwrap().parse().unwrap()
-}
-
 #[test]
 fn a_stderr_pipe_nobody_reads_does_not_freeze_the_chat() {
     let dir = TempDir::new("stall-pipe");
     let (rx, tx): (OwnedFd, OwnedFd) = nix::unistd::pipe().unwrap();
-    let mut cmd = Command::new(chatd_bin());
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-listen",
-        "off",
-        "--state-dir",
-    ])
-    .arg(dir.path())
+    let mut cmd = chatd_command(dir.path());
     // Every connection logged, so that the pipe surely fills (an environment variable,
     // so that a daemon without the option runs the same test).
-    .env("CHATD_LOG_RATE", "off")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::from(tx));
-    clean_env(&mut cmd);
+    cmd.env("CHATD_LOG_RATE", "off").stderr(Stdio::from(tx));
     let _chatd = Reaper(cmd.spawn().unwrap());
     drop(cmd);
     let mut log = File::from(rx);
@@ -125,41 +99,14 @@ fn a_stderr_pipe_nobody_reads_does_not_freeze_the_chat() {
 #[test]
 fn a_syslog_reader_that_stalls_does_not_freeze_the_chat() {
     let dir = TempDir::new("stall-syslog");
-    let sock_path = dir.join("log.sock");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    let mut cmd = Command::new(chatd_bin());
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-listen",
-        "off",
-        "--log",
-        "syslog",
-        "--syslog-socket",
-    ])
-    .arg(&sock_path)
-    .arg("--state-dir")
-    .arg(dir.path())
-    .env("CHATD_LOG_RATE", "off")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    clean_env(&mut cmd);
+    let syslog = SyslogSocket::bind(dir.join("log.sock"));
+    let mut cmd = chatd_command(dir.path());
+    cmd.args(["--log", "syslog", "--syslog-socket"])
+        .arg(syslog.path())
+        .env("CHATD_LOG_RATE", "off");
     let _chatd = Reaper(cmd.spawn().unwrap());
-    let end = Instant::now() + WAIT;
-    let mut buf = [0u8; 4096];
-    let mut addr = None;
-    while addr.is_none() {
-        let left = end.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no listening line in syslog");
-        sock.set_read_timeout(Some(left)).unwrap();
-        let n = sock.recv(&mut buf).unwrap();
-        let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
-        if msg.contains("listening addr=") {
-            addr = Some(listening_addr(&msg));
-        }
-    }
-    let addr = addr.unwrap();
+    let listening = syslog.wait_for(|m| m.contains("listening addr="), &mut Vec::new());
+    let addr = listening_addr(&listening);
 
     // The reader stalls: its queue (net.unix.max_dgram_qlen datagrams) fills at once.
     let mut ana = Client::connect(addr);
@@ -170,19 +117,9 @@ fn a_syslog_reader_that_stalls_does_not_freeze_the_chat() {
     chat_still_works(&mut ana, &mut bo, "syslog is stuck but we are not");
 
     // The reader comes back: the count of dropped lines arrives.
-    let end = Instant::now() + WAIT;
-    loop {
-        let left = end.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no log-dropped report in syslog");
-        sock.set_read_timeout(Some(left)).unwrap();
-        let n = sock.recv(&mut buf).unwrap();
-        let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
-        if msg.contains("log-dropped lines=") {
-            // Facility daemon (3), severity warning (4): priority 28.
-            assert!(msg.starts_with("<28>"), "{msg}");
-            break;
-        }
-    }
+    let msg = syslog.wait_for(|m| m.contains("log-dropped lines="), &mut Vec::new());
+    // Facility daemon (3), severity warning (4): priority 28.
+    assert!(msg.starts_with("<28>"), "{msg}");
     chat_still_works(&mut ana, &mut bo, "and syslog flows again");
 }
 

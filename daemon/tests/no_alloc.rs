@@ -1,67 +1,27 @@
 //! Relaying a message allocates nothing on the heap, whichever protocol its sender and its
 //! receivers speak.
 //!
-//! A counting global allocator counts allocations made on the server thread only (a
-//! thread-local flag marks it). The daemon runs in-process on its own big-stack thread; after
-//! a warm-up, thousands of messages are relayed among many loopback clients, native and IRC,
-//! and the count on the server thread must not move.
-#![allow(clippy::unwrap_used, unsafe_code)]
+//! A counting global allocator counts allocations made on the server thread only
+//! (`counted_server`). The daemon runs in-process on its own big-stack thread; after a
+//! warm-up, thousands of messages are relayed among many loopback clients, native and IRC, and
+//! the count on the server thread must not move.
+#![allow(clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+mod counted_server;
+
 use std::time::Duration;
 
 use chat_core::Dialect;
-use chat_testkit::{command_of, params_of, Client, IrcClient, TempDir, WAIT};
+use chat_testkit::{command_of, params_of, Client, IrcClient, TempDir};
 use chatd::settings::ListenAddrs;
-use chatd::{Daemon, Settings};
-
-struct Counting;
-
-thread_local! {
-    static ON_SERVER_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
-static SERVER_ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-fn count() {
-    // `try_with`: during thread teardown the flag may be gone; such allocations are not ours.
-    if ON_SERVER_THREAD.try_with(Cell::get).unwrap_or(false) {
-        SERVER_ALLOCS.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-// SAFETY: every method forwards to the system allocator unchanged; counting has no effect on
-// the memory handed out.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use chatd::Settings;
+use counted_server::{allocations, run_phase, Chatter, PER_ROUND};
 
 /// Native clients, then IRC clients.
 const NATIVE: usize = 8;
 const IRC: usize = 4;
 const CLIENTS: usize = NATIVE + IRC;
 const ROUNDS: usize = 60;
-const PER_ROUND: usize = 5;
 
 /// A client of either protocol.
 enum Peer {
@@ -69,8 +29,7 @@ enum Peer {
     Irc(IrcClient),
 }
 
-impl Peer {
-    /// Say `text` to the room.
+impl Chatter for Peer {
     fn say(&mut self, text: &str) {
         match self {
             Peer::Native(c) => c.send(text),
@@ -78,14 +37,9 @@ impl Peer {
         }
     }
 
-    /// Read the next line and return whether it is a public message; fail on a goodbye.
     fn next_is_public(&mut self) -> bool {
         match self {
-            Peer::Native(c) => {
-                let l = c.line();
-                assert!(!l.starts_with("LEAVE") && !l.starts_with("BYE"), "{l}");
-                l.starts_with("MSG ")
-            }
+            Peer::Native(c) => c.next_is_public(),
             Peer::Irc(c) => {
                 let l = c.line();
                 let cmd = command_of(&l);
@@ -94,7 +48,9 @@ impl Peer {
             }
         }
     }
+}
 
+impl Peer {
     /// Read until `n` more clients have joined.
     fn see_joins(&mut self, n: usize) {
         for _ in 0..n {
@@ -118,21 +74,12 @@ fn relaying_messages_allocates_nothing_on_the_server_thread() {
         max_per_address: None,
         ..Settings::default()
     };
-    let (tx, rx) = mpsc::channel();
-    let server = std::thread::Builder::new()
-        .name("chatd-server".into())
-        .stack_size(32 << 20)
-        .spawn(move || {
-            ON_SERVER_THREAD.with(|f| f.set(true));
-            let mut daemon = Daemon::bind(&settings).unwrap();
-            let native = daemon.local_addrs_of(Dialect::Native)[0];
-            let irc = daemon.local_addrs_of(Dialect::Irc)[0];
-            tx.send((native, irc, daemon.handle())).unwrap();
-            daemon.run().unwrap();
-            ON_SERVER_THREAD.with(|f| f.set(false));
-        })
-        .unwrap();
-    let (addr, irc_addr, handle) = rx.recv_timeout(WAIT).unwrap();
+    let ((addr, irc_addr), handle, server) = counted_server::start(settings, |daemon| {
+        (
+            daemon.local_addrs_of(Dialect::Native)[0],
+            daemon.local_addrs_of(Dialect::Irc)[0],
+        )
+    });
 
     let mut clients = Vec::new();
     for k in 0..CLIENTS {
@@ -157,11 +104,11 @@ fn relaying_messages_allocates_nothing_on_the_server_thread() {
     std::thread::sleep(Duration::from_millis(1200));
     let clients = run_phase(clients, 5, "warm2");
 
-    let before = SERVER_ALLOCS.load(Ordering::SeqCst);
+    let before = allocations();
     let clients = run_phase(clients, ROUNDS, "measured");
     // Let a periodic history save happen inside the measured window as well.
     std::thread::sleep(Duration::from_millis(1200));
-    let after = SERVER_ALLOCS.load(Ordering::SeqCst);
+    let after = allocations();
     let relayed = ROUNDS * PER_ROUND * CLIENTS;
     assert_eq!(
         after - before,
@@ -179,38 +126,4 @@ fn relaying_messages_allocates_nothing_on_the_server_thread() {
     server.join().unwrap();
     let saved = std::fs::read_to_string(dir.join("history")).unwrap();
     assert_eq!(saved.lines().count(), 10);
-}
-
-/// Every client sends `PER_ROUND` messages per round, then reads until it has everybody
-/// else's messages for that round, so nobody falls far behind.
-fn run_phase(clients: Vec<Peer>, rounds: usize, tag: &str) -> Vec<Peer> {
-    let n = clients.len();
-    let (tx, rx) = mpsc::channel();
-    let barrier = Arc::new(Barrier::new(n));
-    for (k, mut c) in clients.into_iter().enumerate() {
-        let barrier = Arc::clone(&barrier);
-        let tag = tag.to_string();
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut got = 0;
-            for r in 0..rounds {
-                for i in 0..PER_ROUND {
-                    c.say(&format!("{tag} {k} {r} {i} olá, mundo"));
-                }
-                let want = (r + 1) * PER_ROUND * (n - 1);
-                while got < want {
-                    if c.next_is_public() {
-                        got += 1;
-                    }
-                }
-                barrier.wait();
-            }
-            tx.send((k, c)).unwrap();
-        });
-    }
-    drop(tx);
-    let mut out: Vec<(usize, Peer)> = rx.iter().take(n).collect();
-    assert_eq!(out.len(), n, "a client thread failed");
-    out.sort_by_key(|(k, _)| *k);
-    out.into_iter().map(|(_, c)| c).collect()
 }

@@ -1,45 +1,8 @@
 //! Two daemons, one pidfile: the second stops with one line; a daemon removes only its own.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use chat_testkit::{chatd_bin, clean_env, Chatd, TempDir, WAIT};
+use chat_testkit::{chatd_command, run_to_exit, Chatd, TempDir};
 use nix::sys::signal::Signal;
-
-/// Run a second chatd with `args` to its exit (bounded); return its status and stderr.
-fn run_to_exit(args: &[&str], dir: &std::path::Path) -> (Option<i32>, String) {
-    let mut cmd = Command::new(chatd_bin());
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-listen",
-        "off",
-        "--state-dir",
-    ])
-    .arg(dir)
-    .args(args)
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
-    clean_env(&mut cmd);
-    let mut child = cmd.spawn().unwrap();
-    let end = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() >= end {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the second chatd did not stop");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    (status.code(), err)
-}
 
 #[test]
 fn a_second_daemon_with_the_same_pidfile_exits_1_in_one_line() {
@@ -53,7 +16,8 @@ fn a_second_daemon_with_the_same_pidfile_exits_1_in_one_line() {
     for extra in [&[][..], &["--daemon", "--log", "stderr"][..]] {
         let mut args = vec!["--pidfile", p];
         args.extend_from_slice(extra);
-        let (code, err) = run_to_exit(&args, dir.path());
+        // A second chatd, run to its exit (bounded).
+        let (code, err) = run_to_exit(chatd_command(dir.path()).args(&args));
         assert_eq!(code, Some(1), "{extra:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{extra:?}: {err}");
         assert!(

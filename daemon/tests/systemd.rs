@@ -8,17 +8,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 
-use chat_testkit::{chatd_bin, Client, IrcClient, TempDir, WAIT};
+use chat_testkit::{chatd_bin, Client, IrcClient, Reaper, TempDir, WAIT};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-
-struct Kill(std::process::Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn serves_sockets_passed_by_systemd_by_name_and_notifies_readiness_and_stopping() {
@@ -55,7 +46,7 @@ fn serves_sockets_passed_by_systemd_by_name_and_notifies_readiness_and_stopping(
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
-    let child = Kill(child);
+    let child = Reaper(child);
     drop((native, irc));
 
     let mut listening = Vec::new();

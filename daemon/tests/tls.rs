@@ -12,7 +12,10 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
 use chat_core::fingerprint::Fingerprint;
-use chat_testkit::{chatd_bin, clean_env, msg_from, Chatd, Client, Launch, Lines, TempDir};
+use chat_testkit::{
+    chatd_bin, chatd_command, clean_env, msg_from, run_to_exit, Chatd, Client, Launch, Lines,
+    Reaper, TempDir,
+};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::sys::signal::Signal;
 
@@ -256,21 +259,10 @@ fn openssl_pair(dir: &Path, tag: &str) -> (std::path::PathBuf, std::path::PathBu
 
 /// Run chatd with `args` and TLS on; return its exit code and stderr (it must exit).
 fn start_and_fail(args: &[&str], dir: &Path) -> (Option<i32>, String) {
-    let mut cmd = Command::new(chatd_bin());
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--tls-listen",
-        "127.0.0.1:0",
-        "--state-dir",
-    ])
-    .arg(dir)
-    .args(args);
-    clean_env(&mut cmd);
-    let out = cmd.output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    run_to_exit(
+        chatd_command(dir)
+            .args(["--tls-listen", "127.0.0.1:0"])
+            .args(args),
     )
 }
 
@@ -427,14 +419,7 @@ fn a_systemd_socket_named_tls_is_a_tls_listener() {
         .unwrap();
     let mut log = Lines::spawn(child.stderr.take().unwrap());
     drop((plain, tls));
-    struct Kill(Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _child = Kill(child);
+    let _child = Reaper(child);
     let l = log.expect(&format!("listening addr={plain_addr} "));
     assert!(l.ends_with("protocol=native tls=no"), "{l}");
     let l = log.expect(&format!("listening addr={tls_addr} "));

@@ -197,8 +197,25 @@ impl Launch {
     }
 }
 
-/// Return the address of a `listening addr=… protocol=…` log line.
-fn listening_addr(line: &str) -> SocketAddr {
+/// Return a command that runs chatd on 127.0.0.1, port 0, with its state in `state_dir`, its
+/// environment cleaned by [`clean_env`], and stdin, stdout and stderr on `/dev/null`: for a
+/// test that starts chatd itself, because [`Launch`] keeps stderr to find the port and this
+/// test wants it elsewhere (a journal socket, a pipe nobody reads), or logs to syslog, or
+/// expects chatd to fail ([`run_to_exit`](crate::run_to_exit)). Add arguments, variables and
+/// stdio as needed.
+pub fn chatd_command(state_dir: &Path) -> Command {
+    let mut cmd = Command::new(chatd_bin());
+    cmd.args(["--listen", "127.0.0.1:0", "--state-dir"])
+        .arg(state_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    clean_env(&mut cmd);
+    cmd
+}
+
+/// Return the address of a `listening addr=…` log line; panic if it names none.
+pub fn listening_addr(line: &str) -> SocketAddr {
     line.split("listening addr=")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())

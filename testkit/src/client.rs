@@ -34,7 +34,10 @@ impl Client {
         stream.set_nodelay(true).expect("set TCP_NODELAY");
         Client {
             stream,
-            incoming: Incoming::default(),
+            incoming: Incoming::new(|line| {
+                check_line(&line);
+                line
+            }),
         }
     }
 
@@ -85,18 +88,7 @@ impl Client {
 
     /// Return the next line (without `\n`), or `None` at end of stream or after `limit`.
     pub fn line_within(&mut self, limit: Duration) -> Option<String> {
-        let end = Instant::now() + limit;
-        loop {
-            if let Some(bytes) = self.incoming.take_line() {
-                let line = String::from_utf8(bytes)
-                    .unwrap_or_else(|e| panic!("the server sent a line that is not UTF-8: {e}"));
-                check_line(&line);
-                return Some(line);
-            }
-            if !self.incoming.fill(&mut self.stream, end) {
-                return None;
-            }
-        }
+        self.incoming.line(&mut self.stream, Instant::now() + limit)
     }
 
     /// Return the next line; panic if none comes within [`WAIT`].
@@ -113,43 +105,27 @@ impl Client {
     /// Read lines until one starts with `prefix`; return it and the lines read before it.
     /// Panic with those lines if none comes within [`WAIT`].
     pub fn skip_to(&mut self, prefix: &str) -> (String, Vec<String>) {
-        let end = Instant::now() + WAIT;
-        let mut before = Vec::new();
-        while let Some(l) = self.line_within(end.saturating_duration_since(Instant::now())) {
-            if l.starts_with(prefix) {
-                return (l, before);
-            }
-            before.push(l);
-        }
-        panic!(
-            "no line starting with {prefix:?}; got {before:#?} (closed: {})",
-            self.incoming.closed
-        );
+        let found = self
+            .incoming
+            .skip_until(&mut self.stream, |l| l.starts_with(prefix));
+        found.unwrap_or_else(|before| {
+            panic!(
+                "no line starting with {prefix:?}; got {before:#?} (closed: {})",
+                self.incoming.closed
+            )
+        })
     }
 
     /// Return every whole line that arrives within `limit`.
     pub fn lines_for(&mut self, limit: Duration) -> Vec<String> {
-        let end = Instant::now() + limit;
-        let mut out = Vec::new();
-        while let Some(l) = self.line_within(end.saturating_duration_since(Instant::now())) {
-            out.push(l);
-        }
-        out
+        self.incoming
+            .lines_until(&mut self.stream, Instant::now() + limit)
     }
 
     /// Return the lines that arrive until the server closes the connection; panic with them
     /// if it is still open after [`WAIT`].
     pub fn read_to_close(&mut self) -> Vec<String> {
-        let end = Instant::now() + WAIT;
-        let mut out = Vec::new();
-        while let Some(l) = self.line_within(end.saturating_duration_since(Instant::now())) {
-            out.push(l);
-        }
-        assert!(
-            self.incoming.closed,
-            "connection not closed in time; read {out:?}"
-        );
-        out
+        self.incoming.read_to_close(&mut self.stream)
     }
 
     /// Return whether the server closes the connection within [`WAIT`], discarding (unchecked)

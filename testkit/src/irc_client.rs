@@ -43,7 +43,14 @@ impl IrcClient {
         stream.set_nodelay(true).expect("set TCP_NODELAY");
         IrcClient {
             stream,
-            incoming: Incoming::default(),
+            incoming: Incoming::new(|line| {
+                let line = line
+                    .strip_suffix('\r')
+                    .unwrap_or_else(|| panic!("an IRC line without CRLF: {line:?}"))
+                    .to_string();
+                check_irc_line(&line);
+                line
+            }),
             syncs: 0,
         }
     }
@@ -65,22 +72,7 @@ impl IrcClient {
 
     /// Return the next line (without CRLF), or `None` at end of stream or after `limit`.
     pub fn line_within(&mut self, limit: Duration) -> Option<String> {
-        let end = Instant::now() + limit;
-        loop {
-            if let Some(bytes) = self.incoming.take_line() {
-                let line = String::from_utf8(bytes)
-                    .unwrap_or_else(|e| panic!("the server sent a line that is not UTF-8: {e}"));
-                let line = line
-                    .strip_suffix('\r')
-                    .unwrap_or_else(|| panic!("an IRC line without CRLF: {line:?}"))
-                    .to_string();
-                check_irc_line(&line);
-                return Some(line);
-            }
-            if !self.incoming.fill(&mut self.stream, end) {
-                return None;
-            }
-        }
+        self.incoming.line(&mut self.stream, Instant::now() + limit)
     }
 
     /// Return the next line; panic if none comes within [`WAIT`].
@@ -97,43 +89,27 @@ impl IrcClient {
 
     /// Read lines until one's command is `command`; return it and the lines read before it.
     pub fn skip_to(&mut self, command: &str) -> (String, Vec<String>) {
-        let end = Instant::now() + WAIT;
-        let mut before = Vec::new();
-        while let Some(l) = self.line_within(end.saturating_duration_since(Instant::now())) {
-            if command_of(&l).eq_ignore_ascii_case(command) {
-                return (l, before);
-            }
-            before.push(l);
-        }
-        panic!(
-            "no {command} line; got {before:#?} (closed: {})",
-            self.incoming.closed
-        );
+        let found = self.incoming.skip_until(&mut self.stream, |l| {
+            command_of(l).eq_ignore_ascii_case(command)
+        });
+        found.unwrap_or_else(|before| {
+            panic!(
+                "no {command} line; got {before:#?} (closed: {})",
+                self.incoming.closed
+            )
+        })
     }
 
     /// Return every whole line that arrives within `limit`.
     pub fn lines_for(&mut self, limit: Duration) -> Vec<String> {
-        let end = Instant::now() + limit;
-        let mut out = Vec::new();
-        while let Some(l) = self.line_within(end.saturating_duration_since(Instant::now())) {
-            out.push(l);
-        }
-        out
+        self.incoming
+            .lines_until(&mut self.stream, Instant::now() + limit)
     }
 
     /// Return the lines that arrive until the server closes the connection; panic with them if
     /// it is still open after [`WAIT`].
     pub fn read_to_close(&mut self) -> Vec<String> {
-        let end = Instant::now() + WAIT;
-        let mut out = Vec::new();
-        while let Some(l) = self.line_within(end.saturating_duration_since(Instant::now())) {
-            out.push(l);
-        }
-        assert!(
-            self.incoming.closed,
-            "connection not closed in time; read {out:?}"
-        );
-        out
+        self.incoming.read_to_close(&mut self.stream)
     }
 
     /// Register as python3-irc does (`NICK`, `USER nick 0 * :nick`) and read the welcome
@@ -159,15 +135,13 @@ impl IrcClient {
         self.syncs += 1;
         let token = format!("sync{}", self.syncs);
         self.send(&format!("PING {token}"));
-        let end = Instant::now() + WAIT;
-        let mut before = Vec::new();
-        while let Some(l) = self.line_within(end.saturating_duration_since(Instant::now())) {
-            if command_of(&l) == "PONG" && params_of(&l).last() == Some(&token) {
-                return before;
-            }
-            before.push(l);
+        let found = self.incoming.skip_until(&mut self.stream, |l| {
+            command_of(l) == "PONG" && params_of(l).last() == Some(&token)
+        });
+        match found {
+            Ok((_, before)) => before,
+            Err(before) => panic!("no PONG {token}; got {before:#?}"),
         }
-        panic!("no PONG {token}; got {before:#?}");
     }
 }
 

@@ -3,14 +3,15 @@
 //! The integration tests of the daemon, the client and the benchmark all need the same things:
 //! start `chatd` on a loopback port the kernel picks and learn that port from its `listening`
 //! log line ([`Chatd`], [`Launch`]), and keep the test's own `CHATD_*` and systemd variables
-//! from it ([`clean_env`]); talk the protocol to it with a deadline on every read
-//! ([`Client`], and [`IrcClient`] for its IRC side, each over TLS too), also from sockets std
-//! cannot make ([`raw_connect`] with a source address or a small receive buffer, [`reset`]); run
-//! `chatc` with piped stdio ([`Chatc`]) and read what a child writes ([`Lines`]); run a terminal
-//! program (chatc, irssi) in a terminal of its own and read its screen ([`Tmux`]); send a
-//! signal to a process the test started ([`signal`]); and keep scratch files in a directory
-//! that goes away ([`TempDir`]). This crate is that one harness; it is a dev-dependency only
-//! and never published.
+//! from it ([`clean_env`]); start it by hand where its log goes elsewhere ([`chatd_command`],
+//! [`SyslogSocket`], [`Reaper`]) or it must fail ([`run_to_exit`]); talk the protocol to it
+//! with a deadline on every read ([`Client`], and [`IrcClient`] for its IRC side, each over
+//! TLS too), also from sockets std cannot make ([`raw_connect`] with a source address or a
+//! small receive buffer, [`reset`]); run `chatc` with piped stdio ([`Chatc`]) and read what a
+//! child writes ([`Lines`]); run a terminal program (chatc, irssi) in a terminal of its own
+//! and read its screen ([`Tmux`]); send a signal to a process the test started ([`signal`]);
+//! and keep scratch files in a directory that goes away ([`TempDir`]). This crate is that one
+//! harness; it is a dev-dependency only and never published.
 //!
 //! # Waiting
 //!
@@ -53,6 +54,7 @@ mod irc_client;
 mod lines;
 mod process;
 mod socket;
+mod syslog;
 mod temp_dir;
 mod tls;
 mod tmux;
@@ -61,13 +63,14 @@ use std::time::Duration;
 
 pub use bins::{chatc_bin, chatd_bin};
 pub use chatc::Chatc;
-pub use chatd::{clean_env, Chatd, Launch};
+pub use chatd::{chatd_command, clean_env, listening_addr, Chatd, Launch};
 pub use client::{msg_from, Client};
 pub use irc_client::{command_of, nick_of, params_of, IrcClient};
 pub use lines::Lines;
 pub use nix::sys::signal::Signal;
-pub use process::{running, signal, wait_for};
+pub use process::{run_to_exit, running, signal, wait_for, Reaper};
 pub use socket::{raw_connect, reset};
+pub use syslog::SyslogSocket;
 pub use temp_dir::TempDir;
 pub use tls::fingerprint;
 pub use tmux::Tmux;

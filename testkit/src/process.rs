@@ -1,6 +1,8 @@
-//! Child processes: signals by PID, bounded waits for an exit or a condition.
+//! Child processes: signals by PID, bounded waits for an exit or a condition, a kill when the
+//! test ends.
 
-use std::process::{Child, ExitStatus};
+use std::io::Read as _;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -54,6 +56,36 @@ pub(crate) fn wait_exit(child: &mut Child) -> ExitStatus {
             panic!("process {} did not exit in time", child.id());
         }
         thread::sleep(POLL);
+    }
+}
+
+/// Run `cmd`, with its stderr piped, to its exit; return its exit code and what it wrote to
+/// stderr. Kill it and panic if it runs past [`WAIT`] (for a program that must stop by itself,
+/// e.g. chatd refusing to start).
+pub fn run_to_exit(cmd: &mut Command) -> (Option<i32>, String) {
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the program");
+    let status = wait_exit(&mut child);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("its stderr")
+        .read_to_string(&mut err)
+        .expect("read its stderr");
+    (status.code(), err)
+}
+
+/// A child process the test started, killed (by its PID, through its `Child`) and reaped when
+/// this is dropped, however the test ends.
+pub struct Reaper(pub Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -1,83 +1,13 @@
 //! Unit tests of the IRC side of the server, and of rooms mixing both protocols, driven on a
 //! simulated clock with no sockets.
 
+use super::test_steps::{open, peer, Steps, H};
 use super::*;
 use crate::testing::Sim;
 use crate::time::Duration;
 use std::format;
 use std::string::String;
 use std::vec::Vec;
-
-fn peer(n: u8) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, n], 40_000 + u16::from(n)))
-}
-
-fn open() -> Config {
-    Config {
-        flood: None,
-        ..Config::default()
-    }
-}
-
-type H = Sim<8>;
-
-/// Shorthands on top of [`Sim`].
-trait Steps {
-    fn irc(&mut self, n: u8) -> ConnId;
-    fn native(&mut self, n: u8) -> ConnId;
-    fn line(&mut self, id: ConnId, line: &str);
-    fn lines(&mut self, id: ConnId) -> Vec<String>;
-    fn register(&mut self, n: u8, nick: &str) -> ConnId;
-    fn join_native(&mut self, n: u8, name: &str) -> ConnId;
-}
-
-impl<const N: usize> Steps for Sim<N> {
-    fn irc(&mut self, n: u8) -> ConnId {
-        self.accept_as(peer(n), Dialect::Irc).expect("a free slot")
-    }
-
-    fn native(&mut self, n: u8) -> ConnId {
-        self.accept(peer(n)).expect("a free slot")
-    }
-
-    /// Send a line the way the client would (IRC: CRLF); nobody reads meanwhile.
-    fn line(&mut self, id: ConnId, line: &str) {
-        let end = if self.server.dialect(id) == Some(Dialect::Irc) {
-            "\r\n"
-        } else {
-            "\n"
-        };
-        self.send_unread(id, format!("{line}{end}").as_bytes());
-    }
-
-    fn lines(&mut self, id: ConnId) -> Vec<String> {
-        self.drain(id, None);
-        assert_eq!(self.pending(id), 0, "drained");
-        self.take_lines(id)
-    }
-
-    /// Register an IRC client as python3-irc does, and read everything up to the history.
-    fn register(&mut self, n: u8, nick: &str) -> ConnId {
-        let id = self.irc(n);
-        self.line(id, &format!("NICK {nick}"));
-        self.line(id, &format!("USER {nick} 0 * :real {nick}"));
-        let got = self.lines(id);
-        assert!(
-            got.iter()
-                .any(|l| l.starts_with(&format!(":chatd 001 {nick} "))),
-            "{nick} did not register: {got:?}"
-        );
-        id
-    }
-
-    fn join_native(&mut self, n: u8, name: &str) -> ConnId {
-        let id = self.native(n);
-        self.line(id, name);
-        let got = self.lines(id);
-        assert!(got.iter().any(|l| l.starts_with("WELCOME ")), "{got:?}");
-        id
-    }
-}
 
 /// Return a line's command or numeric.
 fn cmd(line: &str) -> String {
@@ -191,7 +121,7 @@ fn commands_before_registration_get_451_and_ping_is_answered() {
 #[test]
 fn taken_and_erroneous_nicks_get_433_and_432_and_another_nick_works() {
     let mut h = H::new(open());
-    h.join_native(1, "Ana");
+    h.join(1, "Ana");
     let b = h.irc(2);
     h.line(b, "NICK ANA");
     assert_eq!(h.lines(b), [":chatd 433 * ANA :Nickname is already in use"]);
@@ -250,7 +180,7 @@ fn a_password_is_checked_once_per_pass_and_shares_the_native_throttle() {
     h.line(b2, "USER b 0 * :b");
     assert_eq!(cmds(&h.lines(b2)), ["464", "ERROR"]);
     // A third wrong guess from the same address, in the native protocol: then it is refused.
-    let n = h.native(2);
+    let n = h.connect(2);
     h.line(n, "nope");
     assert!(h.ended(n) || h.lines(n).iter().any(|l| l.starts_with("BYE password")));
     let b3 = h.irc(2);
@@ -272,7 +202,7 @@ fn a_password_is_checked_once_per_pass_and_shares_the_native_throttle() {
 #[test]
 fn public_messages_actions_and_notices_cross_both_ways() {
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     let bob = h.register(2, "bob");
     assert_eq!(h.lines(ana), ["JOIN 2026-11-29T14:13:05Z bob"]);
     h.line(ana, "Oi bob");
@@ -330,7 +260,7 @@ fn public_messages_actions_and_notices_cross_both_ways() {
 #[test]
 fn private_messages_go_both_ways_between_the_protocols() {
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     let bob = h.register(2, "bob");
     let carla = h.register(3, "carla");
     h.lines(ana);
@@ -398,10 +328,10 @@ fn private_messages_go_both_ways_between_the_protocols() {
 #[test]
 fn joins_leaves_and_renames_are_seen_both_ways() {
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     let bob = h.register(2, "bob");
     h.lines(ana);
-    let carla = h.join_native(3, "Carla");
+    let carla = h.join(3, "Carla");
     assert_eq!(h.lines(bob), [":Carla!native@chatd JOIN :#chat"]);
     h.lines(ana);
     h.line(carla, "/nick Carol");
@@ -444,7 +374,7 @@ fn joins_leaves_and_renames_are_seen_both_ways() {
 #[test]
 fn a_native_line_of_1023_bytes_reaches_irc_whole_in_pieces() {
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     let bob = h.register(2, "bob");
     h.lines(ana);
     let text: String = "João diz: ".repeat(93);
@@ -479,7 +409,7 @@ fn a_native_line_of_1023_bytes_reaches_irc_whole_in_pieces() {
 #[test]
 fn history_is_replayed_to_irc_with_server_time_or_a_visible_time() {
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     for k in 0..12 {
         h.line(ana, &format!("m{k}"));
     }
@@ -518,7 +448,7 @@ fn history_is_replayed_to_irc_with_server_time_or_a_visible_time() {
 #[test]
 fn history_for_irc_is_complete_and_before_any_live_line() {
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     let long = "x ".repeat(500);
     for _ in 0..10 {
         h.line(ana, &long);
@@ -552,7 +482,7 @@ fn history_for_irc_is_complete_and_before_any_live_line() {
 #[test]
 fn part_keeps_the_connection_and_the_nick_and_join_comes_back() {
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     let bob = h.register(2, "bob");
     let carla = h.register(3, "carla");
     h.lines(ana);
@@ -633,7 +563,7 @@ fn a_join_while_the_last_join_burst_waits_gets_a_burst_of_its_own() {
     // python3-irc writes whatever its user asks at once, before it has read its welcome: here
     // a PART and a JOIN come while the registration's NAMES and history are still to be sent.
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     h.line(ana, "old news");
     let bob = h.irc(2);
     h.send_unread(
@@ -675,7 +605,7 @@ fn queries_are_answered_sanely() {
     let mut c = open();
     c.irc.set_topic("a sala de todos").unwrap();
     let mut h = H::new(c);
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     let bob = h.register(2, "bob");
     h.lines(ana);
     let q = |h: &mut H, l: &str| {
@@ -812,7 +742,7 @@ fn names_of_a_big_room_span_several_lines_and_wait_their_turn() {
     let mut h: Sim<40> = Sim::new(open());
     let mut natives = Vec::new();
     for k in 0..30u8 {
-        natives.push(h.join_native(k + 1, &format!("{}{k:02}", "n".repeat(28))));
+        natives.push(h.join(k + 1, &format!("{}{k:02}", "n".repeat(28))));
     }
     let bob = h.register(100, "bob");
     h.line(natives[0], "/msg bob first");
@@ -845,7 +775,7 @@ fn names_of_a_big_room_span_several_lines_and_wait_their_turn() {
 #[test]
 fn silent_irc_clients_are_pinged_then_dropped() {
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     let bob = h.register(2, "bob");
     let carla = h.register(3, "carla");
     h.lines(ana);
@@ -891,7 +821,7 @@ fn registration_times_out_like_a_native_join() {
 #[test]
 fn an_irc_flooder_is_warned_then_dropped_and_others_keep_going() {
     let mut h = H::new(Config::default());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     let bob = h.register(2, "bob");
     h.lines(ana);
     let mut burst = String::new();
@@ -915,8 +845,8 @@ fn an_irc_flooder_is_warned_then_dropped_and_others_keep_going() {
 #[test]
 fn the_irc_ring_is_written_only_while_an_irc_client_is_in_the_room() {
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
-    let bruno = h.join_native(2, "Bruno");
+    let ana = h.join(1, "Ana");
+    let bruno = h.join(2, "Bruno");
     h.line(ana, "only natives here");
     assert_eq!(
         h.server.irc_ring.head(),
@@ -938,7 +868,7 @@ fn the_irc_ring_is_written_only_while_an_irc_client_is_in_the_room() {
 #[test]
 fn an_irc_client_that_stops_reading_is_dropped_alone() {
     let mut h = H::new(open());
-    let ana = h.join_native(1, "Ana");
+    let ana = h.join(1, "Ana");
     let bob = h.register(2, "bob");
     let carla = h.register(3, "carla");
     h.lines(ana);

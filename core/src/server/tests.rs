@@ -1,72 +1,18 @@
 //! Unit tests of the server rules, driven on a simulated clock with no sockets.
 
+use super::test_steps::{open, peer, Steps, H};
 use super::*;
 use crate::config::{HISTORY_LEN, JOIN_TIMEOUT, OUT_QUEUE, RING_BYTES};
 use crate::flood::FloodLimit;
 use crate::history::EntryKind;
 use crate::slot::Phase;
-use crate::testing::{Sim, START};
+use crate::testing::START;
 use crate::time::Duration;
 use crate::transport::Transport;
 use std::format;
 use std::string::{String, ToString};
 use std::vec;
 use std::vec::Vec;
-
-fn peer(n: u8) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, n], 40_000 + u16::from(n)))
-}
-
-fn open() -> Config {
-    Config {
-        flood: None,
-        ..Config::default()
-    }
-}
-
-type H = Sim<8>;
-
-/// Shorthands of these tests on top of [`Sim`].
-trait Steps {
-    fn connect(&mut self, n: u8) -> ConnId;
-    fn line(&mut self, id: ConnId, line: &str);
-    fn lines(&mut self, id: ConnId) -> Vec<String>;
-    fn join(&mut self, n: u8, name: &str) -> ConnId;
-    fn closes(&mut self) -> Vec<ConnId>;
-}
-
-impl Steps for H {
-    fn connect(&mut self, n: u8) -> ConnId {
-        self.accept(peer(n)).expect("a free slot")
-    }
-
-    /// Send a line from `id`; nobody reads meanwhile (tests drain when they choose).
-    fn line(&mut self, id: ConnId, line: &str) {
-        self.send_unread(id, format!("{line}\n").as_bytes());
-    }
-
-    /// Take every line queued for `id`.
-    fn lines(&mut self, id: ConnId) -> Vec<String> {
-        self.drain(id, None);
-        assert_eq!(self.pending(id), 0, "drained");
-        self.take_lines(id)
-    }
-
-    fn join(&mut self, n: u8, name: &str) -> ConnId {
-        let id = self.connect(n);
-        self.line(id, name);
-        let got = self.lines(id);
-        assert!(
-            got.iter().any(|l| l.starts_with("WELCOME ")),
-            "{name} did not join: {got:?}"
-        );
-        id
-    }
-
-    fn closes(&mut self) -> Vec<ConnId> {
-        core::iter::from_fn(|| self.server.poll_close()).collect()
-    }
-}
 
 fn kinds(lines: &[String]) -> Vec<&str> {
     lines

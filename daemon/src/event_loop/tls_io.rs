@@ -13,7 +13,7 @@ use chat_core::irc::ClosingLink;
 use chat_core::wire::{ByeCode, Code};
 use chat_core::{CloseReason, Dialect, Now, ServerLine};
 use log::{debug, info, warn};
-use nix::sys::epoll::{EpollEvent, EpollFlags};
+use nix::sys::epoll::EpollFlags;
 
 use super::{Daemon, READ_BUDGET};
 use crate::socket::{self, Sock};
@@ -337,16 +337,7 @@ impl Daemon {
                 want
             }
         };
-        if want != c.interest {
-            let token = u64::try_from(idx).unwrap_or(u64::MAX - 1);
-            if self
-                .epoll
-                .modify(&c.stream, &mut EpollEvent::new(want, token))
-                .is_ok()
-            {
-                c.interest = want;
-            }
-        }
+        c.set_interest(&self.epoll, idx, want);
     }
 
     /// Decrypt input that waited for output room (no socket event announces it); return
