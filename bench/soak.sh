@@ -10,7 +10,11 @@ target=${CARGO_TARGET_DIR:-target}
 cargo build --release -q -p chatd -p chat-bench
 state=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
-taskset -c 0 "$target/release/chatd" --listen "127.0.0.1:$port" --state-dir "$state" --flood off 2>"$state/chatd.err" &
+# As in bench/run.sh: every client comes from 127.0.0.1, so no per-address cap; only the
+# native listener, so no other port of this machine is taken.
+taskset -c 0 "$target/release/chatd" --listen "127.0.0.1:$port" --irc-listen off --tls-listen off \
+  --irc-tls-listen off --mdns off --max-per-address off --state-dir "$state" --flood off \
+  2>"$state/chatd.err" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q listening "$state/chatd.err" && break; sleep 0.1; done
@@ -24,5 +28,11 @@ for _ in $(seq $((limit / 30 + 1))); do
   kill -0 "$bench" 2>/dev/null || break
   echo "$(date +%T) $(grep -E 'VmRSS|RssAnon' "/proc/$pid/status" | tr -s ' \t\n' ' ')"
 done
-wait "$bench" || true
-grep -E "deliver|latency|server" "$state/bench.out"
+status=0
+wait "$bench" || status=$?
+grep -E "deliver|latency|server" "$state/bench.out" || true
+if [ "$status" -ne 0 ]; then
+  echo "soak: chat-bench exited with status $status; its output and chatd's log:" >&2
+  tail -n 20 "$state/bench.out" "$state/chatd.err" >&2
+  exit 1
+fi
