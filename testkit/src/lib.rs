@@ -72,7 +72,7 @@ pub use process::{run_to_exit, running, signal, wait_for, Reaper};
 pub use socket::{raw_connect, reset};
 pub use syslog::SyslogSocket;
 pub use temp_dir::TempDir;
-pub use tls::fingerprint;
+pub use tls::{any_cert_config, fingerprint};
 pub use tmux::Tmux;
 
 /// How long any single wait may take before the test fails.
