@@ -877,13 +877,7 @@ impl Daemon {
             Ok(()) => false,
             Err(nb::Error::WouldBlock) => true,
             Err(nb::Error::Other(e)) => {
-                let reason = if c.closing_until.is_some() {
-                    CloseReason::Closed
-                } else {
-                    socket::close_reason(&e)
-                };
-                self.forget(idx);
-                self.server.closed(now, id, reason);
+                self.write_failed(now, idx, &e);
                 return;
             }
         };
@@ -909,6 +903,20 @@ impl Daemon {
             self.tls_conns = self.tls_conns.saturating_sub(1);
         }
         Some(c)
+    }
+
+    /// A write to connection `idx` failed with `e`: drop it and tell the core why it went (one
+    /// that was closing anyway has just closed).
+    fn write_failed(&mut self, now: Now, idx: usize, e: &io::Error) {
+        if let Some(c) = self.take_conn(idx) {
+            let _ = self.epoll.delete(&c.stream);
+            let reason = if c.closing_until.is_some() {
+                CloseReason::Closed
+            } else {
+                socket::close_reason(e)
+            };
+            self.server.closed(now, c.id, reason);
+        }
     }
 
     /// Drop a connection's socket; the core already knows it is gone (or is told next).

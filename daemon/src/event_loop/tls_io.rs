@@ -302,13 +302,7 @@ impl Daemon {
                 return;
             }
             Some(Ok(e)) => {
-                let reason = if closing.is_some() {
-                    CloseReason::Closed
-                } else {
-                    socket::close_reason(&e)
-                };
-                self.forget(idx);
-                self.server.closed(now, id, reason);
+                self.write_failed(now, idx, &e);
                 return;
             }
             None => {}
