@@ -140,6 +140,8 @@ numerics! {
     RPL_ENDOFMOTD = 376;
     /// `401 nick target :No such nick/channel`.
     ERR_NOSUCHNICK = 401;
+    /// `407 nick targets :Too many recipients`: more than one target (`MAXTARGETS=1`).
+    ERR_TOOMANYTARGETS = 407;
     /// `403 nick channel :No such channel`.
     ERR_NOSUCHCHANNEL = 403;
     /// `404 nick channel :Cannot send to channel` (for instance after leaving it).

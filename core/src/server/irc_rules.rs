@@ -138,6 +138,18 @@ impl<const N: usize> Server<N> {
             }
             [target, text, ..] => (*target, *text),
         };
+        if target.contains(',') {
+            // `a,b`: one target a message (005 says MAXTARGETS=1), and no name has a comma.
+            if !notice {
+                self.irc_numeric(
+                    i,
+                    numeric::ERR_TOOMANYTARGETS,
+                    &[word(target)],
+                    "Too many recipients",
+                );
+            }
+            return;
+        }
         if self.config.irc.is_channel(target) {
             self.irc_public(now, i, text, notice);
         } else if target.starts_with(['#', '&']) {

@@ -311,12 +311,20 @@ fn private_messages_go_both_ways_between_the_protocols() {
     h.line(bob, "PRIVMSG dora :hi");
     h.line(bob, "PRIVMSG #other :hi");
     h.line(bob, "NOTICE dora :hi");
+    // Two targets, even both real: refused as a whole (MAXTARGETS=1), nobody gets it.
+    h.line(bob, "PRIVMSG carla,#chat :hi");
+    h.line(bob, "NOTICE carla,#chat :hi");
     assert_eq!(
         h.lines(bob),
         [
             ":chatd 401 bob dora :No such nick/channel",
-            ":chatd 403 bob #other :No such channel; this server has only #chat"
+            ":chatd 403 bob #other :No such channel; this server has only #chat",
+            ":chatd 407 bob carla,#chat :Too many recipients"
         ]
+    );
+    assert!(
+        h.lines(carla).is_empty(),
+        "a message with two targets went somewhere"
     );
     assert_eq!(
         h.server.history().count(),
