@@ -122,6 +122,18 @@ wait_for() {
   return 1
 }
 
+# Wait as wait_for does (ARGS); if the server does not get there, say WHAT with its LOG, stop
+# it, and fail.
+ready_or_stop() {
+  local what=$1 logfile=$2
+  shift 2
+  wait_for "$@" && return 0
+  log "$what; its log:"
+  cat "$logfile" >&2 || true
+  stop_server
+  return 1
+}
+
 # Copy a server's log to FILE and write the time (ns) the `listening` line came into READY.
 log_reader() {
   local file=$1 ready=$2 line
@@ -146,12 +158,8 @@ start_chatd() {
     --max-clients 1024 --max-per-address off \
     2> >(log_reader "$work/chatd-$port.log" "$work/ready-$port") &
   server_pid=$!
-  if ! wait_for "$work/ready-$port" 5; then
-    log "chatd did not start listening on $port; its log:"
-    cat "$work/chatd-$port.log" >&2 || true
-    stop_server
-    return 1
-  fi
+  ready_or_stop "chatd did not start listening on $port" "$work/chatd-$port.log" \
+    "$work/ready-$port" 5 || return 1
   startup_us=$((($(cat "$work/ready-$port") - t0) / 1000))
 }
 
@@ -167,12 +175,8 @@ start_chatd_irc() {
     --max-clients 1024 --max-per-address off \
     2> >(log_reader "$work/chatd_irc-$port.log" "$work/ready-$port") &
   server_pid=$!
-  if ! wait_for "$work/chatd_irc-$port.log" 5 'protocol=irc'; then
-    log "chatd did not start listening for IRC on $port; its log:"
-    cat "$work/chatd_irc-$port.log" >&2 || true
-    stop_server
-    return 1
-  fi
+  ready_or_stop "chatd did not start listening for IRC on $port" "$work/chatd_irc-$port.log" \
+    "$work/chatd_irc-$port.log" 5 'protocol=irc'
 }
 
 # Print the servers to run at point MODE N: SERVERS, and chatd_irc after chatd at the points
@@ -218,12 +222,8 @@ EOF
   fi
   taskset -c "$SERVER_CPU" ngircd -n -f "$conf" >"$work/ngircd-$port.log" 2>&1 &
   server_pid=$!
-  if ! wait_for "$work/ngircd-$port.log" 5 'Server .* ready'; then
-    log "ngircd did not become ready on $port; its log:"
-    cat "$work/ngircd-$port.log" >&2 || true
-    stop_server
-    return 1
-  fi
+  ready_or_stop "ngircd did not become ready on $port" "$work/ngircd-$port.log" \
+    "$work/ngircd-$port.log" 5 'Server .* ready'
 }
 
 log "building (release) into $CARGO_TARGET_DIR"
